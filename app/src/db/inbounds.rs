@@ -1,0 +1,491 @@
+//! Inbound requests (入荷依頼): announced by the shipper, received, inspected and put away by the
+//! warehouse. Receiving books goods into the receiving area (defective ones into hold);
+//! putaway moves them onto the shelves and re-allocates backorders in the same transaction.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::stock::{self, Reference, StockKey};
+use super::{Db, Tx, billing, items, now, shipments, warehouses};
+use crate::domain::Error;
+use crate::domain::calendar::parse_date;
+use crate::domain::inbound::{InboundAction, InboundStatus};
+use crate::domain::values::{
+    Bucket, Count, Identifier, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot,
+    Quantity, ShipperId, WarehouseId,
+};
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInboundLine {
+    pub item_code: ItemCode,
+    pub quantity: Quantity,
+    pub lot: Option<Lot>,
+    /// Expiry date (YYYY-MM-DD) for lot-managed items; allocation is first-expiry-first-out.
+    pub expires_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewInbound {
+    pub identifier: Identifier,
+    pub warehouse_id: WarehouseId,
+    pub arrival_date: Option<String>,
+    pub lines: Vec<NewInboundLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InboundLine {
+    pub item_id: i64,
+    pub item_code: String,
+    pub lot: String,
+    pub expires_on: Option<String>,
+    pub requested: i64,
+    pub received: i64,
+    pub defective: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Inbound {
+    pub inbound_id: i64,
+    pub identifier: String,
+    pub warehouse_id: i64,
+    pub status: InboundStatus,
+    /// Fewer units arrived than were requested.
+    pub halfway: bool,
+    pub arrival_date: Option<String>,
+    pub lines: Vec<InboundLine>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    pub lines: Vec<ReceivedLine>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedLine {
+    pub item_code: ItemCode,
+    pub lot: Option<Lot>,
+    pub received: Count,
+    #[serde(default = "zero")]
+    #[schema(value_type = i64)]
+    pub defective: Count,
+}
+
+fn zero() -> Count {
+    Count::try_from(0).unwrap_or_else(|_| unreachable!("0 is a valid count"))
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Putaway {
+    /// Shelf location for the goods; default the warehouse's first stock location.
+    pub location_code: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Head {
+    id: InboundId,
+    shipper: ShipperId,
+    warehouse: WarehouseId,
+    status: InboundStatus,
+    version: i64,
+}
+
+async fn head(
+    tx: &mut Tx,
+    visible: impl Fn(ShipperId, WarehouseId) -> bool,
+    id: InboundId,
+) -> Result<Head, Error> {
+    let r = sqlx::query("select inbound_id, shipper_id, warehouse_id, status, version from inbound where inbound_id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("inbound"))?;
+    let status: String = r.try_get("status")?;
+    let head = Head {
+        id,
+        shipper: ShipperId(r.try_get("shipper_id")?),
+        warehouse: WarehouseId(r.try_get("warehouse_id")?),
+        status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
+        version: r.try_get("version")?,
+    };
+    if visible(head.shipper, head.warehouse) {
+        Ok(head)
+    } else {
+        Err(Error::NotFound("inbound"))
+    }
+}
+
+async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), Error> {
+    let done = sqlx::query(
+        "update inbound set status = $1, version = version + 1, updated_at = $2 \
+         where inbound_id = $3 and version = $4 and status = $5",
+    )
+    .bind(to.as_str())
+    .bind(now())
+    .bind(head.id.0)
+    .bind(head.version)
+    .bind(head.status.as_str())
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::Concurrent {
+            entity: "inbound",
+            current: head.status.as_str().to_owned(),
+        })
+    }
+}
+
+async fn load(conn: &mut sqlx::AnyConnection, id: InboundId) -> Result<Inbound, Error> {
+    let r = sqlx::query(
+        "select inbound_id, identifier, warehouse_id, status, halfway, arrival_date, version, created_at, updated_at \
+         from inbound where inbound_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut *conn)
+    .await?;
+    let lines = sqlx::query(
+        "select l.item_id, i.code, l.lot, l.expires_on, l.requested, l.received, l.defective \
+         from inbound_line l join item i on i.item_id = l.item_id where l.inbound_id = $1 order by l.inbound_line_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|l| {
+        Ok(InboundLine {
+            item_id: l.try_get("item_id")?,
+            item_code: l.try_get("code")?,
+            lot: l.try_get("lot")?,
+            expires_on: l.try_get("expires_on")?,
+            requested: l.try_get("requested")?,
+            received: l.try_get("received")?,
+            defective: l.try_get("defective")?,
+        })
+    })
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let status: String = r.try_get("status")?;
+    Ok(Inbound {
+        inbound_id: id.0,
+        identifier: r.try_get("identifier")?,
+        warehouse_id: r.try_get("warehouse_id")?,
+        status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
+        halfway: r.try_get::<i64, _>("halfway")? != 0,
+        arrival_date: r.try_get("arrival_date")?,
+        lines,
+        version: r.try_get("version")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inbound, Error> {
+    if new.lines.is_empty() || new.lines.len() > 500 {
+        return Err(Error::invalid("/lines", "must have 1 to 500 lines"));
+    }
+    if let Some(d) = &new.arrival_date {
+        parse_date("/arrival_date", d)?;
+    }
+    for (i, l) in new.lines.iter().enumerate() {
+        if let Some(d) = &l.expires_on {
+            parse_date(&format!("/lines/{i}/expires_on"), d)?;
+        }
+    }
+    crate::transaction!(db, |tx| {
+        warehouses::get_in(tx, new.warehouse_id)
+            .await
+            .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
+        let codes: Vec<(usize, &ItemCode)> =
+            new.lines.iter().map(|l| &l.item_code).enumerate().collect();
+        let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+        let ts = now();
+        let id: i64 = sqlx::query_scalar(
+                "insert into inbound (shipper_id, warehouse_id, identifier, status, arrival_date, created_at, updated_at) \
+                 values ($1, $2, $3, 'waiting', $4, $5, $5) returning inbound_id",
+            )
+            .bind(shipper.0)
+            .bind(new.warehouse_id.0)
+            .bind(new.identifier.as_str())
+            .bind(new.arrival_date.as_deref())
+            .bind(&ts)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(Error::from)
+            .map_err(|e| {
+                if super::is_unique_violation(&e, "inbound_shipper_id_identifier_key", "inbound.identifier") {
+                    Error::Duplicate { field: "/identifier", existing_id: None }
+                } else {
+                    e
+                }
+            })?;
+        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
+            sqlx::query(
+                    "insert into inbound_line (inbound_id, item_id, lot, expires_on, requested) values ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(item.0)
+                .bind(line.lot.as_ref().map_or("", Lot::as_str))
+                .bind(line.expires_on.as_deref())
+                .bind(line.quantity.get())
+                .execute(&mut **tx)
+                .await
+                .map_err(Error::from)
+                .map_err(|e| {
+                    if super::is_unique_violation(&e, "inbound_line_inbound_id_item_id_lot_key", "inbound_line.") {
+                        Error::invalid(format!("/lines/{i}/item_code"), "the same item and lot appear twice")
+                    } else {
+                        e
+                    }
+                })?;
+        }
+        load(tx, InboundId(id)).await
+    })
+}
+
+pub async fn get(
+    db: &Db,
+    visible: impl Fn(ShipperId, WarehouseId) -> bool,
+    id: InboundId,
+) -> Result<Inbound, Error> {
+    let mut tx = db.reader().begin().await?;
+    head(&mut tx, visible, id).await?;
+    let inbound = load(&mut tx, id).await?;
+    tx.rollback().await?;
+    Ok(inbound)
+}
+
+pub async fn list(
+    db: &Db,
+    shipper: Option<ShipperId>,
+    warehouses: &[WarehouseId],
+    status: Option<InboundStatus>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Inbound>, Error> {
+    // Shippers see their own; warehouse staff the inbounds of their warehouses (one placeholder each).
+    let (filter, keys): (String, Vec<i64>) = match shipper {
+        Some(s) => ("shipper_id = $4".to_owned(), vec![s.0]),
+        None if warehouses.is_empty() => ("1 = 0".to_owned(), vec![]),
+        None => {
+            let p: Vec<String> = (0..warehouses.len())
+                .map(|i| format!("${}", i + 4))
+                .collect();
+            (
+                format!("warehouse_id in ({})", p.join(", ")),
+                warehouses.iter().map(|w| w.0).collect(),
+            )
+        }
+    };
+    let sql = format!(
+        "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {filter} \
+         order by inbound_id limit $3"
+    );
+    let mut q = sqlx::query_scalar(&sql)
+        .bind(after)
+        .bind(status.map(InboundStatus::as_str))
+        .bind(limit);
+    for k in keys {
+        q = q.bind(k);
+    }
+    let mut conn = db.reader().acquire().await?;
+    let ids: Vec<i64> = q.fetch_all(&mut *conn).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(load(&mut conn, InboundId(id)).await?);
+    }
+    Ok(out)
+}
+
+pub async fn cancel(db: &Db, shipper: ShipperId, id: InboundId) -> Result<Inbound, Error> {
+    crate::transaction!(db, |tx| {
+        let head = head(tx, |s, _| s == shipper, id).await?;
+        let to = head.status.next(InboundAction::Cancel)?;
+        set_status(tx, &head, to).await?;
+        load(tx, id).await
+    })
+}
+
+pub async fn receive(
+    db: &Db,
+    warehouses: &[WarehouseId],
+    id: InboundId,
+    receipt: &Receipt,
+) -> Result<Inbound, Error> {
+    if receipt.lines.is_empty() {
+        return Err(Error::invalid("/lines", "must have at least one line"));
+    }
+    crate::transaction!(db, |tx| {
+        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let to = head.status.next(InboundAction::Receive)?;
+        let receiving =
+            warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
+        let hold = warehouses::default_location(tx, head.warehouse, LocationKind::Hold).await?;
+        let reference = Reference {
+            shipment: None,
+            inbound: Some(id),
+        };
+        let codes: Vec<(usize, &ItemCode)> = receipt
+            .lines
+            .iter()
+            .map(|l| &l.item_code)
+            .enumerate()
+            .collect();
+        let item_ids = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
+        let (mut units, mut held) = (0, 0);
+        for (line, item) in receipt.lines.iter().zip(&item_ids) {
+            let lot = line.lot.as_ref().map_or("", Lot::as_str);
+            let (received, defective) = (line.received.get(), line.defective.get());
+            // Goods not on the request are unknown goods: all of them go on hold.
+            let expected: Option<(i64, Option<String>)> = sqlx::query(
+                    "select inbound_line_id, expires_on from inbound_line where inbound_id = $1 and item_id = $2 and lot = $3",
+                )
+                .bind(id.0)
+                .bind(item.0)
+                .bind(lot)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get("inbound_line_id")?, r.try_get("expires_on")?)))
+                .transpose()?;
+            let (good, bad, expires) = match &expected {
+                Some((line_id, expires)) => {
+                    sqlx::query("update inbound_line set received = received + $1, defective = defective + $2 where inbound_line_id = $3")
+                            .bind(received)
+                            .bind(defective)
+                            .bind(line_id)
+                            .execute(&mut **tx)
+                            .await?;
+                    (received, defective, expires.clone())
+                }
+                None => (0, received + defective, None),
+            };
+            for (n, location, bucket) in [
+                (good, receiving.location_id, Bucket::Sellable),
+                (bad, hold.location_id, Bucket::Hold),
+            ] {
+                if n > 0 {
+                    let key = StockKey {
+                        warehouse: head.warehouse,
+                        location: LocationId(location),
+                        item: item.0,
+                        lot,
+                        expires_on: expires.as_deref(),
+                        bucket,
+                    };
+                    let row = stock::row(tx, &key).await?;
+                    stock::move_stock(tx, row, n, 0, LedgerKind::Receive, reference).await?;
+                }
+            }
+            units += received + defective;
+            held += bad;
+        }
+        let short: i64 = sqlx::query_scalar(
+                "select count(*) from inbound_line where inbound_id = $1 and received + defective < requested",
+            )
+            .bind(id.0)
+            .fetch_one(&mut **tx)
+            .await?;
+        sqlx::query("update inbound set halfway = $1 where inbound_id = $2")
+            .bind(i64::from(short > 0))
+            .bind(id.0)
+            .execute(&mut **tx)
+            .await?;
+        let reference_key = format!("inbound:{}", id.0);
+        billing::record(
+            tx,
+            head.shipper,
+            head.warehouse,
+            billing::Kind::InboundUnit,
+            units,
+            &reference_key,
+        )
+        .await?;
+        if held > 0 {
+            billing::record(
+                tx,
+                head.shipper,
+                head.warehouse,
+                billing::Kind::HoldStockCase,
+                1,
+                &reference_key,
+            )
+            .await?;
+        }
+        set_status(tx, &head, to).await?;
+        load(tx, id).await
+    })
+}
+
+pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Result<Inbound, Error> {
+    crate::transaction!(db, |tx| {
+        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let to = head.status.next(InboundAction::Inspect)?;
+        set_status(tx, &head, to).await?;
+        load(tx, id).await
+    })
+}
+
+/// Moves received goods to the shelves, then re-allocates this warehouse's backorders.
+pub async fn putaway(
+    db: &Db,
+    warehouses: &[WarehouseId],
+    id: InboundId,
+    putaway: &Putaway,
+) -> Result<Inbound, Error> {
+    crate::transaction!(db, |tx| {
+        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let to = head.status.next(InboundAction::Putaway)?;
+        let shelf = match &putaway.location_code {
+            Some(code) => {
+                let l = warehouses::location_by_code(tx, head.warehouse, code)
+                    .await
+                    .map_err(|_| Error::invalid("/location_code", "unknown location"))?;
+                if l.kind != LocationKind::Stock {
+                    return Err(Error::invalid("/location_code", "must be a stock location"));
+                }
+                l
+            }
+            None => warehouses::default_location(tx, head.warehouse, LocationKind::Stock).await?,
+        };
+        let receiving =
+            warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
+        let reference = Reference {
+            shipment: None,
+            inbound: Some(id),
+        };
+        let lines = sqlx::query("select item_id, lot, expires_on, received from inbound_line where inbound_id = $1 and received > 0")
+                .bind(id.0)
+                .fetch_all(&mut **tx)
+                .await?;
+        for l in lines {
+            let item: i64 = l.try_get("item_id")?;
+            let lot: String = l.try_get("lot")?;
+            let expires: Option<String> = l.try_get("expires_on")?;
+            let n: i64 = l.try_get("received")?;
+            let mut key = StockKey {
+                warehouse: head.warehouse,
+                location: LocationId(receiving.location_id),
+                item,
+                lot: &lot,
+                expires_on: expires.as_deref(),
+                bucket: Bucket::Sellable,
+            };
+            let from = stock::row(tx, &key).await?;
+            key.location = LocationId(shelf.location_id);
+            let onto = stock::row(tx, &key).await?;
+            stock::move_stock(tx, from, -n, 0, LedgerKind::Putaway, reference).await?;
+            stock::move_stock(tx, onto, n, 0, LedgerKind::Putaway, reference).await?;
+        }
+        set_status(tx, &head, to).await?;
+        shipments::reallocate_backorders(tx, head.warehouse, 1000).await?;
+        load(tx, id).await
+    })
+}

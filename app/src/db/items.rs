@@ -1,0 +1,133 @@
+//! Items (SKUs): code unique per shipper, barcode check-digit validated at the edge.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Db, Flag, Tx, is_unique_violation, now};
+use crate::domain::Error;
+use crate::domain::values::{
+    Barcode, Grams, ItemCode, ItemId, Name, Price, ShipperId, SizeClass, TemperatureZone,
+};
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    pub code: ItemCode,
+    pub name: Name,
+    pub barcode: Option<Barcode>,
+    pub price: Price,
+    pub size_class: SizeClass,
+    pub weight_grams: Grams,
+    pub temperature_zone: TemperatureZone,
+    #[serde(default)]
+    pub lot_managed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct Item {
+    pub item_id: i64,
+    pub code: String,
+    pub name: String,
+    pub barcode: Option<String>,
+    pub price: i64,
+    #[sqlx(try_from = "String")]
+    pub size_class: SizeClass,
+    pub weight_grams: i64,
+    #[sqlx(try_from = "String")]
+    pub temperature_zone: TemperatureZone,
+    #[sqlx(try_from = "i64")]
+    pub lot_managed: Flag,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "item_id, code, name, barcode, price, size_class, weight_grams, temperature_zone, \
+                       lot_managed, version, created_at, updated_at";
+
+pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item, Error> {
+    crate::transaction!(db, |tx| {
+        let ts = now();
+        sqlx::query_as(&format!(
+            "insert into item (shipper_id, code, name, barcode, price, size_class, weight_grams, \
+                 temperature_zone, lot_managed, created_at, updated_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning {COLUMNS}"
+        ))
+        .bind(shipper.0)
+        .bind(item.code.as_str())
+        .bind(item.name.as_str())
+        .bind(item.barcode.as_ref().map(Barcode::as_str))
+        .bind(item.price.get())
+        .bind(item.size_class.as_str())
+        .bind(item.weight_grams.get())
+        .bind(item.temperature_zone.as_str())
+        .bind(i64::from(item.lot_managed))
+        .bind(ts)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(Error::from)
+    })
+    .map_err(|e| {
+        if is_unique_violation(&e, "item_shipper_id_code_key", "item.code") {
+            Error::Duplicate {
+                field: "/code",
+                existing_id: None,
+            }
+        } else if is_unique_violation(&e, "item_shipper_id_barcode_key", "item.barcode") {
+            Error::Duplicate {
+                field: "/barcode",
+                existing_id: None,
+            }
+        } else {
+            e
+        }
+    })
+}
+
+pub async fn get(db: &Db, shipper: ShipperId, id: ItemId) -> Result<Item, Error> {
+    sqlx::query_as(&format!(
+        "select {COLUMNS} from item where item_id = $1 and shipper_id = $2"
+    ))
+    .bind(id.0)
+    .bind(shipper.0)
+    .fetch_optional(db.reader())
+    .await?
+    .ok_or(Error::NotFound("item"))
+}
+
+pub async fn list(db: &Db, shipper: ShipperId, after: i64, limit: i64) -> Result<Vec<Item>, Error> {
+    Ok(sqlx::query_as(&format!(
+        "select {COLUMNS} from item where shipper_id = $1 and item_id > $2 order by item_id limit $3"
+    ))
+    .bind(shipper.0)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?)
+}
+
+/// Resolves a shipper's item codes to ids inside a transaction; `field` prefixes error paths.
+pub async fn resolve_codes(
+    tx: &mut Tx,
+    shipper: ShipperId,
+    codes: &[(usize, &ItemCode)],
+    field: &str,
+) -> Result<Vec<ItemId>, Error> {
+    let mut ids = Vec::with_capacity(codes.len());
+    for (i, code) in codes {
+        let id: Option<i64> =
+            sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
+                .bind(shipper.0)
+                .bind(code.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let id = id.ok_or_else(|| {
+            Error::invalid(
+                format!("{field}/{i}/item_code"),
+                format!("unknown item {code}"),
+            )
+        })?;
+        ids.push(ItemId(id));
+    }
+    Ok(ids)
+}

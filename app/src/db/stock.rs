@@ -1,0 +1,429 @@
+//! Inventory: on-hand quantities per (location, item, lot, bucket), the append-only stock
+//! ledger, and allocation (引当).
+//!
+//! Every on-hand change is [`move_stock`]: one `update` and one ledger row in the caller's
+//! transaction, so the ledger and on-hand can never disagree. Allocation never oversells:
+//! a reservation is a conditional `update ... where on_hand - reserved >= n` on one stock
+//! row (row-locked by PostgreSQL, serialised by SQLite's single writer), rows are taken in a
+//! fixed order (item, then FEFO/pick sequence, then id) so multi-line shipments cannot
+//! deadlock, and the table's `check (reserved <= on_hand)` is a last line of defence.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Acquire, Row};
+use utoipa::ToSchema;
+
+use super::{Db, Tx, now, warehouses};
+use crate::domain::Error;
+use crate::domain::error::ShortItem;
+use crate::domain::values::{
+    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, ShipmentId, ShipperId,
+    StockId, WarehouseId,
+};
+
+/// Where a quantity lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockKey<'a> {
+    pub warehouse: WarehouseId,
+    pub location: LocationId,
+    pub item: i64,
+    pub lot: &'a str,
+    pub expires_on: Option<&'a str>,
+    pub bucket: Bucket,
+}
+
+/// The document a ledger entry belongs to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reference {
+    pub shipment: Option<ShipmentId>,
+    pub inbound: Option<InboundId>,
+}
+
+/// The stock row for `key`, created empty if it does not exist yet.
+pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
+    sqlx::query(
+        "insert into stock (warehouse_id, location_id, item_id, lot, expires_on, bucket, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) on conflict (location_id, item_id, lot, bucket) do nothing",
+    )
+    .bind(key.warehouse.0)
+    .bind(key.location.0)
+    .bind(key.item)
+    .bind(key.lot)
+    .bind(key.expires_on)
+    .bind(key.bucket.as_str())
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    let id: i64 = sqlx::query_scalar(
+        "select stock_id from stock where location_id = $1 and item_id = $2 and lot = $3 and bucket = $4",
+    )
+    .bind(key.location.0)
+    .bind(key.item)
+    .bind(key.lot)
+    .bind(key.bucket.as_str())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(StockId(id))
+}
+
+/// Changes on-hand by `delta` (and reserved by `reserved_delta`) and writes the ledger entry.
+pub async fn move_stock(
+    tx: &mut Tx,
+    stock: StockId,
+    delta: i64,
+    reserved_delta: i64,
+    kind: LedgerKind,
+    reference: Reference,
+) -> Result<(), Error> {
+    let ts = now();
+    sqlx::query("update stock set on_hand = on_hand + $1, reserved = reserved + $2, updated_at = $3 where stock_id = $4")
+        .bind(delta)
+        .bind(reserved_delta)
+        .bind(&ts)
+        .bind(stock.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "insert into stock_ledger (stock_id, kind, quantity, shipment_id, inbound_id, created_at) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(stock.0)
+    .bind(kind.as_str())
+    .bind(delta)
+    .bind(reference.shipment.map(|s| s.0))
+    .bind(reference.inbound.map(|i| i.0))
+    .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A shipment line to allocate.
+#[derive(Debug, Clone)]
+pub struct Demand {
+    pub shipment_line_id: i64,
+    pub item_id: i64,
+    pub item_code: String,
+    pub quantity: i64,
+}
+
+/// Reserves every line of `shipment` or none: on a shortage the savepoint is rolled back and
+/// the short items are returned.
+pub async fn allocate(
+    tx: &mut Tx,
+    warehouse: WarehouseId,
+    shipment: ShipmentId,
+    mut demands: Vec<Demand>,
+) -> Result<Result<(), Vec<ShortItem>>, Error> {
+    demands.sort_by_key(|d| d.item_id);
+    let mut sp = tx.begin().await?;
+    let mut short = Vec::new();
+    for d in &demands {
+        let mut need = d.quantity;
+        let candidates = sqlx::query(
+            "select s.stock_id from stock s join location l on l.location_id = s.location_id \
+             where s.warehouse_id = $1 and s.item_id = $2 and s.bucket = 'sellable' and l.kind = 'stock' \
+               and s.on_hand > s.reserved \
+             order by case when s.expires_on is null then 1 else 0 end, s.expires_on, l.pick_sequence, s.stock_id",
+        )
+        .bind(warehouse.0)
+        .bind(d.item_id)
+        .fetch_all(&mut *sp)
+        .await?;
+        for candidate in candidates {
+            if need == 0 {
+                break;
+            }
+            let stock_id: i64 = candidate.try_get("stock_id")?;
+            let Some(n) = reserve_up_to(&mut sp, stock_id, need).await? else {
+                continue;
+            };
+            sqlx::query(
+                "insert into allocation (shipment_id, shipment_line_id, stock_id, quantity) values ($1, $2, $3, $4)",
+            )
+            .bind(shipment.0)
+            .bind(d.shipment_line_id)
+            .bind(stock_id)
+            .bind(n)
+            .execute(&mut *sp)
+            .await?;
+            need -= n;
+        }
+        if need > 0 {
+            short.push(ShortItem {
+                item_code: d.item_code.clone(),
+                requested: d.quantity,
+                available: d.quantity - need,
+            });
+        }
+    }
+    if short.is_empty() {
+        sp.commit().await?;
+        Ok(Ok(()))
+    } else {
+        sp.rollback().await?;
+        Ok(Err(short))
+    }
+}
+
+/// Reserves up to `need` units on one stock row; `None` when it has nothing free.
+///
+/// The `where on_hand - reserved >= $1` is re-checked on the row's newest version after the
+/// row lock is granted (PostgreSQL's read-committed update rule), so a concurrent reservation
+/// makes this update miss rather than oversell; then we re-read and try a smaller amount.
+async fn reserve_up_to(
+    conn: &mut sqlx::AnyConnection,
+    stock_id: i64,
+    need: i64,
+) -> Result<Option<i64>, Error> {
+    loop {
+        let free: i64 =
+            sqlx::query_scalar("select on_hand - reserved from stock where stock_id = $1")
+                .bind(stock_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if free <= 0 {
+            return Ok(None);
+        }
+        let n = free.min(need);
+        let done = sqlx::query(
+            "update stock set reserved = reserved + $1, updated_at = $2 where stock_id = $3 and on_hand - reserved >= $1",
+        )
+        .bind(n)
+        .bind(now())
+        .bind(stock_id)
+        .execute(&mut *conn)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(Some(n));
+        }
+    }
+}
+
+/// Releases every not-yet-picked reservation of `shipment` and forgets its allocations.
+pub async fn release(tx: &mut Tx, shipment: ShipmentId) -> Result<(), Error> {
+    let rows = sqlx::query(
+        "select stock_id, quantity - picked as open from allocation where shipment_id = $1 order by stock_id",
+    )
+    .bind(shipment.0)
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        let open: i64 = r.try_get("open")?;
+        if open > 0 {
+            sqlx::query(
+                "update stock set reserved = reserved - $1, updated_at = $2 where stock_id = $3",
+            )
+            .bind(open)
+            .bind(now())
+            .bind(r.try_get::<i64, _>("stock_id")?)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    sqlx::query("delete from pick_cursor where allocation_id in (select allocation_id from allocation where shipment_id = $1)")
+        .bind(shipment.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("delete from allocation where shipment_id = $1")
+        .bind(shipment.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The packing-area row that picked units of `stock` move to.
+pub async fn packing_row(
+    tx: &mut Tx,
+    warehouse: WarehouseId,
+    stock: StockId,
+) -> Result<StockId, Error> {
+    let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
+    let src = sqlx::query("select item_id, lot, expires_on from stock where stock_id = $1")
+        .bind(stock.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    let lot: String = src.try_get("lot")?;
+    let expires: Option<String> = src.try_get("expires_on")?;
+    row(
+        tx,
+        &StockKey {
+            warehouse,
+            location: LocationId(packing.location_id),
+            item: src.try_get("item_id")?,
+            lot: &lot,
+            expires_on: expires.as_deref(),
+            bucket: Bucket::Sellable,
+        },
+    )
+    .await
+}
+
+/// Returns picked units of a cancelled shipment from the packing area to their shelves.
+pub async fn return_picked(
+    tx: &mut Tx,
+    warehouse: WarehouseId,
+    shipment: ShipmentId,
+) -> Result<i64, Error> {
+    let rows = sqlx::query("select stock_id, picked from allocation where shipment_id = $1 and picked > 0 order by stock_id")
+        .bind(shipment.0)
+        .fetch_all(&mut **tx)
+        .await?;
+    let reference = Reference {
+        shipment: Some(shipment),
+        inbound: None,
+    };
+    let mut units = 0;
+    for r in rows {
+        let shelf = StockId(r.try_get("stock_id")?);
+        let picked: i64 = r.try_get("picked")?;
+        let packing = packing_row(tx, warehouse, shelf).await?;
+        move_stock(tx, packing, -picked, 0, LedgerKind::Cancel, reference).await?;
+        move_stock(tx, shelf, picked, 0, LedgerKind::Cancel, reference).await?;
+        units += picked;
+    }
+    Ok(units)
+}
+
+/// One item's stock in one warehouse, in OPENLOGI's terms:
+/// `available = quantity - shipping - reserved`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+pub struct StockSummary {
+    pub item_id: i64,
+    pub item_code: String,
+    pub warehouse_id: i64,
+    /// Sellable units on the shelves plus units picked and not yet shipped.
+    pub quantity: i64,
+    /// Picked units in the packing and shipping areas.
+    pub shipping: i64,
+    /// Units reserved for allocated shipments, still on the shelves.
+    pub reserved: i64,
+    pub available: i64,
+    /// Units on hold (defective, unknown goods).
+    pub hold: i64,
+    /// Units received and not yet put away.
+    pub receiving: i64,
+    /// Units requested by backordered shipments.
+    pub backordered: i64,
+}
+
+/// Stock per item and warehouse for one shipper, optionally for one item code.
+pub async fn summary(
+    db: &Db,
+    shipper: ShipperId,
+    item_code: Option<&ItemCode>,
+) -> Result<Vec<StockSummary>, Error> {
+    Ok(sqlx::query_as(
+        "select i.item_id, i.code as item_code, w.warehouse_id, \
+           cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('stock', 'packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as quantity, \
+           cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as shipping, \
+           cast(coalesce(sum(case when l.kind = 'stock' then s.reserved else 0 end), 0) as bigint) as reserved, \
+           cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind = 'stock' then s.on_hand - s.reserved else 0 end), 0) as bigint) as available, \
+           cast(coalesce(sum(case when s.bucket = 'hold' then s.on_hand else 0 end), 0) as bigint) as hold, \
+           cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind = 'receiving' then s.on_hand else 0 end), 0) as bigint) as receiving, \
+           cast(coalesce((select sum(sl.quantity) from shipment_line sl join shipment sh on sh.shipment_id = sl.shipment_id \
+                 where sl.item_id = i.item_id and sh.warehouse_id = w.warehouse_id and sh.status = 'backordered'), 0) as bigint) as backordered \
+         from item i cross join warehouse w \
+         left join stock s on s.item_id = i.item_id and s.warehouse_id = w.warehouse_id \
+         left join location l on l.location_id = s.location_id \
+         where i.shipper_id = $1 and ($2 is null or i.code = $2) \
+         group by i.item_id, i.code, w.warehouse_id \
+         order by i.item_id, w.warehouse_id",
+    )
+    .bind(shipper.0)
+    .bind(item_code.map(ItemCode::as_str))
+    .fetch_all(db.reader())
+    .await?)
+}
+
+/// A manual correction or a customer return, by warehouse staff.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adjustment {
+    pub warehouse_id: WarehouseId,
+    pub location_code: String,
+    pub item_id: i64,
+    #[serde(default = "no_lot")]
+    #[schema(value_type = String)]
+    pub lot: Lot,
+    pub bucket: Bucket,
+    /// Signed change of on-hand units; a `return` must be positive.
+    pub quantity: i64,
+    pub reason: AdjustmentReason,
+}
+
+fn no_lot() -> Lot {
+    Lot::parse("").unwrap_or_else(|_| unreachable!("the empty lot is valid"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentReason {
+    Adjust,
+    Return,
+}
+
+pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
+    if a.quantity == 0 || (a.reason == AdjustmentReason::Return && a.quantity < 0) {
+        return Err(Error::invalid(
+            "/quantity",
+            "must be non-zero, and positive for a return",
+        ));
+    }
+    crate::transaction!(db, |tx| {
+        let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
+        let exists: Option<i64> = sqlx::query_scalar("select item_id from item where item_id = $1")
+            .bind(a.item_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_none() {
+            return Err(Error::NotFound("item"));
+        }
+        let key = StockKey {
+            warehouse: a.warehouse_id,
+            location: LocationId(location.location_id),
+            item: a.item_id,
+            lot: a.lot.as_str(),
+            expires_on: None,
+            bucket: a.bucket,
+        };
+        let stock = row(tx, &key).await?;
+        let kind = match a.reason {
+            AdjustmentReason::Adjust => LedgerKind::Adjust,
+            AdjustmentReason::Return => LedgerKind::Return,
+        };
+        move_stock(tx, stock, a.quantity, 0, kind, Reference::default())
+            .await
+            .map_err(|e| match e {
+                Error::Database(sqlx::Error::Database(ref d))
+                    if d.message().contains("check") || d.message().contains("CHECK") =>
+                {
+                    Error::invalid(
+                        "/quantity",
+                        "would take on-hand below zero or below what is reserved",
+                    )
+                }
+                other => other,
+            })
+    })
+}
+
+/// Stock rows whose on-hand differs from the sum of their ledger (should always be empty).
+pub async fn ledger_mismatches(db: &Db) -> Result<Vec<(i64, i64, i64)>, Error> {
+    let rows = sqlx::query(
+        "select s.stock_id, s.on_hand, cast(coalesce(sum(g.quantity), 0) as bigint) as ledger \
+         from stock s left join stock_ledger g on g.stock_id = s.stock_id \
+         group by s.stock_id, s.on_hand having s.on_hand <> cast(coalesce(sum(g.quantity), 0) as bigint)",
+    )
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("stock_id")?,
+                r.try_get("on_hand")?,
+                r.try_get("ledger")?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::from)
+}

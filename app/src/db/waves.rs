@@ -1,0 +1,194 @@
+//! Waves (picking lists, ピッキングリスト): the allocated shipments due today, released at the
+//! warehouse's cut-off (or on demand) and walked in location pick-sequence order.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::shipments::{self, Scope};
+use super::{Db, now, warehouses};
+use crate::domain::Error;
+use crate::domain::shipment::ShipmentAction;
+use crate::domain::values::{ShipmentId, WarehouseId, WaveId, text_enum};
+
+text_enum!(
+    /// Why a wave was generated.
+    Origin { Cutoff = "cutoff", Manual = "manual" }
+);
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWave {
+    pub warehouse_id: WarehouseId,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PickTask {
+    pub allocation_id: i64,
+    pub shipment_id: i64,
+    pub location_code: String,
+    pub pick_sequence: i64,
+    pub item_code: String,
+    pub barcode: Option<String>,
+    pub lot: String,
+    pub quantity: i64,
+    pub picked: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Wave {
+    pub wave_id: i64,
+    pub warehouse_id: i64,
+    /// The warehouse-local date the wave ships on.
+    pub wave_date: String,
+    pub origin: Origin,
+    pub created_at: String,
+    pub shipment_ids: Vec<i64>,
+    /// Sorted by location pick sequence: the order a picker walks.
+    pub picking_list: Vec<PickTask>,
+}
+
+/// Releases every allocated shipment due today. A cut-off wave is generated at most once per
+/// warehouse and day, whichever replica's job gets there first; `Ok(None)` means it already exists.
+pub async fn generate(
+    db: &Db,
+    warehouse: WarehouseId,
+    origin: Origin,
+) -> Result<Option<Wave>, Error> {
+    crate::transaction!(db, |tx| {
+        let clock = warehouses::get_in(tx, warehouse).await?.clock()?;
+        let today = clock.local_date(jiff::Timestamp::now()).to_string();
+        let inserted: Option<i64> = sqlx::query_scalar(
+                "insert into wave (warehouse_id, wave_date, origin, created_at) values ($1, $2, $3, $4) \
+                 on conflict do nothing returning wave_id",
+            )
+            .bind(warehouse.0)
+            .bind(&today)
+            .bind(origin.as_str())
+            .bind(now())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let Some(wave_id) = inserted else {
+            return Ok(None);
+        };
+        let due: Vec<i64> = sqlx::query_scalar(
+                "select shipment_id from shipment where warehouse_id = $1 and status = 'waiting' and ship_date <= $2 \
+                 order by allocate_priority, created_at, shipment_id",
+            )
+            .bind(warehouse.0)
+            .bind(&today)
+            .fetch_all(&mut **tx)
+            .await?;
+        if due.is_empty() && origin == Origin::Manual {
+            return Err(Error::invalid(
+                "/warehouse_id",
+                "no allocated shipments are due today",
+            ));
+        }
+        let scope = [warehouse];
+        for id in due {
+            let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
+            let to = head.status.next(ShipmentAction::Release, None)?;
+            shipments::set_status(tx, &head, to, None).await?;
+            sqlx::query("insert into wave_shipment (wave_id, shipment_id) values ($1, $2)")
+                .bind(wave_id)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(Some(load(tx, WaveId(wave_id)).await?))
+    })
+}
+
+pub async fn get(db: &Db, warehouses: &[WarehouseId], id: WaveId) -> Result<Wave, Error> {
+    let mut conn = db.reader().acquire().await?;
+    let wave = load(&mut conn, id).await?;
+    if warehouses.contains(&WarehouseId(wave.warehouse_id)) {
+        Ok(wave)
+    } else {
+        Err(Error::NotFound("wave"))
+    }
+}
+
+pub async fn picking_list(
+    conn: &mut sqlx::AnyConnection,
+    id: WaveId,
+) -> Result<Vec<PickTask>, Error> {
+    let rows = sqlx::query(
+        "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, i.code as item_code, \
+           i.barcode, s.lot, a.quantity, a.picked \
+         from wave_shipment ws join allocation a on a.shipment_id = ws.shipment_id \
+         join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
+         join item i on i.item_id = s.item_id \
+         where ws.wave_id = $1 order by l.pick_sequence, l.code, i.code, a.allocation_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PickTask {
+                allocation_id: r.try_get("allocation_id")?,
+                shipment_id: r.try_get("shipment_id")?,
+                location_code: r.try_get("location_code")?,
+                pick_sequence: r.try_get("pick_sequence")?,
+                item_code: r.try_get("item_code")?,
+                barcode: r.try_get("barcode")?,
+                lot: r.try_get("lot")?,
+                quantity: r.try_get("quantity")?,
+                picked: r.try_get("picked")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(Error::from)
+}
+
+async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error> {
+    let r = sqlx::query(
+        "select wave_id, warehouse_id, wave_date, origin, created_at from wave where wave_id = $1",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::NotFound("wave"))?;
+    let shipment_ids: Vec<i64> = sqlx::query_scalar(
+        "select shipment_id from wave_shipment where wave_id = $1 order by shipment_id",
+    )
+    .bind(id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    let origin: String = r.try_get("origin")?;
+    Ok(Wave {
+        wave_id: id.0,
+        warehouse_id: r.try_get("warehouse_id")?,
+        wave_date: r.try_get("wave_date")?,
+        origin: Origin::parse(&origin).unwrap_or(Origin::Manual),
+        created_at: r.try_get("created_at")?,
+        shipment_ids,
+        picking_list: picking_list(conn, id).await?,
+    })
+}
+
+/// Warehouses whose cut-off has passed today and which have no cut-off wave yet.
+pub async fn due_for_cutoff(db: &Db) -> Result<Vec<WarehouseId>, Error> {
+    let mut due = Vec::new();
+    let now = jiff::Timestamp::now();
+    for w in warehouses::list(db).await? {
+        let clock = w.clock()?;
+        if !clock.past_cutoff(now) {
+            continue;
+        }
+        let today = clock.local_date(now).to_string();
+        let exists: Option<i64> = sqlx::query_scalar(
+            "select wave_id from wave where warehouse_id = $1 and wave_date = $2 and origin = 'cutoff'",
+        )
+        .bind(w.warehouse_id)
+        .bind(today)
+        .fetch_optional(db.reader())
+        .await?;
+        if exists.is_none() {
+            due.push(WarehouseId(w.warehouse_id));
+        }
+    }
+    Ok(due)
+}

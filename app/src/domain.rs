@@ -1,0 +1,15 @@
+//! The fulfillment domain: typed values parsed once at the edge, the shipment and inbound
+//! state machines as enums, and the one error type every operation returns.
+//!
+//! Vocabulary follows `shared/DOMAIN.md` (and OPENLOGI's public API for statuses) so that
+//! integrators read it naturally: shipper, item, stock, inbound, shipment, allocation,
+//! wave, scan, package, handover, billing event.
+
+pub mod access;
+pub mod calendar;
+pub mod error;
+pub mod inbound;
+pub mod shipment;
+pub mod values;
+
+pub use error::Error;

@@ -1,0 +1,106 @@
+//! Warehouse calendar: cut-offs and dates live in the warehouse's time zone; storage is UTC.
+//! (OPENLOGI's same-day cut-off is 12:30 JST, hence the default.)
+
+use jiff::civil::{Date, Time};
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use super::Error;
+
+pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
+pub const DEFAULT_CUTOFF: &str = "12:30";
+
+/// A warehouse's clock: its zone and same-day cut-off.
+#[derive(Debug, Clone)]
+pub struct WarehouseClock {
+    zone: TimeZone,
+    cutoff: Time,
+}
+
+impl WarehouseClock {
+    pub fn new(time_zone: &str, cutoff: &str) -> Result<Self, Error> {
+        let zone = TimeZone::get(time_zone).map_err(|_| {
+            Error::invalid(
+                "/time_zone",
+                format!("unknown IANA time zone {time_zone:?}"),
+            )
+        })?;
+        let cutoff = parse_cutoff(cutoff)?;
+        Ok(Self { zone, cutoff })
+    }
+
+    /// The warehouse's local calendar date at `now`.
+    pub fn local_date(&self, now: Timestamp) -> Date {
+        now.to_zoned(self.zone.clone()).date()
+    }
+
+    /// Whether `now` is at or past today's cut-off, local time.
+    pub fn past_cutoff(&self, now: Timestamp) -> bool {
+        now.to_zoned(self.zone.clone()).time() >= self.cutoff
+    }
+
+    /// The ship date a new shipment gets by default: today before the cut-off, tomorrow after.
+    pub fn default_ship_date(&self, now: Timestamp) -> Date {
+        let today = self.local_date(now);
+        if self.past_cutoff(now) {
+            today.checked_add(1.day()).unwrap_or(today)
+        } else {
+            today
+        }
+    }
+}
+
+pub fn parse_cutoff(s: &str) -> Result<Time, Error> {
+    let bad = || Error::invalid("/cutoff_time", format!("must be HH:MM (got {s:?})"));
+    let (h, m) = s.split_once(':').ok_or_else(bad)?;
+    if h.len() != 2 || m.len() != 2 {
+        return Err(bad());
+    }
+    let h: i8 = h.parse().map_err(|_| bad())?;
+    let m: i8 = m.parse().map_err(|_| bad())?;
+    Time::new(h, m, 0, 0).map_err(|_| bad())
+}
+
+pub fn parse_date(field: &str, s: &str) -> Result<Date, Error> {
+    s.parse::<Date>()
+        .map_err(|_| Error::invalid(field, format!("must be a date YYYY-MM-DD (got {s:?})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn before_the_tokyo_cutoff_ships_today_and_after_it_tomorrow() {
+        let clock = WarehouseClock::new(DEFAULT_TIME_ZONE, DEFAULT_CUTOFF).expect("clock");
+        // 03:29Z is 12:29 JST.
+        assert_eq!(
+            clock
+                .default_ship_date(at("2026-11-25T03:29:00Z"))
+                .to_string(),
+            "2026-11-25"
+        );
+        assert_eq!(
+            clock
+                .default_ship_date(at("2026-11-25T03:30:00Z"))
+                .to_string(),
+            "2026-11-26"
+        );
+        // 15:30Z on the 25th is already the 26th in Tokyo.
+        assert_eq!(
+            clock.local_date(at("2026-11-25T15:30:00Z")).to_string(),
+            "2026-11-26"
+        );
+    }
+
+    #[test]
+    fn bad_zones_and_cutoffs_are_rejected() {
+        assert!(WarehouseClock::new("Mars/Olympus", "12:30").is_err());
+        assert!(WarehouseClock::new("Asia/Tokyo", "25:00").is_err());
+        assert!(WarehouseClock::new("Asia/Tokyo", "1230").is_err());
+    }
+}

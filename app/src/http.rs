@@ -1,0 +1,173 @@
+//! The HTTP API: the shipper API under `/v1`, the warehouse (WMS/HHT) API under `/wms/v1`,
+//! the admin API under `/admin/v1`, and the OpenAPI 3.1 document at `/openapi.json`.
+//!
+//! Layers, outermost first: panic → 500 problem; request timeout; maintenance mode (writes
+//! answer 503 with `Retry-After`); `Idempotency-Key` replay on POST; body limit. Handlers are
+//! thin: extract typed input, call one `db` operation, map the result.
+
+pub mod admin;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod shipper;
+pub mod wms;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::db::Db;
+use error::ApiError;
+
+/// Request bodies above this are refused with 413.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// A request that takes longer is answered 503 and its transaction rolled back.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared state of the API.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub db: Db,
+    /// Mirrors the newest maintenance switch; refreshed by a job so every replica agrees.
+    pub maintenance: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> Self {
+        Self {
+            db,
+            maintenance: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Reloads the maintenance flag from the database.
+    pub async fn refresh_maintenance(&self) -> Result<(), crate::domain::Error> {
+        let on = crate::db::maintenance::current(&self.db)
+            .await?
+            .is_some_and(|e| e.enabled.0);
+        self.maintenance.store(on, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// A page of a list, with the cursor for the next one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct List<T: ToSchema> {
+    pub data: Vec<T>,
+    /// Pass as `?cursor=` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> List<T> {
+    /// `rows` were fetched with `limit`; `id` reads the cursor key off the last row.
+    pub fn new(rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Self {
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
+        let next_cursor = if full {
+            rows.last().map(|r| id(r).to_string())
+        } else {
+            None
+        };
+        Self {
+            data: rows,
+            next_cursor,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Kura fulfillment API", description = "Shipper, warehouse and admin APIs of Kura's fulfillment service. Errors are RFC 9457 problem documents."),
+    modifiers(&BearerAuth),
+    components(schemas(error::Problem)),
+    tags(
+        (name = "shipper", description = "Shipper (荷主) API: items, inbounds, shipments, stock, billing"),
+        (name = "warehouse", description = "Warehouse API: receiving, waves, HHT scans, inspection, packing, labels, handover"),
+        (name = "admin", description = "Admin API: master data, tokens, maintenance mode"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The public API router and its OpenAPI document, built from the same route table.
+pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(shipper::router())
+        .merge(wms::router())
+        .merge(admin::router())
+        .split_for_parts();
+    let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
+    let router = router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = Arc::clone(&doc_json);
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        (*doc).clone(),
+                    )
+                }
+            }),
+        )
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            maintenance_gate,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal("handler panicked".into()).into_response()
+            },
+        ))
+        .with_state(state);
+    (router, doc)
+}
+
+/// While maintenance is on, writes get 503 + `Retry-After`; reads, and switching maintenance off, go through.
+async fn maintenance_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if write
+        && state.maintenance.load(Ordering::Relaxed)
+        && !req.uri().path().starts_with("/admin/v1/maintenance")
+    {
+        return ApiError::Maintenance.into_response();
+    }
+    next.run(req).await
+}

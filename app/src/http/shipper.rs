@@ -1,0 +1,283 @@
+//! The shipper API (`/v1`): items, inbounds, shipments, stock and billing. Every handler takes
+//! `AsShipper`, and every query it makes is filtered by that shipper: another shipper's ids
+//! answer 404, exactly like ids that do not exist.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::error::{ApiError, Problem};
+use super::extract::{AsShipper, Id, Json, QueryParams};
+use super::{AppState, List};
+use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
+use crate::domain::inbound::InboundStatus;
+use crate::domain::shipment::ShipmentStatus;
+use crate::domain::values::{InboundId, ItemCode, ItemId, ShipmentId};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_warehouses))
+        .routes(routes!(create_item, list_items))
+        .routes(routes!(get_item))
+        .routes(routes!(create_inbound, list_inbounds))
+        .routes(routes!(get_inbound))
+        .routes(routes!(cancel_inbound))
+        .routes(routes!(create_shipment, list_shipments))
+        .routes(routes!(get_shipment, edit_shipment, delete_shipment))
+        .routes(routes!(cancel_shipment))
+        .routes(routes!(shipment_packages))
+        .routes(routes!(get_stock))
+        .routes(routes!(billing_summary))
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+type Created<T> = (StatusCode, axum::Json<T>);
+
+fn created<T>(v: T) -> Created<T> {
+    (StatusCode::CREATED, axum::Json(v))
+}
+
+/// Warehouses shippers can send inbounds to and ship from.
+#[utoipa::path(get, path = "/v1/warehouses", tag = "shipper",
+    responses((status = 200, body = Vec<warehouses::Warehouse>), (status = 401, body = Problem)))]
+async fn list_warehouses(
+    State(s): State<AppState>,
+    _: AsShipper,
+) -> Result<axum::Json<Vec<warehouses::Warehouse>>> {
+    Ok(axum::Json(warehouses::list(&s.db).await?))
+}
+
+#[utoipa::path(post, path = "/v1/items", tag = "shipper", request_body = items::NewItem,
+    responses((status = 201, body = items::Item), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_item(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Json(new): Json<items::NewItem>,
+) -> Result<Created<items::Item>> {
+    Ok(created(items::create(&s.db, me, &new).await?))
+}
+
+#[utoipa::path(get, path = "/v1/items", tag = "shipper",
+    params(("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = List<items::Item>)))]
+async fn list_items(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<List<items::Item>>> {
+    let page = q.page()?;
+    let rows = items::list(&s.db, me, page.after, page.limit).await?;
+    Ok(axum::Json(List::new(rows, page.limit, |i| i.item_id)))
+}
+
+#[utoipa::path(get, path = "/v1/items/{item_id}", tag = "shipper", params(("item_id" = i64, Path)),
+    responses((status = 200, body = items::Item), (status = 404, body = Problem)))]
+async fn get_item(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<items::Item>> {
+    Ok(axum::Json(items::get(&s.db, me, ItemId(id)).await?))
+}
+
+#[utoipa::path(post, path = "/v1/inbounds", tag = "shipper", request_body = inbounds::NewInbound,
+    responses((status = 201, body = inbounds::Inbound), (status = 422, body = Problem)))]
+async fn create_inbound(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Json(new): Json<inbounds::NewInbound>,
+) -> Result<Created<inbounds::Inbound>> {
+    Ok(created(inbounds::create(&s.db, me, &new).await?))
+}
+
+#[utoipa::path(get, path = "/v1/inbounds", tag = "shipper",
+    params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = List<inbounds::Inbound>)))]
+async fn list_inbounds(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<List<inbounds::Inbound>>> {
+    let page = q.page()?;
+    let status = q.filter("status", InboundStatus::parse)?;
+    let rows = inbounds::list(&s.db, Some(me), &[], status, page.after, page.limit).await?;
+    Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id)))
+}
+
+#[utoipa::path(get, path = "/v1/inbounds/{inbound_id}", tag = "shipper", params(("inbound_id" = i64, Path)),
+    responses((status = 200, body = inbounds::Inbound), (status = 404, body = Problem)))]
+async fn get_inbound(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<inbounds::Inbound>> {
+    Ok(axum::Json(
+        inbounds::get(&s.db, |shipper, _| shipper == me, InboundId(id)).await?,
+    ))
+}
+
+/// Cancels an inbound; only while it is `waiting`.
+#[utoipa::path(post, path = "/v1/inbounds/{inbound_id}/cancel", tag = "shipper", params(("inbound_id" = i64, Path)),
+    responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
+async fn cancel_inbound(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<inbounds::Inbound>> {
+    Ok(axum::Json(
+        inbounds::cancel(&s.db, me, InboundId(id)).await?,
+    ))
+}
+
+/// Creates a shipment and allocates stock to it: `waiting` when every line is reserved,
+/// `backordered` when stock is short and the shipper allows backorders, otherwise 422 naming
+/// the short items. Resubmitting the same identifier with the same content returns the
+/// existing shipment (200); with different content it is a 409.
+#[utoipa::path(post, path = "/v1/shipments", tag = "shipper", request_body = shipments::NewShipment,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = shipments::Shipment), (status = 200, body = shipments::Shipment, description = "resubmission of an existing shipment"),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_shipment(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Json(new): Json<shipments::NewShipment>,
+) -> Result<Response> {
+    Ok(match shipments::create(&s.db, me, &new).await? {
+        shipments::Created::New(sh) => created(sh).into_response(),
+        shipments::Created::Existing(sh) => axum::Json(sh).into_response(),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/shipments", tag = "shipper",
+    params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = List<shipments::Shipment>)))]
+async fn list_shipments(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<List<shipments::Shipment>>> {
+    let page = q.page()?;
+    let status = q.filter("status", ShipmentStatus::parse)?;
+    let rows = shipments::list(
+        &s.db,
+        shipments::Scope::Shipper(me),
+        status,
+        page.after,
+        page.limit,
+    )
+    .await?;
+    Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
+}
+
+#[utoipa::path(get, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
+    responses((status = 200, body = shipments::Shipment), (status = 404, body = Problem)))]
+async fn get_shipment(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<shipments::Shipment>> {
+    Ok(axum::Json(
+        shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?,
+    ))
+}
+
+/// Edits a shipment. In `backordered`/`waiting`/`suspended` the change applies (new lines are
+/// re-allocated); once picking started only recipient and carrier may change, as a `modify_request`.
+#[utoipa::path(patch, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
+    request_body = shipments::ShipmentEdit,
+    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn edit_shipment(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+    Json(edit): Json<shipments::ShipmentEdit>,
+) -> Result<axum::Json<shipments::Shipment>> {
+    Ok(axum::Json(
+        shipments::edit(&s.db, me, ShipmentId(id), &edit).await?,
+    ))
+}
+
+/// Deletes (cancels) a shipment before warehouse work starts; afterwards use `POST .../cancel`.
+#[utoipa::path(delete, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
+    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+async fn delete_shipment(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<shipments::Shipment>> {
+    Ok(axum::Json(
+        shipments::cancel(&s.db, me, ShipmentId(id), true).await?,
+    ))
+}
+
+/// Cancels a shipment: directly before work starts, as a `cancel_request` the warehouse
+/// accepts or refuses after.
+#[utoipa::path(post, path = "/v1/shipments/{shipment_id}/cancel", tag = "shipper", params(("shipment_id" = i64, Path)),
+    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+async fn cancel_shipment(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<shipments::Shipment>> {
+    Ok(axum::Json(
+        shipments::cancel(&s.db, me, ShipmentId(id), false).await?,
+    ))
+}
+
+/// The shipment's packages and tracking numbers.
+#[utoipa::path(get, path = "/v1/shipments/{shipment_id}/packages", tag = "shipper", params(("shipment_id" = i64, Path)),
+    responses((status = 200, body = Vec<packages::Package>), (status = 404, body = Problem)))]
+async fn shipment_packages(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<Vec<packages::Package>>> {
+    shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?;
+    Ok(axum::Json(
+        packages::list_for_shipment(&s.db, ShipmentId(id)).await?,
+    ))
+}
+
+/// Stock per item and warehouse: `available = quantity - shipping - reserved`.
+#[utoipa::path(get, path = "/v1/stock", tag = "shipper", params(("item_code" = Option<String>, Query)),
+    responses((status = 200, body = Vec<stock::StockSummary>)))]
+async fn get_stock(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<Vec<stock::StockSummary>>> {
+    let code = q
+        .get("item_code")
+        .map(|c| {
+            ItemCode::parse(c).map_err(|m| ApiError::Schema {
+                field: "item_code".into(),
+                message: m,
+            })
+        })
+        .transpose()?;
+    Ok(axum::Json(stock::summary(&s.db, me, code.as_ref()).await?))
+}
+
+/// Charges for one month (`?month=YYYY-MM`, default the current month in Tokyo).
+#[utoipa::path(get, path = "/v1/billing/summary", tag = "shipper", params(("month" = Option<String>, Query)),
+    responses((status = 200, body = billing::Summary), (status = 422, body = Problem)))]
+async fn billing_summary(
+    State(s): State<AppState>,
+    AsShipper(me): AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<billing::Summary>> {
+    let month = match q.get("month") {
+        Some(m) => m.to_owned(),
+        None => {
+            let tz = jiff::tz::TimeZone::get(crate::domain::calendar::DEFAULT_TIME_ZONE)
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            jiff::Timestamp::now()
+                .to_zoned(tz)
+                .strftime("%Y-%m")
+                .to_string()
+        }
+    };
+    Ok(axum::Json(billing::summary(&s.db, me, &month).await?))
+}

@@ -1,0 +1,105 @@
+//! Background jobs, each a loop with its own period, safe to run on every replica:
+//! - cut-off waves: at each warehouse's cut-off, release today's allocated shipments (the
+//!   unique `wave_cutoff_once` index makes it happen once per warehouse and day);
+//! - backorder sweep: re-allocate backorders every 30 minutes (OPENLOGI sweeps twice an
+//!   hour), as a backstop to the re-allocation that putaway already does;
+//! - storage billing: bill yesterday's storage once per warehouse and day;
+//! - maintenance refresh: follow maintenance switches made on other replicas.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::db::{billing, shipments, warehouses, waves};
+use crate::domain::values::WarehouseId;
+use crate::http::AppState;
+
+/// Runs every job until `shutdown` flips to true.
+pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
+    tokio::join!(
+        every(Duration::from_secs(20), shutdown.clone(), || cutoff_waves(
+            &state
+        )),
+        every(Duration::from_secs(30 * 60), shutdown.clone(), || {
+            backorder_sweep(&state)
+        }),
+        every(Duration::from_secs(60 * 60), shutdown.clone(), || {
+            storage_billing(&state)
+        }),
+        every(Duration::from_secs(2), shutdown.clone(), || async {
+            state.refresh_maintenance().await.map_err(|e| e.to_string())
+        }),
+    );
+}
+
+async fn every<F, Fut>(period: Duration, mut shutdown: watch::Receiver<bool>, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = job().await {
+                    tracing::warn!(error = %e, "background job failed; will retry next period");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn cutoff_waves(state: &AppState) -> Result<(), String> {
+    for warehouse in waves::due_for_cutoff(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if let Some(wave) = waves::generate(&state.db, warehouse, waves::Origin::Cutoff)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
+        }
+    }
+    Ok(())
+}
+
+async fn backorder_sweep(state: &AppState) -> Result<(), String> {
+    for w in warehouses::list(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let id = WarehouseId(w.warehouse_id);
+        let n = crate::transaction!(&state.db, |tx| {
+            shipments::reallocate_backorders(tx, id, 1000).await
+        })
+        .map_err(|e| e.to_string())?;
+        if n > 0 {
+            tracing::info!(warehouse = %id, allocated = n, "backorders re-allocated by the sweep");
+        }
+    }
+    Ok(())
+}
+
+async fn storage_billing(state: &AppState) -> Result<(), String> {
+    for w in warehouses::list(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let clock = w.clock().map_err(|e| e.to_string())?;
+        let yesterday = clock
+            .local_date(jiff::Timestamp::now())
+            .yesterday()
+            .map_err(|e| e.to_string())?;
+        billing::bill_storage_day(
+            &state.db,
+            WarehouseId(w.warehouse_id),
+            &yesterday.to_string(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

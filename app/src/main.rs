@@ -1,0 +1,199 @@
+//! `fulfillment`: the binary. Parses the command line, starts telemetry, and runs one of
+//! `serve`, `migrate`, `seed` or `maintenance`. Bad configuration exits with 64 (EX_USAGE).
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use fulfillment::db::{self, Db};
+use fulfillment::server::{self, ServeConfig};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "fulfillment",
+    version,
+    about = "Kura's fulfillment service: items, inbounds, shipments, inventory, warehouse work and billing."
+)]
+struct Cli {
+    /// Database: `sqlite://FILE?mode=rwc` (embedded default) or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the public API and the admin listener until SIGTERM/Ctrl-C, then drain and exit.
+    ///
+    /// Logs go to stderr (JSON unless stderr is a terminal), filtered by RUST_LOG (default `info,sqlx=warn`).
+    Serve {
+        /// Public API address (shipper, warehouse and admin APIs, /openapi.json).
+        #[arg(long, env = "FULFILLMENT_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Admin listener address (/livez, /readyz, /maintenance); keep it private.
+        #[arg(
+            long,
+            env = "FULFILLMENT_ADMIN_LISTEN",
+            default_value = "127.0.0.1:9464"
+        )]
+        admin_listen: SocketAddr,
+        /// Apply pending migrations before serving.
+        #[arg(long, env = "FULFILLMENT_MIGRATE")]
+        migrate: bool,
+        /// Migrate, load demo data and print fresh tokens before serving.
+        #[arg(long)]
+        seed: bool,
+        /// Seconds in-flight requests get to finish after SIGTERM.
+        #[arg(long, env = "FULFILLMENT_DRAIN_SECONDS", default_value_t = 25)]
+        drain_seconds: u64,
+        /// Do not run background jobs (cut-off waves, backorder sweep, storage billing) here.
+        #[arg(long, env = "FULFILLMENT_NO_JOBS")]
+        no_jobs: bool,
+    },
+    /// Apply pending database migrations (embedded in the binary) and exit.
+    Migrate,
+    /// Load demo data (a Tokyo warehouse, two shippers, items, stock) and print fresh tokens.
+    Seed,
+    /// Switch maintenance mode: writes answer 503 with Retry-After while it is on.
+    Maintenance {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+        /// Why (stored in the audit log).
+        #[arg(long)]
+        reason: String,
+        /// Who (default: $USER).
+        #[arg(long, env = "USER", default_value = "cli")]
+        actor: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage = e.use_stderr();
+            let _ = e.print();
+            return if usage {
+                ExitCode::from(64)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let _telemetry = match telemetry::init(&telemetry::Config {
+        service_name: "fulfillment",
+        default_filter: "info,sqlx=warn",
+    }) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("fulfillment: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fulfillment: cannot start the runtime: {e}");
+            return ExitCode::from(70);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "fulfillment failed");
+            eprintln!("fulfillment: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Migrate => {
+            Db::open(&cli.database_url).await?;
+            println!("migrations applied to {}", redact(&cli.database_url));
+        }
+        Command::Seed => {
+            let db = Db::open(&cli.database_url).await?;
+            print_seed(&db::seed::run(&db).await.context("seeding")?);
+        }
+        Command::Maintenance {
+            state,
+            reason,
+            actor,
+        } => {
+            let db = Db::open(&cli.database_url).await?;
+            let event =
+                db::maintenance::set(&db, state == "on", &format!("cli:{actor}"), &reason).await?;
+            println!(
+                "maintenance {} (event {}, by {}, at {})",
+                if event.enabled.0 { "on" } else { "off" },
+                event.maintenance_event_id,
+                event.actor,
+                event.created_at
+            );
+        }
+        Command::Serve {
+            listen,
+            admin_listen,
+            migrate,
+            seed,
+            drain_seconds,
+            no_jobs,
+        } => {
+            let db = if migrate || seed {
+                Db::open(&cli.database_url).await?
+            } else {
+                Db::connect(&cli.database_url).await?
+            };
+            if seed {
+                print_seed(&db::seed::run(&db).await.context("seeding")?);
+            }
+            let config = ServeConfig {
+                listen,
+                admin_listen,
+                drain: Duration::from_secs(drain_seconds),
+                jobs: !no_jobs,
+            };
+            println!("Kura fulfillment API:  http://{listen}/openapi.json");
+            println!("Admin listener:        http://{admin_listen}/readyz");
+            server::serve(db, config, server::shutdown_signal())
+                .await
+                .context("serving")?;
+        }
+    }
+    Ok(())
+}
+
+fn print_seed(s: &db::seed::Seeded) {
+    println!(
+        "Demo data ready (warehouse TKY1 = id {}). Tokens (shown once):",
+        s.warehouse_id
+    );
+    println!("  admin      {}", s.admin_token);
+    println!("  warehouse  {}", s.warehouse_token);
+    for (code, id, token) in &s.shipper_tokens {
+        println!("  shipper {code:<7} (id {id}) {token}");
+    }
+}
+
+/// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,57 @@
+//! Kura's telemetry: one call, [`init`], that every binary makes first to set up structured
+//! logging — human-readable in a terminal, JSON lines otherwise — filtered by `RUST_LOG`.
+//!
+//! Traces (OTLP), metrics and profiling hooks will hang off the same entry point and guard.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// What to set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Reported with every log line (`service` field in JSON).
+    pub service_name: &'static str,
+    /// Filter used when `RUST_LOG` is unset, e.g. `info,sqlx=warn`.
+    pub default_filter: &'static str,
+}
+
+/// Keeps telemetry alive; dropping it flushes what is buffered.
+#[derive(Debug)]
+#[must_use = "telemetry stops when the guard is dropped"]
+pub struct Guard {
+    _private: (),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("a global subscriber is already installed: {0}")]
+    AlreadyInitialised(String),
+}
+
+/// Installs the global subscriber. Call once, first thing in `main`.
+pub fn init(config: &Config) -> Result<Guard, Error> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
+    let registry = tracing_subscriber::registry().with(filter);
+    let result = if std::io::stderr().is_terminal() {
+        registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init()
+    } else {
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_writer(std::io::stderr),
+            )
+            .try_init()
+    };
+    result.map_err(|e| Error::AlreadyInitialised(e.to_string()))?;
+    tracing::debug!(service = config.service_name, "telemetry initialised");
+    Ok(Guard { _private: () })
+}
