@@ -39,7 +39,7 @@ const ITEMS: &[(&str, &str, Option<&str>, i64, &str, i64, &str, i64)] = &[
     (
         "MUG-01",
         "Ceramic mug",
-        Some("4549292070291"),
+        Some("4549292070293"),
         1500,
         "80",
         450,

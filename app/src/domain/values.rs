@@ -351,7 +351,7 @@ mod tests {
     fn barcodes_with_a_valid_check_digit_parse() {
         for ok in [
             "4901234567894",
-            "4549292070291",
+            "4549292070293",
             "036000291452",
             "012345678905",
         ] {

@@ -56,13 +56,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let mut field = pointer(e.path());
         let inner = e.inner();
         let message = inner.to_string();
-        // serde reports unknown and missing fields at their parent; name the field itself.
-        for prefix in ["unknown field `", "missing field `"] {
-            if let Some(rest) = message.strip_prefix(prefix)
-                && let Some(name) = rest.split('`').next()
-            {
-                field = format!("{field}/{name}");
-            }
+        // serde reports a missing field at its parent; name the field itself.
+        if let Some(rest) = message.strip_prefix("missing field `")
+            && let Some(name) = rest.split('`').next()
+        {
+            field = format!("{field}/{name}");
         }
         match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => {

@@ -1,0 +1,12 @@
+//! Black-box tests of the fulfillment service over real HTTP and a real database. Every
+//! scenario runs twice: on SQLite and on PostgreSQL (`TEST_POSTGRES_URL`, default the local
+//! trust-auth server; unreachable is a failure, `TEST_POSTGRES_URL=disabled` turns them off).
+
+mod bad_input;
+mod concurrency;
+mod duplicates;
+mod helpers;
+mod isolation;
+mod lifecycle;
+mod openapi;
+mod transitions;
