@@ -25,7 +25,9 @@ const SHIPPERS: &[(&str, &str, bool)] = &[
 ];
 
 /// (code, name, barcode, price, size, grams, zone, units in stock)
-const ITEMS: &[(&str, &str, Option<&str>, i64, &str, i64, &str, i64)] = &[
+type DemoItem = (&'static str, &'static str, Option<&'static str>, i64, &'static str, i64, &'static str, i64);
+
+const ITEMS: &[DemoItem] = &[
     (
         "TSHIRT-M",
         "T-shirt, M",
