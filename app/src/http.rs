@@ -46,17 +46,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        Self {
-            db,
-            maintenance: Arc::new(AtomicBool::new(false)),
-        }
+        Self { db, maintenance: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Reloads the maintenance flag from the database.
     pub async fn refresh_maintenance(&self) -> Result<(), crate::domain::Error> {
-        let on = crate::db::maintenance::current(&self.db)
-            .await?
-            .is_some_and(|e| e.enabled.0);
+        let on = crate::db::maintenance::current(&self.db).await?.is_some_and(|e| e.enabled.0);
         self.maintenance.store(on, Ordering::Relaxed);
         Ok(())
     }
@@ -74,15 +69,8 @@ impl<T: ToSchema> List<T> {
     /// `rows` were fetched with `limit`; `id` reads the cursor key off the last row.
     pub fn new(rows: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Self {
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
-        let next_cursor = if full {
-            rows.last().map(|r| id(r).to_string())
-        } else {
-            None
-        };
-        Self {
-            data: rows,
-            next_cursor,
-        }
+        let next_cursor = if full { rows.last().map(|r| id(r).to_string()) } else { None };
+        Self { data: rows, next_cursor }
     }
 }
 
@@ -108,10 +96,8 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
+        openapi.security =
+            Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
     }
 }
 
@@ -128,34 +114,18 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
             "/openapi.json",
             axum::routing::get(move || {
                 let doc = Arc::clone(&doc_json);
-                async move {
-                    (
-                        [(axum::http::header::CONTENT_TYPE, "application/json")],
-                        (*doc).clone(),
-                    )
-                }
+                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
             }),
         )
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            idempotency::layer,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            maintenance_gate,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                ApiError::Internal("handler panicked".into()).into_response()
-            },
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .layer(middleware::from_fn_with_state(state.clone(), maintenance_gate))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            ApiError::Internal("handler panicked".into()).into_response()
+        }))
         .with_state(state);
     (router, doc)
 }
@@ -163,10 +133,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
 /// While maintenance is on, writes get 503 + `Retry-After`; reads, and switching maintenance off, go through.
 async fn maintenance_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if write
-        && state.maintenance.load(Ordering::Relaxed)
-        && !req.uri().path().starts_with("/admin/v1/maintenance")
-    {
+    if write && state.maintenance.load(Ordering::Relaxed) && !req.uri().path().starts_with("/admin/v1/maintenance") {
         return ApiError::Maintenance.into_response();
     }
     next.run(req).await

@@ -17,15 +17,9 @@ use crate::http::AppState;
 /// Runs every job until `shutdown` flips to true.
 pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
     tokio::join!(
-        every(Duration::from_secs(20), shutdown.clone(), || cutoff_waves(
-            &state
-        )),
-        every(Duration::from_secs(30 * 60), shutdown.clone(), || {
-            backorder_sweep(&state)
-        }),
-        every(Duration::from_secs(60 * 60), shutdown.clone(), || {
-            storage_billing(&state)
-        }),
+        every(Duration::from_secs(20), shutdown.clone(), || cutoff_waves(&state)),
+        every(Duration::from_secs(30 * 60), shutdown.clone(), || { backorder_sweep(&state) }),
+        every(Duration::from_secs(60 * 60), shutdown.clone(), || { storage_billing(&state) }),
         every(Duration::from_secs(2), shutdown.clone(), || async {
             state.refresh_maintenance().await.map_err(|e| e.to_string())
         }),
@@ -52,13 +46,9 @@ where
 }
 
 async fn cutoff_waves(state: &AppState) -> Result<(), String> {
-    for warehouse in waves::due_for_cutoff(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        if let Some(wave) = waves::generate(&state.db, warehouse, waves::Origin::Cutoff)
-            .await
-            .map_err(|e| e.to_string())?
+    for warehouse in waves::due_for_cutoff(&state.db).await.map_err(|e| e.to_string())? {
+        if let Some(wave) =
+            waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await.map_err(|e| e.to_string())?
         {
             tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
         }
@@ -67,15 +57,10 @@ async fn cutoff_waves(state: &AppState) -> Result<(), String> {
 }
 
 async fn backorder_sweep(state: &AppState) -> Result<(), String> {
-    for w in warehouses::list(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    for w in warehouses::list(&state.db).await.map_err(|e| e.to_string())? {
         let id = WarehouseId(w.warehouse_id);
-        let n = crate::transaction!(&state.db, |tx| {
-            shipments::reallocate_backorders(tx, id, 1000).await
-        })
-        .map_err(|e| e.to_string())?;
+        let n = crate::transaction!(&state.db, |tx| { shipments::reallocate_backorders(tx, id, 1000).await })
+            .map_err(|e| e.to_string())?;
         if n > 0 {
             tracing::info!(warehouse = %id, allocated = n, "backorders re-allocated by the sweep");
         }
@@ -84,22 +69,12 @@ async fn backorder_sweep(state: &AppState) -> Result<(), String> {
 }
 
 async fn storage_billing(state: &AppState) -> Result<(), String> {
-    for w in warehouses::list(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    for w in warehouses::list(&state.db).await.map_err(|e| e.to_string())? {
         let clock = w.clock().map_err(|e| e.to_string())?;
-        let yesterday = clock
-            .local_date(jiff::Timestamp::now())
-            .yesterday()
+        let yesterday = clock.local_date(jiff::Timestamp::now()).yesterday().map_err(|e| e.to_string())?;
+        billing::bill_storage_day(&state.db, WarehouseId(w.warehouse_id), &yesterday.to_string())
+            .await
             .map_err(|e| e.to_string())?;
-        billing::bill_storage_day(
-            &state.db,
-            WarehouseId(w.warehouse_id),
-            &yesterday.to_string(),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

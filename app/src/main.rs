@@ -35,11 +35,7 @@ enum Command {
         #[arg(long, env = "FULFILLMENT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
         /// Admin listener address (/livez, /readyz, /maintenance); keep it private.
-        #[arg(
-            long,
-            env = "FULFILLMENT_ADMIN_LISTEN",
-            default_value = "127.0.0.1:9464"
-        )]
+        #[arg(long, env = "FULFILLMENT_ADMIN_LISTEN", default_value = "127.0.0.1:9464")]
         admin_listen: SocketAddr,
         /// Apply pending migrations before serving.
         #[arg(long, env = "FULFILLMENT_MIGRATE")]
@@ -77,27 +73,18 @@ fn main() -> ExitCode {
         Err(e) => {
             let usage = e.use_stderr();
             let _ = e.print();
-            return if usage {
-                ExitCode::from(64)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return if usage { ExitCode::from(64) } else { ExitCode::SUCCESS };
         }
     };
-    let _telemetry = match telemetry::init(&telemetry::Config {
-        service_name: "fulfillment",
-        default_filter: "info,sqlx=warn",
-    }) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("fulfillment: {e}");
-            return ExitCode::from(70);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let _telemetry =
+        match telemetry::init(&telemetry::Config { service_name: "fulfillment", default_filter: "info,sqlx=warn" }) {
+            Ok(guard) => guard,
+            Err(e) => {
+                eprintln!("fulfillment: {e}");
+                return ExitCode::from(70);
+            }
+        };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fulfillment: cannot start the runtime: {e}");
@@ -124,14 +111,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::open(&cli.database_url).await?;
             print_seed(&db::seed::run(&db).await.context("seeding")?);
         }
-        Command::Maintenance {
-            state,
-            reason,
-            actor,
-        } => {
+        Command::Maintenance { state, reason, actor } => {
             let db = Db::open(&cli.database_url).await?;
-            let event =
-                db::maintenance::set(&db, state == "on", &format!("cli:{actor}"), &reason).await?;
+            let event = db::maintenance::set(&db, state == "on", &format!("cli:{actor}"), &reason).await?;
             println!(
                 "maintenance {} (event {}, by {}, at {})",
                 if event.enabled.0 { "on" } else { "off" },
@@ -140,14 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 event.created_at
             );
         }
-        Command::Serve {
-            listen,
-            admin_listen,
-            migrate,
-            seed,
-            drain_seconds,
-            no_jobs,
-        } => {
+        Command::Serve { listen, admin_listen, migrate, seed, drain_seconds, no_jobs } => {
             let db = if migrate || seed {
                 Db::open(&cli.database_url).await?
             } else {
@@ -156,27 +131,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if seed {
                 print_seed(&db::seed::run(&db).await.context("seeding")?);
             }
-            let config = ServeConfig {
-                listen,
-                admin_listen,
-                drain: Duration::from_secs(drain_seconds),
-                jobs: !no_jobs,
-            };
+            let config =
+                ServeConfig { listen, admin_listen, drain: Duration::from_secs(drain_seconds), jobs: !no_jobs };
             println!("Kura fulfillment API:  http://{listen}/openapi.json");
             println!("Admin listener:        http://{admin_listen}/readyz");
-            server::serve(db, config, server::shutdown_signal())
-                .await
-                .context("serving")?;
+            server::serve(db, config, server::shutdown_signal()).await.context("serving")?;
         }
     }
     Ok(())
 }
 
 fn print_seed(s: &db::seed::Seeded) {
-    println!(
-        "Demo data ready (warehouse TKY1 = id {}). Tokens (shown once):",
-        s.warehouse_id
-    );
+    println!("Demo data ready (warehouse TKY1 = id {}). Tokens (shown once):", s.warehouse_id);
     println!("  admin      {}", s.admin_token);
     println!("  warehouse  {}", s.warehouse_token);
     for (code, id, token) in &s.shipper_tokens {

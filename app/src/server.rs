@@ -81,21 +81,15 @@ pub async fn run(
     tracing::info!(public = %public.local_addr()?, admin = %admin.local_addr()?, "fulfillment service listening");
 
     let mut api_stop = stop_rx.clone();
-    let api_server = axum::serve(
-        public,
-        api.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = api_stop.wait_for(|s| *s).await;
-    });
-    let mut admin_stop = stop_rx.clone();
-    let admin_server =
-        axum::serve(admin, admin_router(state.clone())).with_graceful_shutdown(async move {
-            let _ = admin_stop.wait_for(|s| *s).await;
+    let api_server = axum::serve(public, api.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = api_stop.wait_for(|s| *s).await;
         });
-    let jobs = config
-        .jobs
-        .then(|| tokio::spawn(jobs::run(state, stop_rx.clone())));
+    let mut admin_stop = stop_rx.clone();
+    let admin_server = axum::serve(admin, admin_router(state.clone())).with_graceful_shutdown(async move {
+        let _ = admin_stop.wait_for(|s| *s).await;
+    });
+    let jobs = config.jobs.then(|| tokio::spawn(jobs::run(state, stop_rx.clone())));
 
     let api_task = tokio::spawn(async move { api_server.await });
     let admin_task = tokio::spawn(async move { admin_server.await });

@@ -33,13 +33,10 @@ pub enum Error {
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(config: &Config) -> Result<Guard, Error> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if std::io::stderr().is_terminal() {
-        registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()
     } else {
         registry
             .with(

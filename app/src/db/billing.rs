@@ -84,14 +84,10 @@ pub struct Summary {
 
 /// A shipper's charges for `month` (`YYYY-MM`).
 pub async fn summary(db: &Db, shipper: ShipperId, month: &str) -> Result<Summary, Error> {
-    let valid = month.len() == 7
-        && month.as_bytes()[4] == b'-'
-        && format!("{month}-01").parse::<jiff::civil::Date>().is_ok();
+    let valid =
+        month.len() == 7 && month.as_bytes()[4] == b'-' && format!("{month}-01").parse::<jiff::civil::Date>().is_ok();
     if !valid {
-        return Err(Error::invalid(
-            "month",
-            format!("must be YYYY-MM (got {month:?})"),
-        ));
+        return Err(Error::invalid("month", format!("must be YYYY-MM (got {month:?})")));
     }
     let rows = sqlx::query(
         "select kind, cast(sum(quantity) as bigint) as quantity, cast(sum(amount) as bigint) as amount \
@@ -109,19 +105,10 @@ pub async fn summary(db: &Db, shipper: ShipperId, month: &str) -> Result<Summary
         let Some(kind) = Kind::parse(&kind) else {
             continue;
         };
-        lines.push(SummaryLine {
-            kind,
-            quantity: r.try_get("quantity")?,
-            amount: r.try_get("amount")?,
-        });
+        lines.push(SummaryLine { kind, quantity: r.try_get("quantity")?, amount: r.try_get("amount")? });
     }
     let total = lines.iter().map(|l| l.amount).sum();
-    Ok(Summary {
-        month: month.to_owned(),
-        currency: "JPY",
-        lines,
-        total,
-    })
+    Ok(Summary { month: month.to_owned(), currency: "JPY", lines, total })
 }
 
 /// Bills one day of storage: every unit on hand (sellable or hold) in `warehouse` at the time
@@ -140,15 +127,7 @@ pub async fn bill_storage_day(db: &Db, warehouse: WarehouseId, day: &str) -> Res
             let shipper = ShipperId(r.try_get("shipper_id")?);
             let units: i64 = r.try_get("units")?;
             let reference = format!("storage:{day}:warehouse:{}", warehouse.0);
-            record(
-                tx,
-                shipper,
-                warehouse,
-                Kind::StorageUnitDay,
-                units,
-                &reference,
-            )
-            .await?;
+            record(tx, shipper, warehouse, Kind::StorageUnitDay, units, &reference).await?;
             n += 1;
         }
         Ok(n)

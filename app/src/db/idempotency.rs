@@ -24,12 +24,7 @@ pub enum Claim {
     InProgress,
 }
 
-pub async fn claim(
-    db: &Db,
-    principal: &str,
-    key: &str,
-    request_hash: &str,
-) -> Result<Claim, Error> {
+pub async fn claim(db: &Db, principal: &str, key: &str, request_hash: &str) -> Result<Claim, Error> {
     let inserted = crate::transaction!(db, |tx| {
         sqlx::query(
                     "insert into idempotency_key (principal, idempotency_key, request_hash, created_at) values ($1, $2, $3, $4)",
@@ -62,24 +57,21 @@ pub async fn claim(
         return Ok(Claim::Mismatch);
     }
     match (status, body) {
-        (Some(status), Some(body)) => Ok(Claim::Replay {
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-        }),
+        (Some(status), Some(body)) => Ok(Claim::Replay { status: u16::try_from(status).unwrap_or(500), body }),
         _ if is_stale(&created_at) => {
             // Take the stale claim over: exactly one taker wins the compare-and-set.
             let taken = crate::transaction!(db, |tx| {
                 let created_at = created_at.clone();
                 let r = sqlx::query(
-                            "update idempotency_key set created_at = $1 where principal = $2 and idempotency_key = $3 \
+                    "update idempotency_key set created_at = $1 where principal = $2 and idempotency_key = $3 \
                              and created_at = $4 and response_status is null",
-                        )
-                        .bind(now())
-                        .bind(principal)
-                        .bind(key)
-                        .bind(created_at)
-                        .execute(&mut **tx)
-                        .await?;
+                )
+                .bind(now())
+                .bind(principal)
+                .bind(key)
+                .bind(created_at)
+                .execute(&mut **tx)
+                .await?;
                 Ok(r.rows_affected() == 1)
             })?;
             Ok(if taken { Claim::New } else { Claim::InProgress })
@@ -95,13 +87,7 @@ fn is_stale(created_at: &str) -> bool {
         .unwrap_or(true)
 }
 
-pub async fn finish(
-    db: &Db,
-    principal: &str,
-    key: &str,
-    status: u16,
-    body: &str,
-) -> Result<(), Error> {
+pub async fn finish(db: &Db, principal: &str, key: &str, status: u16, body: &str) -> Result<(), Error> {
     crate::transaction!(db, |tx| {
         sqlx::query(
                 "update idempotency_key set response_status = $1, response_body = $2 where principal = $3 and idempotency_key = $4",
@@ -119,11 +105,13 @@ pub async fn finish(
 /// Forgets a claim whose request failed with a server error, so the retry can run.
 pub async fn release(db: &Db, principal: &str, key: &str) -> Result<(), Error> {
     crate::transaction!(db, |tx| {
-        sqlx::query("delete from idempotency_key where principal = $1 and idempotency_key = $2 and response_status is null")
-                .bind(principal)
-                .bind(key)
-                .execute(&mut **tx)
-                .await?;
+        sqlx::query(
+            "delete from idempotency_key where principal = $1 and idempotency_key = $2 and response_status is null",
+        )
+        .bind(principal)
+        .bind(key)
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     })
 }

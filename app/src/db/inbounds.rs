@@ -12,8 +12,8 @@ use crate::domain::Error;
 use crate::domain::calendar::parse_date;
 use crate::domain::inbound::{InboundAction, InboundStatus};
 use crate::domain::values::{
-    Bucket, Count, Identifier, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot,
-    Quantity, ShipperId, WarehouseId,
+    Bucket, Count, Identifier, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, Quantity, ShipperId,
+    WarehouseId,
 };
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -98,16 +98,13 @@ struct Head {
     version: i64,
 }
 
-async fn head(
-    tx: &mut Tx,
-    visible: impl Fn(ShipperId, WarehouseId) -> bool,
-    id: InboundId,
-) -> Result<Head, Error> {
-    let r = sqlx::query("select inbound_id, shipper_id, warehouse_id, status, version from inbound where inbound_id = $1")
-        .bind(id.0)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound("inbound"))?;
+async fn head(tx: &mut Tx, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Head, Error> {
+    let r =
+        sqlx::query("select inbound_id, shipper_id, warehouse_id, status, version from inbound where inbound_id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("inbound"))?;
     let status: String = r.try_get("status")?;
     let head = Head {
         id,
@@ -116,11 +113,7 @@ async fn head(
         status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
         version: r.try_get("version")?,
     };
-    if visible(head.shipper, head.warehouse) {
-        Ok(head)
-    } else {
-        Err(Error::NotFound("inbound"))
-    }
+    if visible(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("inbound")) }
 }
 
 async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), Error> {
@@ -138,10 +131,7 @@ async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), E
     if done.rows_affected() == 1 {
         Ok(())
     } else {
-        Err(Error::Concurrent {
-            entity: "inbound",
-            current: head.status.as_str().to_owned(),
-        })
+        Err(Error::Concurrent { entity: "inbound", current: head.status.as_str().to_owned() })
     }
 }
 
@@ -204,29 +194,28 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
         warehouses::get_in(tx, new.warehouse_id)
             .await
             .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
-        let codes: Vec<(usize, &ItemCode)> =
-            new.lines.iter().map(|l| &l.item_code).enumerate().collect();
+        let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
         let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
         let ts = now();
         let id: i64 = sqlx::query_scalar(
-                "insert into inbound (shipper_id, warehouse_id, identifier, status, arrival_date, created_at, updated_at) \
+            "insert into inbound (shipper_id, warehouse_id, identifier, status, arrival_date, created_at, updated_at) \
                  values ($1, $2, $3, 'waiting', $4, $5, $5) returning inbound_id",
-            )
-            .bind(shipper.0)
-            .bind(new.warehouse_id.0)
-            .bind(new.identifier.as_str())
-            .bind(new.arrival_date.as_deref())
-            .bind(&ts)
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(Error::from)
-            .map_err(|e| {
-                if super::is_unique_violation(&e, "inbound_shipper_id_identifier_key", "inbound.identifier") {
-                    Error::Duplicate { field: "/identifier", existing_id: None }
-                } else {
-                    e
-                }
-            })?;
+        )
+        .bind(shipper.0)
+        .bind(new.warehouse_id.0)
+        .bind(new.identifier.as_str())
+        .bind(new.arrival_date.as_deref())
+        .bind(&ts)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(Error::from)
+        .map_err(|e| {
+            if super::is_unique_violation(&e, "inbound_shipper_id_identifier_key", "inbound.identifier") {
+                Error::Duplicate { field: "/identifier", existing_id: None }
+            } else {
+                e
+            }
+        })?;
         for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
             sqlx::query(
                     "insert into inbound_line (inbound_id, item_id, lot, expires_on, requested) values ($1, $2, $3, $4, $5)",
@@ -251,11 +240,7 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
     })
 }
 
-pub async fn get(
-    db: &Db,
-    visible: impl Fn(ShipperId, WarehouseId) -> bool,
-    id: InboundId,
-) -> Result<Inbound, Error> {
+pub async fn get(db: &Db, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Inbound, Error> {
     let mut tx = db.reader().begin().await?;
     head(&mut tx, visible, id).await?;
     let inbound = load(&mut tx, id).await?;
@@ -276,23 +261,15 @@ pub async fn list(
         Some(s) => ("shipper_id = $4".to_owned(), vec![s.0]),
         None if warehouses.is_empty() => ("1 = 0".to_owned(), vec![]),
         None => {
-            let p: Vec<String> = (0..warehouses.len())
-                .map(|i| format!("${}", i + 4))
-                .collect();
-            (
-                format!("warehouse_id in ({})", p.join(", ")),
-                warehouses.iter().map(|w| w.0).collect(),
-            )
+            let p: Vec<String> = (0..warehouses.len()).map(|i| format!("${}", i + 4)).collect();
+            (format!("warehouse_id in ({})", p.join(", ")), warehouses.iter().map(|w| w.0).collect())
         }
     };
     let sql = format!(
         "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {filter} \
          order by inbound_id limit $3"
     );
-    let mut q = sqlx::query_scalar(&sql)
-        .bind(after)
-        .bind(status.map(InboundStatus::as_str))
-        .bind(limit);
+    let mut q = sqlx::query_scalar(&sql).bind(after).bind(status.map(InboundStatus::as_str)).bind(limit);
     for k in keys {
         q = q.bind(k);
     }
@@ -314,31 +291,17 @@ pub async fn cancel(db: &Db, shipper: ShipperId, id: InboundId) -> Result<Inboun
     })
 }
 
-pub async fn receive(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    id: InboundId,
-    receipt: &Receipt,
-) -> Result<Inbound, Error> {
+pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt: &Receipt) -> Result<Inbound, Error> {
     if receipt.lines.is_empty() {
         return Err(Error::invalid("/lines", "must have at least one line"));
     }
     crate::transaction!(db, |tx| {
         let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
         let to = head.status.next(InboundAction::Receive)?;
-        let receiving =
-            warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
+        let receiving = warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
         let hold = warehouses::default_location(tx, head.warehouse, LocationKind::Hold).await?;
-        let reference = Reference {
-            shipment: None,
-            inbound: Some(id),
-        };
-        let codes: Vec<(usize, &ItemCode)> = receipt
-            .lines
-            .iter()
-            .map(|l| &l.item_code)
-            .enumerate()
-            .collect();
+        let reference = Reference { shipment: None, inbound: Some(id) };
+        let codes: Vec<(usize, &ItemCode)> = receipt.lines.iter().map(|l| &l.item_code).enumerate().collect();
         let item_ids = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
         let (mut units, mut held) = (0, 0);
         for (line, item) in receipt.lines.iter().zip(&item_ids) {
@@ -367,10 +330,9 @@ pub async fn receive(
                 }
                 None => (0, received + defective, None),
             };
-            for (n, location, bucket) in [
-                (good, receiving.location_id, Bucket::Sellable),
-                (bad, hold.location_id, Bucket::Hold),
-            ] {
+            for (n, location, bucket) in
+                [(good, receiving.location_id, Bucket::Sellable), (bad, hold.location_id, Bucket::Hold)]
+            {
                 if n > 0 {
                     let key = StockKey {
                         warehouse: head.warehouse,
@@ -388,36 +350,20 @@ pub async fn receive(
             held += bad;
         }
         let short: i64 = sqlx::query_scalar(
-                "select count(*) from inbound_line where inbound_id = $1 and received + defective < requested",
-            )
-            .bind(id.0)
-            .fetch_one(&mut **tx)
-            .await?;
+            "select count(*) from inbound_line where inbound_id = $1 and received + defective < requested",
+        )
+        .bind(id.0)
+        .fetch_one(&mut **tx)
+        .await?;
         sqlx::query("update inbound set halfway = $1 where inbound_id = $2")
             .bind(i64::from(short > 0))
             .bind(id.0)
             .execute(&mut **tx)
             .await?;
         let reference_key = format!("inbound:{}", id.0);
-        billing::record(
-            tx,
-            head.shipper,
-            head.warehouse,
-            billing::Kind::InboundUnit,
-            units,
-            &reference_key,
-        )
-        .await?;
+        billing::record(tx, head.shipper, head.warehouse, billing::Kind::InboundUnit, units, &reference_key).await?;
         if held > 0 {
-            billing::record(
-                tx,
-                head.shipper,
-                head.warehouse,
-                billing::Kind::HoldStockCase,
-                1,
-                &reference_key,
-            )
-            .await?;
+            billing::record(tx, head.shipper, head.warehouse, billing::Kind::HoldStockCase, 1, &reference_key).await?;
         }
         set_status(tx, &head, to).await?;
         load(tx, id).await
@@ -434,12 +380,7 @@ pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Resu
 }
 
 /// Moves received goods to the shelves, then re-allocates this warehouse's backorders.
-pub async fn putaway(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    id: InboundId,
-    putaway: &Putaway,
-) -> Result<Inbound, Error> {
+pub async fn putaway(db: &Db, warehouses: &[WarehouseId], id: InboundId, putaway: &Putaway) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
         let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
         let to = head.status.next(InboundAction::Putaway)?;
@@ -455,16 +396,14 @@ pub async fn putaway(
             }
             None => warehouses::default_location(tx, head.warehouse, LocationKind::Stock).await?,
         };
-        let receiving =
-            warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
-        let reference = Reference {
-            shipment: None,
-            inbound: Some(id),
-        };
-        let lines = sqlx::query("select item_id, lot, expires_on, received from inbound_line where inbound_id = $1 and received > 0")
-                .bind(id.0)
-                .fetch_all(&mut **tx)
-                .await?;
+        let receiving = warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
+        let reference = Reference { shipment: None, inbound: Some(id) };
+        let lines = sqlx::query(
+            "select item_id, lot, expires_on, received from inbound_line where inbound_id = $1 and received > 0",
+        )
+        .bind(id.0)
+        .fetch_all(&mut **tx)
+        .await?;
         for l in lines {
             let item: i64 = l.try_get("item_id")?;
             let lot: String = l.try_get("lot")?;

@@ -5,9 +5,7 @@ use utoipa::ToSchema;
 
 use super::{Db, Flag, Tx, is_unique_violation, now};
 use crate::domain::Error;
-use crate::domain::values::{
-    Barcode, Grams, ItemCode, ItemId, Name, Price, ShipperId, SizeClass, TemperatureZone,
-};
+use crate::domain::values::{Barcode, Grams, ItemCode, ItemId, Name, Price, ShipperId, SizeClass, TemperatureZone};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -69,15 +67,9 @@ pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item,
     })
     .map_err(|e| {
         if is_unique_violation(&e, "item_shipper_id_code_key", "item.code") {
-            Error::Duplicate {
-                field: "/code",
-                existing_id: None,
-            }
+            Error::Duplicate { field: "/code", existing_id: None }
         } else if is_unique_violation(&e, "item_shipper_id_barcode_key", "item.barcode") {
-            Error::Duplicate {
-                field: "/barcode",
-                existing_id: None,
-            }
+            Error::Duplicate { field: "/barcode", existing_id: None }
         } else {
             e
         }
@@ -85,14 +77,12 @@ pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item,
 }
 
 pub async fn get(db: &Db, shipper: ShipperId, id: ItemId) -> Result<Item, Error> {
-    sqlx::query_as(&format!(
-        "select {COLUMNS} from item where item_id = $1 and shipper_id = $2"
-    ))
-    .bind(id.0)
-    .bind(shipper.0)
-    .fetch_optional(db.reader())
-    .await?
-    .ok_or(Error::NotFound("item"))
+    sqlx::query_as(&format!("select {COLUMNS} from item where item_id = $1 and shipper_id = $2"))
+        .bind(id.0)
+        .bind(shipper.0)
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("item"))
 }
 
 pub async fn list(db: &Db, shipper: ShipperId, after: i64, limit: i64) -> Result<Vec<Item>, Error> {
@@ -115,18 +105,12 @@ pub async fn resolve_codes(
 ) -> Result<Vec<ItemId>, Error> {
     let mut ids = Vec::with_capacity(codes.len());
     for (i, code) in codes {
-        let id: Option<i64> =
-            sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
-                .bind(shipper.0)
-                .bind(code.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-        let id = id.ok_or_else(|| {
-            Error::invalid(
-                format!("{field}/{i}/item_code"),
-                format!("unknown item {code}"),
-            )
-        })?;
+        let id: Option<i64> = sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
+            .bind(shipper.0)
+            .bind(code.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        let id = id.ok_or_else(|| Error::invalid(format!("{field}/{i}/item_code"), format!("unknown item {code}")))?;
         ids.push(ItemId(id));
     }
     Ok(ids)

@@ -14,9 +14,7 @@ use super::stock::{self, Reference};
 use super::{Db, billing, now};
 use crate::domain::Error;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
-use crate::domain::values::{
-    Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId,
-};
+use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -42,16 +40,13 @@ pub struct Package {
     pub created_at: String,
 }
 
-const COLUMNS: &str = "package_id, shipment_id, carrier, tracking_number, weight_grams, label_issued_at, handover_id, created_at";
+const COLUMNS: &str =
+    "package_id, shipment_id, carrier, tracking_number, weight_grams, label_issued_at, handover_id, created_at";
 
 /// A tracking number: carrier prefix, 10 random digits and a mod-7 check digit (the scheme
 /// Japanese carriers print; a real integration gets numbers from the carrier's API).
 fn tracking_number(carrier: Carrier) -> String {
-    let body = format!(
-        "{}{:010}",
-        carrier.tracking_prefix(),
-        rand::rng().random_range(0..10_000_000_000u64)
-    );
+    let body = format!("{}{:010}", carrier.tracking_prefix(), rand::rng().random_range(0..10_000_000_000u64));
     let check = body.parse::<u64>().map(|n| n % 7).unwrap_or(0);
     format!("{body}{check}")
 }
@@ -69,25 +64,24 @@ pub async fn pack(
     crate::transaction!(db, |tx| {
         let head = shipments::head(tx, Scope::Warehouses(warehouses), id).await?;
         let to = head.status.next(ShipmentAction::Pack, None)?;
-        let carrier: String =
-            sqlx::query_scalar("select delivery_carrier from shipment where shipment_id = $1")
-                .bind(id.0)
-                .fetch_one(&mut **tx)
-                .await?;
+        let carrier: String = sqlx::query_scalar("select delivery_carrier from shipment where shipment_id = $1")
+            .bind(id.0)
+            .fetch_one(&mut **tx)
+            .await?;
         let carrier = Carrier::parse(&carrier).unwrap_or(Carrier::Yamato);
         let mut packages = Vec::with_capacity(new.packages.len());
         for p in &new.packages {
             let package: Package = sqlx::query_as(&format!(
-                    "insert into package (shipment_id, carrier, tracking_number, weight_grams, created_at) \
+                "insert into package (shipment_id, carrier, tracking_number, weight_grams, created_at) \
                      values ($1, $2, $3, $4, $5) returning {COLUMNS}"
-                ))
-                .bind(id.0)
-                .bind(carrier.as_str())
-                .bind(tracking_number(carrier))
-                .bind(p.weight_grams.get())
-                .bind(now())
-                .fetch_one(&mut **tx)
-                .await?;
+            ))
+            .bind(id.0)
+            .bind(carrier.as_str())
+            .bind(tracking_number(carrier))
+            .bind(p.weight_grams.get())
+            .bind(now())
+            .fetch_one(&mut **tx)
+            .await?;
             packages.push(package);
         }
         shipments::set_status(tx, &head, to, None).await?;
@@ -110,20 +104,14 @@ pub struct Label {
 /// Issues the package's label, or returns the one already issued.
 pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result<Label, Error> {
     crate::transaction!(db, |tx| {
-        let package: Package = sqlx::query_as(&format!(
-            "select {COLUMNS} from package where package_id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound("package"))?;
-        let head = shipments::head(
-            tx,
-            Scope::Warehouses(warehouses),
-            ShipmentId(package.shipment_id),
-        )
-        .await
-        .map_err(|_| Error::NotFound("package"))?;
+        let package: Package = sqlx::query_as(&format!("select {COLUMNS} from package where package_id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("package"))?;
+        let head = shipments::head(tx, Scope::Warehouses(warehouses), ShipmentId(package.shipment_id))
+            .await
+            .map_err(|_| Error::NotFound("package"))?;
         if head.status == ShipmentStatus::Cancelled {
             return Err(Error::IllegalTransition {
                 entity: "shipment",
@@ -135,11 +123,13 @@ pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result
             Some(at) => at,
             None => {
                 let at = now();
-                sqlx::query("update package set label_issued_at = $1 where package_id = $2 and label_issued_at is null")
-                        .bind(&at)
-                        .bind(id.0)
-                        .execute(&mut **tx)
-                        .await?;
+                sqlx::query(
+                    "update package set label_issued_at = $1 where package_id = $2 and label_issued_at is null",
+                )
+                .bind(&at)
+                .bind(id.0)
+                .execute(&mut **tx)
+                .await?;
                 at
             }
         };
@@ -189,41 +179,34 @@ pub struct Handover {
 }
 
 /// Hands labelled packages to the carrier; shipments whose packages are all handed over ship.
-pub async fn handover(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    new: &NewHandover,
-) -> Result<Handover, Error> {
+pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) -> Result<Handover, Error> {
     if !warehouses.contains(&new.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
     if new.tracking_numbers.is_empty() || new.tracking_numbers.len() > 1000 {
-        return Err(Error::invalid(
-            "/tracking_numbers",
-            "must have 1 to 1000 tracking numbers",
-        ));
+        return Err(Error::invalid("/tracking_numbers", "must have 1 to 1000 tracking numbers"));
     }
     crate::transaction!(db, |tx| {
         let ts = now();
         let handover_id: i64 = sqlx::query_scalar(
-                "insert into handover (warehouse_id, carrier, created_at) values ($1, $2, $3) returning handover_id",
-            )
-            .bind(new.warehouse_id.0)
-            .bind(new.carrier.as_str())
-            .bind(&ts)
-            .fetch_one(&mut **tx)
-            .await?;
+            "insert into handover (warehouse_id, carrier, created_at) values ($1, $2, $3) returning handover_id",
+        )
+        .bind(new.warehouse_id.0)
+        .bind(new.carrier.as_str())
+        .bind(&ts)
+        .fetch_one(&mut **tx)
+        .await?;
         let mut shipments_touched = Vec::new();
         for (i, tn) in new.tracking_numbers.iter().enumerate() {
             let field = format!("/tracking_numbers/{i}");
             let r = sqlx::query(
-                    "select p.package_id, p.shipment_id, p.carrier, p.label_issued_at, p.handover_id, s.warehouse_id \
+                "select p.package_id, p.shipment_id, p.carrier, p.label_issued_at, p.handover_id, s.warehouse_id \
                      from package p join shipment s on s.shipment_id = p.shipment_id where p.tracking_number = $1",
-                )
-                .bind(tn)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or_else(|| Error::invalid(&field, "unknown tracking number"))?;
+            )
+            .bind(tn)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| Error::invalid(&field, "unknown tracking number"))?;
             if r.try_get::<i64, _>("warehouse_id")? != new.warehouse_id.0 {
                 return Err(Error::invalid(&field, "unknown tracking number"));
             }
@@ -250,43 +233,26 @@ pub async fn handover(
         let scope = [new.warehouse_id];
         let mut shipped = Vec::new();
         for id in shipments_touched {
-            let waiting: i64 = sqlx::query_scalar(
-                "select count(*) from package where shipment_id = $1 and handover_id is null",
-            )
-            .bind(id)
-            .fetch_one(&mut **tx)
-            .await?;
+            let waiting: i64 =
+                sqlx::query_scalar("select count(*) from package where shipment_id = $1 and handover_id is null")
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await?;
             if waiting > 0 {
                 continue;
             }
             let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
             let to = head.status.next(ShipmentAction::Handover, None)?;
             ship_stock(tx, new.warehouse_id, head.id).await?;
-            let parcels: i64 =
-                sqlx::query_scalar("select count(*) from package where shipment_id = $1")
-                    .bind(id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-            let reference = format!("shipment:{id}");
-            billing::record(
-                tx,
-                head.shipper,
-                head.warehouse,
-                billing::Kind::ParcelShipped,
-                parcels,
-                &reference,
-            )
-            .await?;
-            if head.gift_wrap {
-                billing::record(
-                    tx,
-                    head.shipper,
-                    head.warehouse,
-                    billing::Kind::GiftWrap,
-                    1,
-                    &reference,
-                )
+            let parcels: i64 = sqlx::query_scalar("select count(*) from package where shipment_id = $1")
+                .bind(id)
+                .fetch_one(&mut **tx)
                 .await?;
+            let reference = format!("shipment:{id}");
+            billing::record(tx, head.shipper, head.warehouse, billing::Kind::ParcelShipped, parcels, &reference)
+                .await?;
+            if head.gift_wrap {
+                billing::record(tx, head.shipper, head.warehouse, billing::Kind::GiftWrap, 1, &reference).await?;
             }
             shipments::set_status(tx, &head, to, None).await?;
             shipped.push(id);
@@ -303,19 +269,13 @@ pub async fn handover(
 }
 
 /// Takes a shipment's picked units out of the packing area: they left the building.
-async fn ship_stock(
-    tx: &mut super::Tx,
-    warehouse: WarehouseId,
-    id: ShipmentId,
-) -> Result<(), Error> {
-    let rows = sqlx::query("select stock_id, picked from allocation where shipment_id = $1 and picked > 0 order by stock_id")
-        .bind(id.0)
-        .fetch_all(&mut **tx)
-        .await?;
-    let reference = Reference {
-        shipment: Some(id),
-        inbound: None,
-    };
+async fn ship_stock(tx: &mut super::Tx, warehouse: WarehouseId, id: ShipmentId) -> Result<(), Error> {
+    let rows =
+        sqlx::query("select stock_id, picked from allocation where shipment_id = $1 and picked > 0 order by stock_id")
+            .bind(id.0)
+            .fetch_all(&mut **tx)
+            .await?;
+    let reference = Reference { shipment: Some(id), inbound: None };
     for r in rows {
         let packing = stock::packing_row(tx, warehouse, StockId(r.try_get("stock_id")?)).await?;
         let picked: i64 = r.try_get("picked")?;
@@ -325,10 +285,8 @@ async fn ship_stock(
 }
 
 pub async fn list_for_shipment(db: &Db, id: ShipmentId) -> Result<Vec<Package>, Error> {
-    Ok(sqlx::query_as(&format!(
-        "select {COLUMNS} from package where shipment_id = $1 order by package_id"
-    ))
-    .bind(id.0)
-    .fetch_all(db.reader())
-    .await?)
+    Ok(sqlx::query_as(&format!("select {COLUMNS} from package where shipment_id = $1 order by package_id"))
+        .bind(id.0)
+        .fetch_all(db.reader())
+        .await?)
 }

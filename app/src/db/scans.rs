@@ -15,9 +15,7 @@ use super::stock::{self, Reference};
 use super::waves::PickTask;
 use super::{Db, Tx, is_unique_violation, now};
 use crate::domain::Error;
-use crate::domain::values::{
-    DeviceRef, LedgerKind, ShipmentId, StockId, Text, WarehouseId, WaveId, text_enum,
-};
+use crate::domain::values::{DeviceRef, LedgerKind, ShipmentId, StockId, Text, WarehouseId, WaveId, text_enum};
 
 text_enum!(
     /// The step a scan is for, in the order a picker performs them.
@@ -87,10 +85,7 @@ impl From<&PickTask> for PickTaskRef {
 
 fn hash(scan: &Scan) -> String {
     let bytes = serde_json::to_vec(scan).unwrap_or_default();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 async fn stored(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<Option<ScanResult>, Error> {
@@ -105,15 +100,10 @@ async fn stored(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<Option<S
     let Some(row) = row else { return Ok(None) };
     let first_hash: String = row.try_get("request_hash")?;
     if first_hash != request_hash {
-        return Err(Error::invalid(
-            "/client_event_id",
-            "was already used for a different scan",
-        ));
+        return Err(Error::invalid("/client_event_id", "was already used for a different scan"));
     }
     let response: String = row.try_get("response")?;
-    serde_json::from_str(&response)
-        .map(Some)
-        .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
+    serde_json::from_str(&response).map(Some).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
 }
 
 /// Records a scan exactly once and returns its result (the first result, for a retry).
@@ -129,28 +119,22 @@ pub async fn record(db: &Db, warehouses: &[WarehouseId], scan: &Scan) -> Result<
         }
         let result = evaluate(tx, scan).await?;
         sqlx::query(
-                    "insert into scan (warehouse_id, device_id, client_event_id, request_hash, response, created_at) \
+            "insert into scan (warehouse_id, device_id, client_event_id, request_hash, response, created_at) \
                      values ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(scan.warehouse_id.0)
-                .bind(scan.device_id.as_str())
-                .bind(scan.client_event_id.as_str())
-                .bind(&request_hash)
-                .bind(serde_json::to_string(&result).unwrap_or_default())
-                .bind(now())
-                .execute(&mut **tx)
-                .await?;
+        )
+        .bind(scan.warehouse_id.0)
+        .bind(scan.device_id.as_str())
+        .bind(scan.client_event_id.as_str())
+        .bind(&request_hash)
+        .bind(serde_json::to_string(&result).unwrap_or_default())
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
         Ok(result)
     });
     match outcome {
         // A retry raced its own first attempt: the first one won, answer with its result.
-        Err(e)
-            if is_unique_violation(
-                &e,
-                "scan_warehouse_id_device_id_client_event_id_key",
-                "scan.",
-            ) =>
-        {
+        Err(e) if is_unique_violation(&e, "scan_warehouse_id_device_id_client_event_id_key", "scan.") => {
             crate::transaction!(db, |tx| {
                 let request_hash = request_hash.clone();
                 stored(tx, scan, &request_hash).await?.ok_or(e_lost())
@@ -161,10 +145,7 @@ pub async fn record(db: &Db, warehouses: &[WarehouseId], scan: &Scan) -> Result<
 }
 
 fn e_lost() -> Error {
-    Error::Concurrent {
-        entity: "scan",
-        current: "recorded".into(),
-    }
+    Error::Concurrent { entity: "scan", current: "recorded".into() }
 }
 
 fn result(
@@ -186,20 +167,20 @@ fn result(
 }
 
 async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
-    let wave_warehouse: Option<i64> =
-        sqlx::query_scalar("select warehouse_id from wave where wave_id = $1")
-            .bind(scan.wave_id.0)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let wave_warehouse: Option<i64> = sqlx::query_scalar("select warehouse_id from wave where wave_id = $1")
+        .bind(scan.wave_id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
     if wave_warehouse != Some(scan.warehouse_id.0) {
         return Err(Error::invalid("/wave_id", "no such wave in this warehouse"));
     }
     let tasks = super::waves::picking_list(tx, scan.wave_id).await?;
-    let cursor = sqlx::query("select allocation_id, expected_step from pick_cursor where warehouse_id = $1 and device_id = $2")
-        .bind(scan.warehouse_id.0)
-        .bind(scan.device_id.as_str())
-        .fetch_optional(&mut **tx)
-        .await?;
+    let cursor =
+        sqlx::query("select allocation_id, expected_step from pick_cursor where warehouse_id = $1 and device_id = $2")
+            .bind(scan.warehouse_id.0)
+            .bind(scan.device_id.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
     let current = match cursor {
         Some(c) => {
             let allocation: i64 = c.try_get("allocation_id")?;
@@ -220,13 +201,9 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
                 .bind(scan.device_id.as_str())
                 .execute(&mut **tx)
                 .await?;
-            let claimed: Vec<i64> = sqlx::query_scalar("select allocation_id from pick_cursor")
-                .fetch_all(&mut **tx)
-                .await?;
-            let Some(next) = tasks
-                .iter()
-                .find(|t| t.picked < t.quantity && !claimed.contains(&t.allocation_id))
-            else {
+            let claimed: Vec<i64> =
+                sqlx::query_scalar("select allocation_id from pick_cursor").fetch_all(&mut **tx).await?;
+            let Some(next) = tasks.iter().find(|t| t.picked < t.quantity && !claimed.contains(&t.allocation_id)) else {
                 return Ok(result(
                     Outcome::WaveComplete,
                     None,
@@ -247,14 +224,7 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
     };
     if scan.step != expected_step {
         let msg = format!("scan the {expected_step} first");
-        return Ok(result(
-            Outcome::WrongStep,
-            Some(expected_step),
-            None,
-            scan,
-            Some(task),
-            msg,
-        ));
+        return Ok(result(Outcome::WrongStep, Some(expected_step), None, scan, Some(task), msg));
     }
     let value = scan.value.as_str();
     match expected_step {
@@ -270,20 +240,10 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
                 ));
             }
             advance(tx, scan, Step::Item).await?;
-            Ok(result(
-                Outcome::Accepted,
-                Some(Step::Item),
-                None,
-                scan,
-                Some(task),
-                format!("pick {}", task.item_code),
-            ))
+            Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, Some(task), format!("pick {}", task.item_code)))
         }
         Step::Item => {
-            let expected = task
-                .barcode
-                .clone()
-                .unwrap_or_else(|| task.item_code.clone());
+            let expected = task.barcode.clone().unwrap_or_else(|| task.item_code.clone());
             if value != expected && value != task.item_code {
                 return Ok(result(
                     Outcome::Mismatch,
@@ -296,14 +256,7 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
             }
             advance(tx, scan, Step::Quantity).await?;
             let msg = format!("count {} unit(s)", task.quantity - task.picked);
-            Ok(result(
-                Outcome::Accepted,
-                Some(Step::Quantity),
-                None,
-                scan,
-                Some(task),
-                msg,
-            ))
+            Ok(result(Outcome::Accepted, Some(Step::Quantity), None, scan, Some(task), msg))
         }
         Step::Quantity => {
             let remaining = task.quantity - task.picked;
@@ -340,28 +293,19 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
             } else {
                 advance(tx, scan, Step::Item).await?;
                 let msg = format!("{} more to pick", done.quantity - done.picked);
-                Ok(result(
-                    Outcome::Accepted,
-                    Some(Step::Item),
-                    None,
-                    scan,
-                    Some(&done),
-                    msg,
-                ))
+                Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, Some(&done), msg))
             }
         }
     }
 }
 
 async fn advance(tx: &mut Tx, scan: &Scan, step: Step) -> Result<(), Error> {
-    sqlx::query(
-        "update pick_cursor set expected_step = $1 where warehouse_id = $2 and device_id = $3",
-    )
-    .bind(step.as_str())
-    .bind(scan.warehouse_id.0)
-    .bind(scan.device_id.as_str())
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("update pick_cursor set expected_step = $1 where warehouse_id = $2 and device_id = $3")
+        .bind(step.as_str())
+        .bind(scan.warehouse_id.0)
+        .bind(scan.device_id.as_str())
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
@@ -372,10 +316,7 @@ async fn pick(tx: &mut Tx, warehouse: WarehouseId, task: &PickTask, n: i64) -> R
         .fetch_one(&mut **tx)
         .await?;
     let shelf = StockId(shelf);
-    let reference = Reference {
-        shipment: Some(ShipmentId(task.shipment_id)),
-        inbound: None,
-    };
+    let reference = Reference { shipment: Some(ShipmentId(task.shipment_id)), inbound: None };
     let packing = stock::packing_row(tx, warehouse, shelf).await?;
     stock::move_stock(tx, shelf, -n, -n, LedgerKind::Pick, reference).await?;
     stock::move_stock(tx, packing, n, 0, LedgerKind::Pick, reference).await?;

@@ -19,63 +19,23 @@ pub struct Seeded {
     pub shipper_tokens: Vec<(String, i64, String)>,
 }
 
-const SHIPPERS: &[(&str, &str, bool)] = &[
-    ("acme", "ACME Online Store", true),
-    ("sakura", "Sakura Cosmetics", false),
-];
+const SHIPPERS: &[(&str, &str, bool)] = &[("acme", "ACME Online Store", true), ("sakura", "Sakura Cosmetics", false)];
 
 /// (code, name, barcode, price, size, grams, zone, units in stock)
 type DemoItem = (&'static str, &'static str, Option<&'static str>, i64, &'static str, i64, &'static str, i64);
 
 const ITEMS: &[DemoItem] = &[
-    (
-        "TSHIRT-M",
-        "T-shirt, M",
-        Some("4901234567894"),
-        2980,
-        "60",
-        200,
-        "normal",
-        500,
-    ),
-    (
-        "MUG-01",
-        "Ceramic mug",
-        Some("4549292070293"),
-        1500,
-        "80",
-        450,
-        "normal",
-        300,
-    ),
-    (
-        "SOAP-3P",
-        "Soap, 3-pack",
-        Some("036000291452"),
-        900,
-        "60",
-        300,
-        "normal",
-        1000,
-    ),
-    (
-        "ICE-TEA",
-        "Iced tea, 24 cans",
-        None,
-        3200,
-        "100",
-        9000,
-        "chilled",
-        50,
-    ),
+    ("TSHIRT-M", "T-shirt, M", Some("4901234567894"), 2980, "60", 200, "normal", 500),
+    ("MUG-01", "Ceramic mug", Some("4549292070293"), 1500, "80", 450, "normal", 300),
+    ("SOAP-3P", "Soap, 3-pack", Some("036000291452"), 900, "60", 300, "normal", 1000),
+    ("ICE-TEA", "Iced tea, 24 cans", None, 3200, "100", 9000, "chilled", 50),
 ];
 
 pub async fn run(db: &Db) -> Result<Seeded, Error> {
     crate::transaction!(db, |tx| {
-        let existing: Option<i64> =
-            sqlx::query_scalar("select warehouse_id from warehouse where code = 'TKY1'")
-                .fetch_optional(&mut **tx)
-                .await?;
+        let existing: Option<i64> = sqlx::query_scalar("select warehouse_id from warehouse where code = 'TKY1'")
+            .fetch_optional(&mut **tx)
+            .await?;
         let warehouse = match existing {
             Some(id) => WarehouseId(id),
             None => {
@@ -88,25 +48,17 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                 for aisle in 1..=4 {
                     locations.push((format!("A-{aisle:02}-01"), LocationKind::Stock, aisle * 10));
                 }
-                let w = warehouses::create_warehouse(
-                    tx,
-                    "TKY1",
-                    "Tokyo Bay DC",
-                    "Asia/Tokyo",
-                    "12:30",
-                    &locations,
-                )
-                .await?;
+                let w =
+                    warehouses::create_warehouse(tx, "TKY1", "Tokyo Bay DC", "Asia/Tokyo", "12:30", &locations).await?;
                 WarehouseId(w.warehouse_id)
             }
         };
         let mut shipper_tokens = Vec::new();
         for (code, name, allow_backorder) in SHIPPERS {
-            let found: Option<i64> =
-                sqlx::query_scalar("select shipper_id from shipper where code = $1")
-                    .bind(code)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+            let found: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where code = $1")
+                .bind(code)
+                .fetch_optional(&mut **tx)
+                .await?;
             let shipper = match found {
                 Some(id) => ShipperId(id),
                 None => {
@@ -115,33 +67,16 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                     ShipperId(s.shipper_id)
                 }
             };
-            let (_, token) = tokens::create(
-                tx,
-                &format!("{code} (seed)"),
-                Role::Shipper,
-                Some(shipper),
-                &[],
-            )
-            .await?;
+            let (_, token) = tokens::create(tx, &format!("{code} (seed)"), Role::Shipper, Some(shipper), &[]).await?;
             shipper_tokens.push(((*code).to_owned(), shipper.0, token));
         }
-        let (_, warehouse_token) =
-            tokens::create(tx, "TKY1 staff (seed)", Role::Warehouse, None, &[warehouse]).await?;
+        let (_, warehouse_token) = tokens::create(tx, "TKY1 staff (seed)", Role::Warehouse, None, &[warehouse]).await?;
         let (_, admin_token) = tokens::create(tx, "admin (seed)", Role::Admin, None, &[]).await?;
-        Ok(Seeded {
-            warehouse_id: warehouse.0,
-            admin_token,
-            warehouse_token,
-            shipper_tokens,
-        })
+        Ok(Seeded { warehouse_id: warehouse.0, admin_token, warehouse_token, shipper_tokens })
     })
 }
 
-async fn seed_items(
-    tx: &mut super::Tx,
-    shipper: ShipperId,
-    warehouse: WarehouseId,
-) -> Result<(), Error> {
+async fn seed_items(tx: &mut super::Tx, shipper: ShipperId, warehouse: WarehouseId) -> Result<(), Error> {
     let shelves: Vec<i64> = sqlx::query_scalar(
         "select location_id from location where warehouse_id = $1 and kind = 'stock' order by pick_sequence",
     )

@@ -13,8 +13,8 @@ use crate::domain::Error;
 use crate::domain::calendar::parse_date;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
 use crate::domain::values::{
-    Carrier, Identifier, ItemCode, Name, Phone, PostalCode, Priority, Quantity, ShipmentId,
-    ShipperId, Text, WarehouseId,
+    Carrier, Identifier, ItemCode, Name, Phone, PostalCode, Priority, Quantity, ShipmentId, ShipperId, Text,
+    WarehouseId,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -111,8 +111,7 @@ pub struct Head {
 }
 
 fn status_of(s: &str) -> Result<ShipmentStatus, Error> {
-    ShipmentStatus::parse(s)
-        .ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("bad status {s}").into())))
+    ShipmentStatus::parse(s).ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("bad status {s}").into())))
 }
 
 fn head_of(r: &sqlx::any::AnyRow) -> Result<Head, Error> {
@@ -148,29 +147,21 @@ impl Scope<'_> {
 }
 
 pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head, Error> {
-    let row = sqlx::query(&format!(
-        "select {COLUMNS} from shipment where shipment_id = $1"
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(Error::NotFound("shipment"))?;
+    let row = sqlx::query(&format!("select {COLUMNS} from shipment where shipment_id = $1"))
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("shipment"))?;
     let head = head_of(&row)?;
     // Another tenant's shipment is indistinguishable from a missing one.
-    if scope.allows(&head) {
-        Ok(head)
-    } else {
-        Err(Error::NotFound("shipment"))
-    }
+    if scope.allows(&head) { Ok(head) } else { Err(Error::NotFound("shipment")) }
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: ShipmentId) -> Result<Shipment, Error> {
-    let r = sqlx::query(&format!(
-        "select {COLUMNS} from shipment where shipment_id = $1"
-    ))
-    .bind(id.0)
-    .fetch_one(&mut *conn)
-    .await?;
+    let r = sqlx::query(&format!("select {COLUMNS} from shipment where shipment_id = $1"))
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await?;
     let lines = sqlx::query(
         "select sl.item_id, i.code, sl.quantity, \
            cast(coalesce((select sum(a.quantity) from allocation a where a.shipment_line_id = sl.shipment_line_id), 0) as bigint) as allocated, \
@@ -255,9 +246,7 @@ pub async fn list(
         Scope::Warehouses(ws) => ws.iter().map(|w| w.0).collect(),
         Scope::All => vec![],
     };
-    let placeholders: Vec<String> = (0..scope_ids.len())
-        .map(|i| format!("${}", i + 4))
-        .collect();
+    let placeholders: Vec<String> = (0..scope_ids.len()).map(|i| format!("${}", i + 4)).collect();
     let filter = match scope {
         Scope::Shipper(_) => "and shipper_id = $4".to_owned(),
         Scope::Warehouses(_) if scope_ids.is_empty() => "and 1 = 0".to_owned(),
@@ -268,10 +257,7 @@ pub async fn list(
         "select shipment_id from shipment where shipment_id > $1 and ($2 is null or status = $2) {filter} \
          order by shipment_id limit $3"
     );
-    let mut q = sqlx::query_scalar(&sql)
-        .bind(after)
-        .bind(status.map(ShipmentStatus::as_str))
-        .bind(limit);
+    let mut q = sqlx::query_scalar(&sql).bind(after).bind(status.map(ShipmentStatus::as_str)).bind(limit);
     for id in scope_ids {
         q = q.bind(id);
     }
@@ -286,10 +272,7 @@ pub async fn list(
 
 fn request_hash(new: &NewShipment) -> String {
     let canonical = serde_json::to_vec(new).unwrap_or_default();
-    Sha256::digest(&canonical)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn check_lines(lines: &[NewLine], field: &str) -> Result<(), Error> {
@@ -301,10 +284,7 @@ fn check_lines(lines: &[NewLine], field: &str) -> Result<(), Error> {
     }
     for (i, line) in lines.iter().enumerate() {
         if lines[..i].iter().any(|l| l.item_code == line.item_code) {
-            return Err(Error::invalid(
-                format!("{field}/{i}/item_code"),
-                "appears on more than one line",
-            ));
+            return Err(Error::invalid(format!("{field}/{i}/item_code"), "appears on more than one line"));
         }
     }
     Ok(())
@@ -341,35 +321,34 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Cr
         if let Some(existing) = existing(tx, shipper, new.identifier.as_str()).await? {
             return replay(tx, existing, &hash).await;
         }
-        let codes: Vec<(usize, &ItemCode)> =
-            new.lines.iter().map(|l| &l.item_code).enumerate().collect();
+        let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
         let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
         let ts = now();
         let r = &new.recipient;
         let id: i64 = sqlx::query_scalar(
-                    "insert into shipment (shipper_id, warehouse_id, identifier, request_hash, status, allocate_priority, \
+            "insert into shipment (shipper_id, warehouse_id, identifier, request_hash, status, allocate_priority, \
                      ship_date, recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
                      recipient_address2, recipient_phone, delivery_carrier, gift_wrap, created_at, updated_at) \
                      values ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
                      returning shipment_id",
-                )
-                .bind(shipper.0)
-                .bind(new.warehouse_id.0)
-                .bind(new.identifier.as_str())
-                .bind(&hash)
-                .bind(new.allocate_priority.map_or(50, Priority::get))
-                .bind(ship_date.to_string())
-                .bind(r.name.as_str())
-                .bind(r.postal_code.as_str())
-                .bind(r.prefecture.as_str())
-                .bind(r.address1.as_str())
-                .bind(r.address2.as_ref().map(Text::as_str))
-                .bind(r.phone.as_str())
-                .bind(new.delivery_carrier.as_str())
-                .bind(i64::from(new.gift_wrap))
-                .bind(&ts)
-                .fetch_one(&mut **tx)
-                .await?;
+        )
+        .bind(shipper.0)
+        .bind(new.warehouse_id.0)
+        .bind(new.identifier.as_str())
+        .bind(&hash)
+        .bind(new.allocate_priority.map_or(50, Priority::get))
+        .bind(ship_date.to_string())
+        .bind(r.name.as_str())
+        .bind(r.postal_code.as_str())
+        .bind(r.prefecture.as_str())
+        .bind(r.address1.as_str())
+        .bind(r.address2.as_ref().map(Text::as_str))
+        .bind(r.phone.as_str())
+        .bind(new.delivery_carrier.as_str())
+        .bind(i64::from(new.gift_wrap))
+        .bind(&ts)
+        .fetch_one(&mut **tx)
+        .await?;
         let id = ShipmentId(id);
         let demands = insert_lines(tx, id, &new.lines, &item_ids).await?;
         let status = allocate_or_backorder(tx, shipper, new.warehouse_id, id, demands).await?;
@@ -383,18 +362,10 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Cr
     });
     match result {
         // Two submissions of one identifier raced: the loser answers like a later resubmission.
-        Err(e)
-            if is_unique_violation(
-                &e,
-                "shipment_shipper_id_identifier_key",
-                "shipment.identifier",
-            ) =>
-        {
+        Err(e) if is_unique_violation(&e, "shipment_shipper_id_identifier_key", "shipment.identifier") => {
             crate::transaction!(db, |tx| {
                 let hash = hash.clone();
-                let existing = existing(tx, shipper, new.identifier.as_str())
-                    .await?
-                    .ok_or(e_dup())?;
+                let existing = existing(tx, shipper, new.identifier.as_str()).await?.ok_or(e_dup())?;
                 replay(tx, existing, &hash).await
             })
         }
@@ -403,24 +374,15 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Cr
 }
 
 fn e_dup() -> Error {
-    Error::Duplicate {
-        field: "/identifier",
-        existing_id: None,
-    }
+    Error::Duplicate { field: "/identifier", existing_id: None }
 }
 
-async fn existing(
-    tx: &mut Tx,
-    shipper: ShipperId,
-    identifier: &str,
-) -> Result<Option<Head>, Error> {
-    let row = sqlx::query(&format!(
-        "select {COLUMNS} from shipment where shipper_id = $1 and identifier = $2"
-    ))
-    .bind(shipper.0)
-    .bind(identifier)
-    .fetch_optional(&mut **tx)
-    .await?;
+async fn existing(tx: &mut Tx, shipper: ShipperId, identifier: &str) -> Result<Option<Head>, Error> {
+    let row = sqlx::query(&format!("select {COLUMNS} from shipment where shipper_id = $1 and identifier = $2"))
+        .bind(shipper.0)
+        .bind(identifier)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(head_of).transpose()
 }
 
@@ -428,10 +390,7 @@ async fn replay(tx: &mut Tx, existing: Head, hash: &str) -> Result<Created, Erro
     if existing.request_hash == hash {
         Ok(Created::Existing(load(tx, existing.id).await?))
     } else {
-        Err(Error::Duplicate {
-            field: "/identifier",
-            existing_id: Some(existing.id.0),
-        })
+        Err(Error::Duplicate { field: "/identifier", existing_id: Some(existing.id.0) })
     }
 }
 
@@ -493,16 +452,11 @@ async fn allocate_or_backorder(
     match stock::allocate(tx, warehouse, id, demands).await? {
         Ok(()) => Ok(ShipmentStatus::Waiting),
         Err(short) => {
-            let allow: i64 =
-                sqlx::query_scalar("select allow_backorder from shipper where shipper_id = $1")
-                    .bind(shipper.0)
-                    .fetch_one(&mut **tx)
-                    .await?;
-            if allow != 0 {
-                Ok(ShipmentStatus::Backordered)
-            } else {
-                Err(Error::InsufficientStock(short))
-            }
+            let allow: i64 = sqlx::query_scalar("select allow_backorder from shipper where shipper_id = $1")
+                .bind(shipper.0)
+                .fetch_one(&mut **tx)
+                .await?;
+            if allow != 0 { Ok(ShipmentStatus::Backordered) } else { Err(Error::InsufficientStock(short)) }
         }
     }
 }
@@ -529,23 +483,14 @@ pub async fn set_status(
     if done.rows_affected() == 1 {
         return Ok(());
     }
-    let current: Option<String> =
-        sqlx::query_scalar("select status from shipment where shipment_id = $1")
-            .bind(head.id.0)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Err(Error::Concurrent {
-        entity: "shipment",
-        current: current.unwrap_or_default(),
-    })
+    let current: Option<String> = sqlx::query_scalar("select status from shipment where shipment_id = $1")
+        .bind(head.id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Err(Error::Concurrent { entity: "shipment", current: current.unwrap_or_default() })
 }
 
-pub async fn edit(
-    db: &Db,
-    shipper: ShipperId,
-    id: ShipmentId,
-    change: &ShipmentEdit,
-) -> Result<Shipment, Error> {
+pub async fn edit(db: &Db, shipper: ShipperId, id: ShipmentId, change: &ShipmentEdit) -> Result<Shipment, Error> {
     if let Some(lines) = &change.lines {
         check_lines(lines, "/lines")?;
     }
@@ -579,12 +524,8 @@ pub async fn edit(
         let mut status = head.status;
         if let Some(lines) = &change.lines {
             stock::release(tx, id).await?;
-            sqlx::query("delete from shipment_line where shipment_id = $1")
-                .bind(id.0)
-                .execute(&mut **tx)
-                .await?;
-            let codes: Vec<(usize, &ItemCode)> =
-                lines.iter().map(|l| &l.item_code).enumerate().collect();
+            sqlx::query("delete from shipment_line where shipment_id = $1").bind(id.0).execute(&mut **tx).await?;
+            let codes: Vec<(usize, &ItemCode)> = lines.iter().map(|l| &l.item_code).enumerate().collect();
             let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
             let demands = insert_lines(tx, id, lines, &item_ids).await?;
             let allocated = allocate_or_backorder(tx, shipper, head.warehouse, id, demands).await?;
@@ -649,12 +590,7 @@ async fn apply_fields(tx: &mut Tx, id: ShipmentId, change: &ShipmentEdit) -> Res
 
 /// Cancel: direct before work starts (reservations released), a `cancel_request` after.
 /// With `only_direct` (HTTP DELETE) a shipment already in work is a 409 instead.
-pub async fn cancel(
-    db: &Db,
-    shipper: ShipperId,
-    id: ShipmentId,
-    only_direct: bool,
-) -> Result<Shipment, Error> {
+pub async fn cancel(db: &Db, shipper: ShipperId, id: ShipmentId, only_direct: bool) -> Result<Shipment, Error> {
     crate::transaction!(db, |tx| {
         let head = head(tx, Scope::Shipper(shipper), id).await?;
         if only_direct && !head.status.editable() {
@@ -699,24 +635,17 @@ pub async fn decide(
                 set_status(tx, &head, to, Some(head.status)).await?;
             }
             WarehouseDecision::Resume => {
-                let mut to = head
-                    .status
-                    .next(ShipmentAction::Resume, head.before_request)?;
+                let mut to = head.status.next(ShipmentAction::Resume, head.before_request)?;
                 if to == ShipmentStatus::Backordered {
                     let demands = demands_of(tx, id).await?;
-                    if stock::allocate(tx, head.warehouse, id, demands)
-                        .await?
-                        .is_ok()
-                    {
+                    if stock::allocate(tx, head.warehouse, id, demands).await?.is_ok() {
                         to = ShipmentStatus::Waiting;
                     }
                 }
                 set_status(tx, &head, to, None).await?;
             }
             WarehouseDecision::AcceptRequest => {
-                let to = head
-                    .status
-                    .next(ShipmentAction::AcceptRequest, head.before_request)?;
+                let to = head.status.next(ShipmentAction::AcceptRequest, head.before_request)?;
                 if to == ShipmentStatus::Cancelled {
                     let returned = stock::return_picked(tx, head.warehouse, id).await?;
                     stock::release(tx, id).await?;
@@ -733,15 +662,12 @@ pub async fn decide(
                     }
                     set_status(tx, &head, to, None).await?;
                 } else {
-                    let pending: Option<String> = sqlx::query_scalar(
-                        "select pending_change from shipment where shipment_id = $1",
-                    )
-                    .bind(id.0)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                    if let Some(change) =
-                        pending.and_then(|p| serde_json::from_str::<ShipmentEdit>(&p).ok())
-                    {
+                    let pending: Option<String> =
+                        sqlx::query_scalar("select pending_change from shipment where shipment_id = $1")
+                            .bind(id.0)
+                            .fetch_one(&mut **tx)
+                            .await?;
+                    if let Some(change) = pending.and_then(|p| serde_json::from_str::<ShipmentEdit>(&p).ok()) {
                         apply_fields(tx, id, &change).await?;
                     }
                     sqlx::query("update shipment set pending_change = null where shipment_id = $1")
@@ -752,9 +678,7 @@ pub async fn decide(
                 }
             }
             WarehouseDecision::RefuseRequest => {
-                let to = head
-                    .status
-                    .next(ShipmentAction::RefuseRequest, head.before_request)?;
+                let to = head.status.next(ShipmentAction::RefuseRequest, head.before_request)?;
                 sqlx::query("update shipment set pending_change = null where shipment_id = $1")
                     .bind(id.0)
                     .execute(&mut **tx)
@@ -768,11 +692,7 @@ pub async fn decide(
 
 /// Re-allocates backordered shipments of `warehouse` in priority, then age, order; each is
 /// allocated whole or left waiting. Returns how many became `waiting`.
-pub async fn reallocate_backorders(
-    tx: &mut Tx,
-    warehouse: WarehouseId,
-    limit: i64,
-) -> Result<u64, Error> {
+pub async fn reallocate_backorders(tx: &mut Tx, warehouse: WarehouseId, limit: i64) -> Result<u64, Error> {
     let rows = sqlx::query(&format!(
         "select {COLUMNS} from shipment where warehouse_id = $1 and status = 'backordered' \
          order by allocate_priority, created_at, shipment_id limit $2"
@@ -785,10 +705,7 @@ pub async fn reallocate_backorders(
     for r in rows {
         let head = head_of(&r)?;
         let demands = demands_of(tx, head.id).await?;
-        if stock::allocate(tx, warehouse, head.id, demands)
-            .await?
-            .is_ok()
-        {
+        if stock::allocate(tx, warehouse, head.id, demands).await?.is_ok() {
             let to = head.status.next(ShipmentAction::Allocate, None)?;
             set_status(tx, &head, to, None).await?;
             allocated += 1;
@@ -843,12 +760,9 @@ pub async fn inspect(
             let code = barcodes.iter().find_map(|r| {
                 let code: String = r.try_get("code").ok()?;
                 let barcode: Option<String> = r.try_get("barcode").ok()?;
-                (barcode.as_deref() == Some(line.scanned.as_str()) || code == line.scanned)
-                    .then_some(code)
+                (barcode.as_deref() == Some(line.scanned.as_str()) || code == line.scanned).then_some(code)
             });
-            *inspected
-                .entry(code.unwrap_or_else(|| line.scanned.clone()))
-                .or_default() += line.quantity.get();
+            *inspected.entry(code.unwrap_or_else(|| line.scanned.clone())).or_default() += line.quantity.get();
         }
         let mut differences: Vec<InspectionDifference> = shipment
             .lines

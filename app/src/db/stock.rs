@@ -16,8 +16,7 @@ use super::{Db, Tx, now, warehouses};
 use crate::domain::Error;
 use crate::domain::error::ShortItem;
 use crate::domain::values::{
-    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, ShipmentId, ShipperId,
-    StockId, WarehouseId,
+    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, ShipmentId, ShipperId, StockId, WarehouseId,
 };
 
 /// Where a quantity lives.
@@ -75,13 +74,15 @@ pub async fn move_stock(
     reference: Reference,
 ) -> Result<(), Error> {
     let ts = now();
-    sqlx::query("update stock set on_hand = on_hand + $1, reserved = reserved + $2, updated_at = $3 where stock_id = $4")
-        .bind(delta)
-        .bind(reserved_delta)
-        .bind(&ts)
-        .bind(stock.0)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "update stock set on_hand = on_hand + $1, reserved = reserved + $2, updated_at = $3 where stock_id = $4",
+    )
+    .bind(delta)
+    .bind(reserved_delta)
+    .bind(&ts)
+    .bind(stock.0)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "insert into stock_ledger (stock_id, kind, quantity, shipment_id, inbound_id, created_at) \
          values ($1, $2, $3, $4, $5, $6)",
@@ -170,17 +171,12 @@ pub async fn allocate(
 /// The `where on_hand - reserved >= $1` is re-checked on the row's newest version after the
 /// row lock is granted (PostgreSQL's read-committed update rule), so a concurrent reservation
 /// makes this update miss rather than oversell; then we re-read and try a smaller amount.
-async fn reserve_up_to(
-    conn: &mut sqlx::AnyConnection,
-    stock_id: i64,
-    need: i64,
-) -> Result<Option<i64>, Error> {
+async fn reserve_up_to(conn: &mut sqlx::AnyConnection, stock_id: i64, need: i64) -> Result<Option<i64>, Error> {
     loop {
-        let free: i64 =
-            sqlx::query_scalar("select on_hand - reserved from stock where stock_id = $1")
-                .bind(stock_id)
-                .fetch_one(&mut *conn)
-                .await?;
+        let free: i64 = sqlx::query_scalar("select on_hand - reserved from stock where stock_id = $1")
+            .bind(stock_id)
+            .fetch_one(&mut *conn)
+            .await?;
         if free <= 0 {
             return Ok(None);
         }
@@ -210,33 +206,26 @@ pub async fn release(tx: &mut Tx, shipment: ShipmentId) -> Result<(), Error> {
     for r in rows {
         let open: i64 = r.try_get("open")?;
         if open > 0 {
-            sqlx::query(
-                "update stock set reserved = reserved - $1, updated_at = $2 where stock_id = $3",
-            )
-            .bind(open)
-            .bind(now())
-            .bind(r.try_get::<i64, _>("stock_id")?)
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query("update stock set reserved = reserved - $1, updated_at = $2 where stock_id = $3")
+                .bind(open)
+                .bind(now())
+                .bind(r.try_get::<i64, _>("stock_id")?)
+                .execute(&mut **tx)
+                .await?;
         }
     }
-    sqlx::query("delete from pick_cursor where allocation_id in (select allocation_id from allocation where shipment_id = $1)")
-        .bind(shipment.0)
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("delete from allocation where shipment_id = $1")
-        .bind(shipment.0)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "delete from pick_cursor where allocation_id in (select allocation_id from allocation where shipment_id = $1)",
+    )
+    .bind(shipment.0)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("delete from allocation where shipment_id = $1").bind(shipment.0).execute(&mut **tx).await?;
     Ok(())
 }
 
 /// The packing-area row that picked units of `stock` move to.
-pub async fn packing_row(
-    tx: &mut Tx,
-    warehouse: WarehouseId,
-    stock: StockId,
-) -> Result<StockId, Error> {
+pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) -> Result<StockId, Error> {
     let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
     let src = sqlx::query("select item_id, lot, expires_on from stock where stock_id = $1")
         .bind(stock.0)
@@ -259,19 +248,13 @@ pub async fn packing_row(
 }
 
 /// Returns picked units of a cancelled shipment from the packing area to their shelves.
-pub async fn return_picked(
-    tx: &mut Tx,
-    warehouse: WarehouseId,
-    shipment: ShipmentId,
-) -> Result<i64, Error> {
-    let rows = sqlx::query("select stock_id, picked from allocation where shipment_id = $1 and picked > 0 order by stock_id")
-        .bind(shipment.0)
-        .fetch_all(&mut **tx)
-        .await?;
-    let reference = Reference {
-        shipment: Some(shipment),
-        inbound: None,
-    };
+pub async fn return_picked(tx: &mut Tx, warehouse: WarehouseId, shipment: ShipmentId) -> Result<i64, Error> {
+    let rows =
+        sqlx::query("select stock_id, picked from allocation where shipment_id = $1 and picked > 0 order by stock_id")
+            .bind(shipment.0)
+            .fetch_all(&mut **tx)
+            .await?;
+    let reference = Reference { shipment: Some(shipment), inbound: None };
     let mut units = 0;
     for r in rows {
         let shelf = StockId(r.try_get("stock_id")?);
@@ -307,11 +290,7 @@ pub struct StockSummary {
 }
 
 /// Stock per item and warehouse for one shipper, optionally for one item code.
-pub async fn summary(
-    db: &Db,
-    shipper: ShipperId,
-    item_code: Option<&ItemCode>,
-) -> Result<Vec<StockSummary>, Error> {
+pub async fn summary(db: &Db, shipper: ShipperId, item_code: Option<&ItemCode>) -> Result<Vec<StockSummary>, Error> {
     Ok(sqlx::query_as(
         "select i.item_id, i.code as item_code, w.warehouse_id, \
            cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('stock', 'packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as quantity, \
@@ -364,10 +343,7 @@ pub enum AdjustmentReason {
 
 pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
     if a.quantity == 0 || (a.reason == AdjustmentReason::Return && a.quantity < 0) {
-        return Err(Error::invalid(
-            "/quantity",
-            "must be non-zero, and positive for a return",
-        ));
+        return Err(Error::invalid("/quantity", "must be non-zero, and positive for a return"));
     }
     crate::transaction!(db, |tx| {
         let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
@@ -391,19 +367,14 @@ pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
             AdjustmentReason::Adjust => LedgerKind::Adjust,
             AdjustmentReason::Return => LedgerKind::Return,
         };
-        move_stock(tx, stock, a.quantity, 0, kind, Reference::default())
-            .await
-            .map_err(|e| match e {
-                Error::Database(sqlx::Error::Database(ref d))
-                    if d.message().contains("check") || d.message().contains("CHECK") =>
-                {
-                    Error::invalid(
-                        "/quantity",
-                        "would take on-hand below zero or below what is reserved",
-                    )
-                }
-                other => other,
-            })
+        move_stock(tx, stock, a.quantity, 0, kind, Reference::default()).await.map_err(|e| match e {
+            Error::Database(sqlx::Error::Database(ref d))
+                if d.message().contains("check") || d.message().contains("CHECK") =>
+            {
+                Error::invalid("/quantity", "would take on-hand below zero or below what is reserved")
+            }
+            other => other,
+        })
     })
 }
 
@@ -417,13 +388,7 @@ pub async fn ledger_mismatches(db: &Db) -> Result<Vec<(i64, i64, i64)>, Error> {
     .fetch_all(db.reader())
     .await?;
     rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("stock_id")?,
-                r.try_get("on_hand")?,
-                r.try_get("ledger")?,
-            ))
-        })
+        .map(|r| Ok((r.try_get("stock_id")?, r.try_get("on_hand")?, r.try_get("ledger")?)))
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Error::from)
 }

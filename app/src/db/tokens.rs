@@ -11,10 +11,7 @@ use crate::domain::access::{Principal, Role};
 use crate::domain::values::{ShipperId, WarehouseId};
 
 pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn generate() -> String {
@@ -33,16 +30,10 @@ pub async fn create(
     warehouses: &[WarehouseId],
 ) -> Result<(i64, String), Error> {
     if (role == Role::Shipper) != shipper.is_some() {
-        return Err(Error::invalid(
-            "/shipper_id",
-            "required for shipper tokens and only for them",
-        ));
+        return Err(Error::invalid("/shipper_id", "required for shipper tokens and only for them"));
     }
     if role == Role::Warehouse && warehouses.is_empty() {
-        return Err(Error::invalid(
-            "/warehouse_ids",
-            "a warehouse token must operate at least one warehouse",
-        ));
+        return Err(Error::invalid("/warehouse_ids", "a warehouse token must operate at least one warehouse"));
     }
     let token = generate();
     let id: i64 = sqlx::query_scalar(
@@ -68,11 +59,12 @@ pub async fn create(
 
 /// The principal for a presented token, if it exists and is not revoked.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Principal>, Error> {
-    let Some(row) =
-        sqlx::query("select api_token_id, role, shipper_id from api_token where token_hash = $1 and revoked_at is null")
-            .bind(hash(token))
-            .fetch_optional(db.reader())
-            .await?
+    let Some(row) = sqlx::query(
+        "select api_token_id, role, shipper_id from api_token where token_hash = $1 and revoked_at is null",
+    )
+    .bind(hash(token))
+    .fetch_optional(db.reader())
+    .await?
     else {
         return Ok(None);
     };
@@ -80,21 +72,14 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Principal>, Err
     let role: String = row.try_get("role")?;
     let shipper: Option<i64> = row.try_get("shipper_id")?;
     Ok(match (Role::parse(&role), shipper) {
-        (Some(Role::Shipper), Some(s)) => Some(Principal::Shipper {
-            token_id,
-            shipper_id: ShipperId(s),
-        }),
+        (Some(Role::Shipper), Some(s)) => Some(Principal::Shipper { token_id, shipper_id: ShipperId(s) }),
         (Some(Role::Warehouse), _) => {
-            let warehouses: Vec<i64> = sqlx::query_scalar(
-                "select warehouse_id from api_token_warehouse where api_token_id = $1",
-            )
-            .bind(token_id)
-            .fetch_all(db.reader())
-            .await?;
-            Some(Principal::Warehouse {
-                token_id,
-                warehouses: warehouses.into_iter().map(WarehouseId).collect(),
-            })
+            let warehouses: Vec<i64> =
+                sqlx::query_scalar("select warehouse_id from api_token_warehouse where api_token_id = $1")
+                    .bind(token_id)
+                    .fetch_all(db.reader())
+                    .await?;
+            Some(Principal::Warehouse { token_id, warehouses: warehouses.into_iter().map(WarehouseId).collect() })
         }
         (Some(Role::Admin), _) => Some(Principal::Admin { token_id }),
         _ => None,
@@ -103,17 +88,11 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Principal>, Err
 
 pub async fn revoke(db: &Db, token_id: i64) -> Result<(), Error> {
     crate::transaction!(db, |tx| {
-        let done = sqlx::query(
-            "update api_token set revoked_at = $1 where api_token_id = $2 and revoked_at is null",
-        )
-        .bind(now())
-        .bind(token_id)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            Err(Error::NotFound("token"))
-        } else {
-            Ok(())
-        }
+        let done = sqlx::query("update api_token set revoked_at = $1 where api_token_id = $2 and revoked_at is null")
+            .bind(now())
+            .bind(token_id)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 { Err(Error::NotFound("token")) } else { Ok(()) }
     })
 }

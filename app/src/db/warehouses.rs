@@ -45,12 +45,7 @@ pub struct Location {
     pub pick_sequence: i64,
 }
 
-pub async fn create_shipper(
-    tx: &mut Tx,
-    code: &str,
-    name: &str,
-    allow_backorder: bool,
-) -> Result<Shipper, Error> {
+pub async fn create_shipper(tx: &mut Tx, code: &str, name: &str, allow_backorder: bool) -> Result<Shipper, Error> {
     let ts = now();
     let shipper = sqlx::query_as(
         "insert into shipper (code, name, allow_backorder, created_at, updated_at) values ($1, $2, $3, $4, $4) \
@@ -90,16 +85,9 @@ pub async fn create_warehouse(
     locations: &[(String, LocationKind, i64)],
 ) -> Result<Warehouse, Error> {
     WarehouseClock::new(time_zone, cutoff_time)?;
-    for kind in [
-        LocationKind::Receiving,
-        LocationKind::Hold,
-        LocationKind::Packing,
-    ] {
+    for kind in [LocationKind::Receiving, LocationKind::Hold, LocationKind::Packing] {
         if !locations.iter().any(|(_, k, _)| *k == kind) {
-            return Err(Error::invalid(
-                "/locations",
-                format!("a warehouse needs at least one {kind} location"),
-            ));
+            return Err(Error::invalid("/locations", format!("a warehouse needs at least one {kind} location")));
         }
     }
     let ts = now();
@@ -140,31 +128,25 @@ pub async fn create_warehouse(
 const WAREHOUSE_COLUMNS: &str = "warehouse_id, code, name, time_zone, cutoff_time";
 
 pub async fn list(db: &Db) -> Result<Vec<Warehouse>, Error> {
-    Ok(sqlx::query_as(&format!(
-        "select {WAREHOUSE_COLUMNS} from warehouse order by warehouse_id"
-    ))
-    .fetch_all(db.reader())
-    .await?)
+    Ok(sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse order by warehouse_id"))
+        .fetch_all(db.reader())
+        .await?)
 }
 
 pub async fn get(db: &Db, id: WarehouseId) -> Result<Warehouse, Error> {
-    sqlx::query_as(&format!(
-        "select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"
-    ))
-    .bind(id.0)
-    .fetch_optional(db.reader())
-    .await?
-    .ok_or(Error::NotFound("warehouse"))
+    sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"))
+        .bind(id.0)
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("warehouse"))
 }
 
 pub async fn get_in(tx: &mut Tx, id: WarehouseId) -> Result<Warehouse, Error> {
-    sqlx::query_as(&format!(
-        "select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"
-    ))
-    .bind(id.0)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(Error::NotFound("warehouse"))
+    sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"))
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("warehouse"))
 }
 
 pub async fn locations(db: &Db, warehouse: WarehouseId) -> Result<Vec<Location>, Error> {
@@ -178,11 +160,7 @@ pub async fn locations(db: &Db, warehouse: WarehouseId) -> Result<Vec<Location>,
 }
 
 /// The first location of `kind` in pick order: where goods of that kind go by default.
-pub async fn default_location(
-    tx: &mut Tx,
-    warehouse: WarehouseId,
-    kind: LocationKind,
-) -> Result<Location, Error> {
+pub async fn default_location(tx: &mut Tx, warehouse: WarehouseId, kind: LocationKind) -> Result<Location, Error> {
     sqlx::query_as(
         "select location_id, warehouse_id, code, kind, pick_sequence from location \
          where warehouse_id = $1 and kind = $2 order by pick_sequence, code limit 1",
@@ -194,11 +172,7 @@ pub async fn default_location(
     .ok_or_else(|| Error::invalid("/warehouse_id", format!("warehouse has no {kind} location")))
 }
 
-pub async fn location_by_code(
-    tx: &mut Tx,
-    warehouse: WarehouseId,
-    code: &str,
-) -> Result<Location, Error> {
+pub async fn location_by_code(tx: &mut Tx, warehouse: WarehouseId, code: &str) -> Result<Location, Error> {
     sqlx::query_as(
         "select location_id, warehouse_id, code, kind, pick_sequence from location where warehouse_id = $1 and code = $2",
     )

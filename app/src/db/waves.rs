@@ -50,40 +50,33 @@ pub struct Wave {
 
 /// Releases every allocated shipment due today. A cut-off wave is generated at most once per
 /// warehouse and day, whichever replica's job gets there first; `Ok(None)` means it already exists.
-pub async fn generate(
-    db: &Db,
-    warehouse: WarehouseId,
-    origin: Origin,
-) -> Result<Option<Wave>, Error> {
+pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result<Option<Wave>, Error> {
     crate::transaction!(db, |tx| {
         let clock = warehouses::get_in(tx, warehouse).await?.clock()?;
         let today = clock.local_date(jiff::Timestamp::now()).to_string();
         let inserted: Option<i64> = sqlx::query_scalar(
-                "insert into wave (warehouse_id, wave_date, origin, created_at) values ($1, $2, $3, $4) \
+            "insert into wave (warehouse_id, wave_date, origin, created_at) values ($1, $2, $3, $4) \
                  on conflict do nothing returning wave_id",
-            )
-            .bind(warehouse.0)
-            .bind(&today)
-            .bind(origin.as_str())
-            .bind(now())
-            .fetch_optional(&mut **tx)
-            .await?;
+        )
+        .bind(warehouse.0)
+        .bind(&today)
+        .bind(origin.as_str())
+        .bind(now())
+        .fetch_optional(&mut **tx)
+        .await?;
         let Some(wave_id) = inserted else {
             return Ok(None);
         };
         let due: Vec<i64> = sqlx::query_scalar(
-                "select shipment_id from shipment where warehouse_id = $1 and status = 'waiting' and ship_date <= $2 \
+            "select shipment_id from shipment where warehouse_id = $1 and status = 'waiting' and ship_date <= $2 \
                  order by allocate_priority, created_at, shipment_id",
-            )
-            .bind(warehouse.0)
-            .bind(&today)
-            .fetch_all(&mut **tx)
-            .await?;
+        )
+        .bind(warehouse.0)
+        .bind(&today)
+        .fetch_all(&mut **tx)
+        .await?;
         if due.is_empty() && origin == Origin::Manual {
-            return Err(Error::invalid(
-                "/warehouse_id",
-                "no allocated shipments are due today",
-            ));
+            return Err(Error::invalid("/warehouse_id", "no allocated shipments are due today"));
         }
         let scope = [warehouse];
         for id in due {
@@ -103,17 +96,10 @@ pub async fn generate(
 pub async fn get(db: &Db, warehouses: &[WarehouseId], id: WaveId) -> Result<Wave, Error> {
     let mut conn = db.reader().acquire().await?;
     let wave = load(&mut conn, id).await?;
-    if warehouses.contains(&WarehouseId(wave.warehouse_id)) {
-        Ok(wave)
-    } else {
-        Err(Error::NotFound("wave"))
-    }
+    if warehouses.contains(&WarehouseId(wave.warehouse_id)) { Ok(wave) } else { Err(Error::NotFound("wave")) }
 }
 
-pub async fn picking_list(
-    conn: &mut sqlx::AnyConnection,
-    id: WaveId,
-) -> Result<Vec<PickTask>, Error> {
+pub async fn picking_list(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Vec<PickTask>, Error> {
     let rows = sqlx::query(
         "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, i.code as item_code, \
            i.barcode, s.lot, a.quantity, a.picked \
@@ -144,19 +130,16 @@ pub async fn picking_list(
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error> {
-    let r = sqlx::query(
-        "select wave_id, warehouse_id, wave_date, origin, created_at from wave where wave_id = $1",
-    )
-    .bind(id.0)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(Error::NotFound("wave"))?;
-    let shipment_ids: Vec<i64> = sqlx::query_scalar(
-        "select shipment_id from wave_shipment where wave_id = $1 order by shipment_id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
+    let r = sqlx::query("select wave_id, warehouse_id, wave_date, origin, created_at from wave where wave_id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound("wave"))?;
+    let shipment_ids: Vec<i64> =
+        sqlx::query_scalar("select shipment_id from wave_shipment where wave_id = $1 order by shipment_id")
+            .bind(id.0)
+            .fetch_all(&mut *conn)
+            .await?;
     let origin: String = r.try_get("origin")?;
     Ok(Wave {
         wave_id: id.0,

@@ -38,17 +38,9 @@ impl Role {
 /// The authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Shipper {
-        token_id: i64,
-        shipper_id: ShipperId,
-    },
-    Warehouse {
-        token_id: i64,
-        warehouses: Vec<WarehouseId>,
-    },
-    Admin {
-        token_id: i64,
-    },
+    Shipper { token_id: i64, shipper_id: ShipperId },
+    Warehouse { token_id: i64, warehouses: Vec<WarehouseId> },
+    Admin { token_id: i64 },
 }
 
 impl Principal {

@@ -19,12 +19,8 @@ pub struct WarehouseClock {
 
 impl WarehouseClock {
     pub fn new(time_zone: &str, cutoff: &str) -> Result<Self, Error> {
-        let zone = TimeZone::get(time_zone).map_err(|_| {
-            Error::invalid(
-                "/time_zone",
-                format!("unknown IANA time zone {time_zone:?}"),
-            )
-        })?;
+        let zone = TimeZone::get(time_zone)
+            .map_err(|_| Error::invalid("/time_zone", format!("unknown IANA time zone {time_zone:?}")))?;
         let cutoff = parse_cutoff(cutoff)?;
         Ok(Self { zone, cutoff })
     }
@@ -42,11 +38,7 @@ impl WarehouseClock {
     /// The ship date a new shipment gets by default: today before the cut-off, tomorrow after.
     pub fn default_ship_date(&self, now: Timestamp) -> Date {
         let today = self.local_date(now);
-        if self.past_cutoff(now) {
-            today.checked_add(1.day()).unwrap_or(today)
-        } else {
-            today
-        }
+        if self.past_cutoff(now) { today.checked_add(1.day()).unwrap_or(today) } else { today }
     }
 }
 
@@ -62,8 +54,7 @@ pub fn parse_cutoff(s: &str) -> Result<Time, Error> {
 }
 
 pub fn parse_date(field: &str, s: &str) -> Result<Date, Error> {
-    s.parse::<Date>()
-        .map_err(|_| Error::invalid(field, format!("must be a date YYYY-MM-DD (got {s:?})")))
+    s.parse::<Date>().map_err(|_| Error::invalid(field, format!("must be a date YYYY-MM-DD (got {s:?})")))
 }
 
 #[cfg(test)]
@@ -78,23 +69,10 @@ mod tests {
     fn before_the_tokyo_cutoff_ships_today_and_after_it_tomorrow() {
         let clock = WarehouseClock::new(DEFAULT_TIME_ZONE, DEFAULT_CUTOFF).expect("clock");
         // 03:29Z is 12:29 JST.
-        assert_eq!(
-            clock
-                .default_ship_date(at("2026-11-25T03:29:00Z"))
-                .to_string(),
-            "2026-11-25"
-        );
-        assert_eq!(
-            clock
-                .default_ship_date(at("2026-11-25T03:30:00Z"))
-                .to_string(),
-            "2026-11-26"
-        );
+        assert_eq!(clock.default_ship_date(at("2026-11-25T03:29:00Z")).to_string(), "2026-11-25");
+        assert_eq!(clock.default_ship_date(at("2026-11-25T03:30:00Z")).to_string(), "2026-11-26");
         // 15:30Z on the 25th is already the 26th in Tokyo.
-        assert_eq!(
-            clock.local_date(at("2026-11-25T15:30:00Z")).to_string(),
-            "2026-11-26"
-        );
+        assert_eq!(clock.local_date(at("2026-11-25T15:30:00Z")).to_string(), "2026-11-26");
     }
 
     #[test]

@@ -18,26 +18,16 @@ pub enum Error {
     NotFound(&'static str),
     /// A state-machine transition that the current status does not allow.
     #[error("{entity} is {current}; cannot {action}")]
-    IllegalTransition {
-        entity: &'static str,
-        current: String,
-        action: &'static str,
-    },
+    IllegalTransition { entity: &'static str, current: String, action: &'static str },
     /// A compare-and-set lost a race: someone changed the record between read and write.
     #[error("{entity} changed concurrently; re-read it and retry")]
-    Concurrent {
-        entity: &'static str,
-        current: String,
-    },
+    Concurrent { entity: &'static str, current: String },
     /// Input that parsed but breaks a rule; `field` is a JSON pointer-ish path.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     /// A unique key that already exists with different content.
     #[error("{field} already exists")]
-    Duplicate {
-        field: &'static str,
-        existing_id: Option<i64>,
-    },
+    Duplicate { field: &'static str, existing_id: Option<i64> },
     /// Allocation could not reserve every line and the shipper does not allow backorders.
     #[error("insufficient stock for {} item(s)", .0.len())]
     InsufficientStock(Vec<ShortItem>),
@@ -47,10 +37,7 @@ pub enum Error {
 
 impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::Invalid { field: field.into(), message: message.into() }
     }
 }
 

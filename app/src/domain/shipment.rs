@@ -143,14 +143,8 @@ mod tests {
     #[test]
     fn cancel_is_direct_before_work_and_a_request_after() {
         assert_eq!(S::Waiting.next(A::Cancel, None).ok(), Some(S::Cancelled));
-        assert_eq!(
-            S::Backordered.next(A::Cancel, None).ok(),
-            Some(S::Cancelled)
-        );
-        assert_eq!(
-            S::Picking.next(A::Cancel, None).ok(),
-            Some(S::CancelRequest)
-        );
+        assert_eq!(S::Backordered.next(A::Cancel, None).ok(), Some(S::Cancelled));
+        assert_eq!(S::Picking.next(A::Cancel, None).ok(), Some(S::CancelRequest));
         assert_eq!(S::Packed.next(A::Cancel, None).ok(), Some(S::CancelRequest));
         assert!(S::Shipped.next(A::Cancel, None).is_err());
         assert!(S::Cancelled.next(A::Cancel, None).is_err());
@@ -158,27 +152,14 @@ mod tests {
 
     #[test]
     fn a_refused_request_returns_to_where_it_was() {
-        assert_eq!(
-            S::CancelRequest
-                .next(A::RefuseRequest, Some(S::Picked))
-                .ok(),
-            Some(S::Picked)
-        );
-        assert_eq!(
-            S::ModifyRequest
-                .next(A::AcceptRequest, Some(S::Packed))
-                .ok(),
-            Some(S::Packed)
-        );
+        assert_eq!(S::CancelRequest.next(A::RefuseRequest, Some(S::Picked)).ok(), Some(S::Picked));
+        assert_eq!(S::ModifyRequest.next(A::AcceptRequest, Some(S::Packed)).ok(), Some(S::Packed));
     }
 
     #[test]
     fn illegal_transitions_name_the_current_status() {
         let err = S::Shipped.next(A::Edit, None).expect_err("illegal");
-        assert!(
-            matches!(err, Error::IllegalTransition { ref current, .. } if current == "shipped"),
-            "{err:?}"
-        );
+        assert!(matches!(err, Error::IllegalTransition { ref current, .. } if current == "shipped"), "{err:?}");
     }
 
     #[test]

@@ -94,10 +94,7 @@ fn bounded(s: &str, max: usize) -> Result<(), String> {
 
 fn code_like(s: &str, max: usize) -> Result<(), String> {
     bounded(s, max)?;
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    {
+    if !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
         return Err("may contain only ASCII letters, digits, '-', '_' and '.'".into());
     }
     Ok(())
@@ -172,21 +169,9 @@ fn check_barcode(s: &str) -> Result<(), String> {
     let digits: Vec<u32> = s.bytes().map(|b| u32::from(b - b'0')).collect();
     let (body, check) = digits.split_at(digits.len() - 1);
     // Weights alternate 3,1,3,... starting from the digit next to the check digit.
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
-        .sum();
+    let sum: u32 = body.iter().rev().enumerate().map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d }).sum();
     let expected = (10 - sum % 10) % 10;
-    if expected == check[0] {
-        Ok(())
-    } else {
-        Err(format!(
-            "check digit is {} but should be {expected}",
-            check[0]
-        ))
-    }
+    if expected == check[0] { Ok(()) } else { Err(format!("check digit is {} but should be {expected}", check[0])) }
 }
 
 /// Declares a bounded integer value.
@@ -349,25 +334,14 @@ mod tests {
 
     #[test]
     fn barcodes_with_a_valid_check_digit_parse() {
-        for ok in [
-            "4901234567894",
-            "4549292070293",
-            "036000291452",
-            "012345678905",
-        ] {
+        for ok in ["4901234567894", "4549292070293", "036000291452", "012345678905"] {
             assert!(Barcode::parse(ok).is_ok(), "{ok}");
         }
     }
 
     #[test]
     fn barcodes_with_a_wrong_check_digit_or_shape_are_rejected() {
-        for bad in [
-            "4901234567890",
-            "036000291453",
-            "12345",
-            "49012345678a4",
-            "",
-        ] {
+        for bad in ["4901234567890", "036000291453", "12345", "49012345678a4", ""] {
             assert!(Barcode::parse(bad).is_err(), "{bad}");
         }
     }

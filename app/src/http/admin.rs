@@ -80,18 +80,14 @@ async fn create_warehouse(
     _: AsAdmin,
     Json(n): Json<NewWarehouse>,
 ) -> Result<(StatusCode, axum::Json<warehouses::Warehouse>)> {
-    let locations: Vec<(String, LocationKind, i64)> = n
-        .locations
-        .iter()
-        .map(|l| (l.code.to_string(), l.kind, l.pick_sequence))
-        .collect();
+    let locations: Vec<(String, LocationKind, i64)> =
+        n.locations.iter().map(|l| (l.code.to_string(), l.kind, l.pick_sequence)).collect();
     let tz = n.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
     let cutoff = n.cutoff_time.as_deref().unwrap_or(DEFAULT_CUTOFF);
     let w = crate::transaction!(&s.db, |tx| {
         let locations = &locations;
         let n = &n;
-        warehouses::create_warehouse(tx, n.code.as_str(), n.name.as_str(), tz, cutoff, locations)
-            .await
+        warehouses::create_warehouse(tx, n.code.as_str(), n.name.as_str(), tz, cutoff, locations).await
     })?;
     Ok((StatusCode::CREATED, axum::Json(w)))
 }
@@ -123,29 +119,22 @@ async fn create_token(
     let (token_id, token) = crate::transaction!(&s.db, |tx| {
         let n = &n;
         if let Some(shipper) = n.shipper_id {
-            let found: Option<i64> =
-                sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
-                    .bind(shipper.0)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+            let found: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
+                .bind(shipper.0)
+                .fetch_optional(&mut **tx)
+                .await?;
             if found.is_none() {
-                return Err(crate::domain::Error::invalid(
-                    "/shipper_id",
-                    "unknown shipper",
-                ));
+                return Err(crate::domain::Error::invalid("/shipper_id", "unknown shipper"));
             }
         }
         for (i, w) in n.warehouse_ids.iter().enumerate() {
-            warehouses::get_in(tx, *w).await.map_err(|_| {
-                crate::domain::Error::invalid(format!("/warehouse_ids/{i}"), "unknown warehouse")
-            })?;
+            warehouses::get_in(tx, *w)
+                .await
+                .map_err(|_| crate::domain::Error::invalid(format!("/warehouse_ids/{i}"), "unknown warehouse"))?;
         }
         tokens::create(tx, n.name.as_str(), n.role, n.shipper_id, &n.warehouse_ids).await
     })?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(IssuedToken { token_id, token }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(IssuedToken { token_id, token })))
 }
 
 #[utoipa::path(delete, path = "/admin/v1/tokens/{token_id}", tag = "admin", params(("token_id" = i64, Path)),
@@ -163,15 +152,9 @@ struct MaintenanceState {
 
 #[utoipa::path(get, path = "/admin/v1/maintenance", tag = "admin",
     responses((status = 200, body = MaintenanceState)))]
-async fn get_maintenance(
-    State(s): State<AppState>,
-    _: AsAdmin,
-) -> Result<axum::Json<MaintenanceState>> {
+async fn get_maintenance(State(s): State<AppState>, _: AsAdmin) -> Result<axum::Json<MaintenanceState>> {
     let since = maintenance::current(&s.db).await?;
-    Ok(axum::Json(MaintenanceState {
-        enabled: since.as_ref().is_some_and(|e| e.enabled.0),
-        since,
-    }))
+    Ok(axum::Json(MaintenanceState { enabled: since.as_ref().is_some_and(|e| e.enabled.0), since }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,13 +172,7 @@ async fn set_maintenance(
     AsAdmin(who): AsAdmin,
     Json(m): Json<MaintenanceSwitch>,
 ) -> Result<axum::Json<maintenance::MaintenanceEvent>> {
-    let event = maintenance::set(
-        &s.db,
-        m.enabled,
-        &format!("api:{}", who.key()),
-        m.reason.as_str(),
-    )
-    .await?;
+    let event = maintenance::set(&s.db, m.enabled, &format!("api:{}", who.key()), m.reason.as_str()).await?;
     s.maintenance.store(event.enabled.0, Ordering::Relaxed);
     Ok(axum::Json(event))
 }
@@ -211,7 +188,5 @@ async fn maintenance_events(
 ) -> Result<axum::Json<Vec<maintenance::MaintenanceEvent>>> {
     let page = q.page()?;
     let before = q.get("cursor").map(|_| page.after);
-    Ok(axum::Json(
-        maintenance::events(&s.db, before, page.limit).await?,
-    ))
+    Ok(axum::Json(maintenance::events(&s.db, before, page.limit).await?))
 }

@@ -91,27 +91,15 @@ impl ApiError {
                 Error::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
                 Error::IllegalTransition { current, .. } => {
                     p.current_status = Some(current.clone());
-                    (
-                        StatusCode::CONFLICT,
-                        "illegal-transition",
-                        "Illegal state transition",
-                    )
+                    (StatusCode::CONFLICT, "illegal-transition", "Illegal state transition")
                 }
                 Error::Concurrent { current, .. } => {
                     p.current_status = Some(current.clone());
-                    (
-                        StatusCode::CONFLICT,
-                        "concurrent-update",
-                        "Concurrent update",
-                    )
+                    (StatusCode::CONFLICT, "concurrent-update", "Concurrent update")
                 }
                 Error::Invalid { field, .. } => {
                     p.field = Some(field.clone());
-                    (
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation",
-                        "Invalid request",
-                    )
+                    (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid request")
                 }
                 Error::Duplicate { field, existing_id } => {
                     p.field = Some((*field).to_owned());
@@ -121,17 +109,9 @@ impl ApiError {
                 Error::InsufficientStock(short) => {
                     p.short_items = Some(short.clone());
                     p.field = Some("/lines".into());
-                    (
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "insufficient-stock",
-                        "Insufficient stock",
-                    )
+                    (StatusCode::UNPROCESSABLE_ENTITY, "insufficient-stock", "Insufficient stock")
                 }
-                Error::Database(_) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                ),
+                Error::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
             },
             ApiError::MalformedJson { field, .. } => {
                 p.field = Some(field.clone());
@@ -139,70 +119,34 @@ impl ApiError {
             }
             ApiError::Schema { field, .. } => {
                 p.field = Some(field.clone());
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
-                    "Invalid request",
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid request")
             }
             ApiError::UnsupportedMediaType => {
                 p.field = Some("Content-Type".into());
-                (
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-media-type",
-                    "Unsupported media type",
-                )
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Unsupported media type")
             }
-            ApiError::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-            ),
+            ApiError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Payload too large"),
             ApiError::Unauthorized => {
                 p.field = Some("Authorization".into());
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
             }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::MethodNotAllowed => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "Method not allowed",
-            ),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::IdempotencyMismatch => {
                 p.field = Some("Idempotency-Key".into());
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "idempotency-key-reused",
-                    "Idempotency key reused",
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, "idempotency-key-reused", "Idempotency key reused")
             }
             ApiError::IdempotencyInProgress => {
                 p.field = Some("Idempotency-Key".into());
-                (
-                    StatusCode::CONFLICT,
-                    "idempotency-key-in-progress",
-                    "Request in progress",
-                )
+                (StatusCode::CONFLICT, "idempotency-key-in-progress", "Request in progress")
             }
-            ApiError::Maintenance => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "maintenance",
-                "Maintenance",
-            ),
+            ApiError::Maintenance => (StatusCode::SERVICE_UNAVAILABLE, "maintenance", "Maintenance"),
             ApiError::InspectionMismatch(d) => {
                 p.differences = Some(d.clone());
-                (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "inspection-mismatch",
-                    "Inspection mismatch",
-                )
+                (StatusCode::UNPROCESSABLE_ENTITY, "inspection-mismatch", "Inspection mismatch")
             }
-            ApiError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "Internal error",
-            ),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         };
         if status.is_server_error() && !matches!(self, ApiError::Maintenance) {
             p.detail = "the server could not complete the request; it is safe to retry".into();
@@ -229,16 +173,10 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         match self {
             ApiError::Unauthorized => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"kura\""),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kura\""));
             }
             ApiError::Maintenance => {
-                headers.insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(MAINTENANCE_RETRY_AFTER),
-                );
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(MAINTENANCE_RETRY_AFTER));
             }
             _ => {}
         }

@@ -39,10 +39,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
             } else {
-                ApiError::MalformedJson {
-                    field: String::new(),
-                    message: e.body_text(),
-                }
+                ApiError::MalformedJson { field: String::new(), message: e.body_text() }
             }
         })?;
         parse(&bytes).map(Json)
@@ -63,19 +60,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             field = format!("{field}/{name}");
         }
         match inner.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::MalformedJson { field, message }
-            }
-            Category::Data => ApiError::Schema {
-                field,
-                message: strip_position(&message),
-            },
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson { field, message },
+            Category::Data => ApiError::Schema { field, message: strip_position(&message) },
         }
     })?;
-    de.end().map_err(|e| ApiError::MalformedJson {
-        field: String::new(),
-        message: e.to_string(),
-    })?;
+    de.end().map_err(|e| ApiError::MalformedJson { field: String::new(), message: e.to_string() })?;
     Ok(value)
 }
 
@@ -115,51 +104,28 @@ pub struct QueryParams(pub Vec<(String, String)>);
 
 impl QueryParams {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn page(&self) -> Result<Page, ApiError> {
-        let int = |name: &str,
-                   default: i64,
-                   range: std::ops::RangeInclusive<i64>|
-         -> Result<i64, ApiError> {
+        let int = |name: &str, default: i64, range: std::ops::RangeInclusive<i64>| -> Result<i64, ApiError> {
             match self.get(name) {
                 None => Ok(default),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| ApiError::Schema {
-                        field: name.to_owned(),
-                        message: format!(
-                            "must be an integer in {}..={} (got {v:?})",
-                            range.start(),
-                            range.end()
-                        ),
-                    }),
+                Some(v) => v.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| ApiError::Schema {
+                    field: name.to_owned(),
+                    message: format!("must be an integer in {}..={} (got {v:?})", range.start(), range.end()),
+                }),
             }
         };
-        Ok(Page {
-            after: int("cursor", 0, 0..=i64::MAX)?,
-            limit: int("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT)?,
-        })
+        Ok(Page { after: int("cursor", 0, 0..=i64::MAX)?, limit: int("limit", DEFAULT_LIMIT, 1..=MAX_LIMIT)? })
     }
 
     /// Parses an optional enum-like filter with `parse`.
-    pub fn filter<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, ApiError> {
+    pub fn filter<T>(&self, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, ApiError> {
         self.get(name)
             .map(|v| {
-                parse(v).ok_or_else(|| ApiError::Schema {
-                    field: name.to_owned(),
-                    message: format!("unknown value {v:?}"),
-                })
+                parse(v)
+                    .ok_or_else(|| ApiError::Schema { field: name.to_owned(), message: format!("unknown value {v:?}") })
             })
             .transpose()
     }
@@ -176,16 +142,12 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
 fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}").parse().map_err(|_| ApiError::Schema {
-            field: "query".into(),
-            message: "malformed query string".into(),
-        })?,
+        &format!("/?{query}")
+            .parse()
+            .map_err(|_| ApiError::Schema { field: "query".into(), message: "malformed query string".into() })?,
     )
     .map(|q| q.0)
-    .map_err(|e| ApiError::Schema {
-        field: "query".into(),
-        message: e.body_text(),
-    })
+    .map_err(|e| ApiError::Schema { field: "query".into(), message: e.body_text() })
 }
 
 /// A path id; anything but a positive integer is a 404 (no such resource), never a 500.
@@ -197,16 +159,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let axum::extract::Path(raw): axum::extract::Path<Vec<(String, String)>> =
-            axum::extract::Path::from_request_parts(parts, state)
-                .await
-                .map_err(|_| ApiError::NoRoute)?;
+            axum::extract::Path::from_request_parts(parts, state).await.map_err(|_| ApiError::NoRoute)?;
         let (_, value) = raw.first().ok_or(ApiError::NoRoute)?;
-        value
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(Id)
-            .ok_or(ApiError::NoRoute)
+        value.parse::<i64>().ok().filter(|n| *n > 0).map(Id).ok_or(ApiError::NoRoute)
     }
 }
 
@@ -222,9 +177,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Caller(p.clone()));
         }
         let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
-        let principal = tokens::authenticate(&state.db, token)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let principal = tokens::authenticate(&state.db, token).await?.ok_or(ApiError::Unauthorized)?;
         parts.extensions.insert(principal.clone());
         Ok(Caller(principal))
     }
@@ -235,10 +188,7 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }
@@ -269,11 +219,7 @@ impl FromRequestParts<AppState> for AsWarehouse {
         match Caller::from_request_parts(parts, state).await?.0 {
             Principal::Warehouse { warehouses, .. } => Ok(AsWarehouse(warehouses)),
             Principal::Admin { .. } => Ok(AsWarehouse(
-                warehouses::list(&state.db)
-                    .await?
-                    .into_iter()
-                    .map(|w| WarehouseId(w.warehouse_id))
-                    .collect(),
+                warehouses::list(&state.db).await?.into_iter().map(|w| WarehouseId(w.warehouse_id)).collect(),
             )),
             Principal::Shipper { .. } => Err(ApiError::Forbidden("warehouse")),
         }

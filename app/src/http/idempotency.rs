@@ -16,19 +16,11 @@ use crate::db::{idempotency, tokens};
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
-pub async fn layer(
-    State(state): State<AppState>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
+pub async fn layer(State(state): State<AppState>, req: Request, next: axum::middleware::Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
-    let Some(key) = req
-        .headers()
-        .get(HEADER)
-        .map(|v| v.to_str().map(str::to_owned))
-    else {
+    let Some(key) = req.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned)) else {
         return next.run(req).await;
     };
     let key = match key {
@@ -42,11 +34,7 @@ pub async fn layer(
         }
     };
     // Scope by the presented credential (hashed), so keys of different callers never meet.
-    let credential = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let credential = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
     let principal = tokens::hash(credential);
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, BODY_LIMIT).await else {
@@ -58,11 +46,7 @@ pub async fn layer(
     hasher.update(parts.uri.path());
     hasher.update(b"\n");
     hasher.update(&bytes);
-    let request_hash: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let request_hash: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
 
     match idempotency::claim(&state.db, &principal, &key, &request_hash).await {
         Ok(idempotency::Claim::New) => {}
@@ -73,9 +57,7 @@ pub async fn layer(
         }
         Err(e) => return ApiError::from(e).into_response(),
     }
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
     let (parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, usize::MAX).await else {
         let _ = idempotency::release(&state.db, &principal, &key).await;
@@ -84,14 +66,7 @@ pub async fn layer(
     let stored = if parts.status.is_server_error() {
         idempotency::release(&state.db, &principal, &key).await
     } else {
-        idempotency::finish(
-            &state.db,
-            &principal,
-            &key,
-            parts.status.as_u16(),
-            &String::from_utf8_lossy(&bytes),
-        )
-        .await
+        idempotency::finish(&state.db, &principal, &key, parts.status.as_u16(), &String::from_utf8_lossy(&bytes)).await
     };
     if let Err(e) = stored {
         // The effect is committed; only the replay record is missing. Say so, don't fail the request.
@@ -102,17 +77,9 @@ pub async fn layer(
 
 fn replay(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    let content_type = if status.is_success() {
-        "application/json"
-    } else {
-        PROBLEM_JSON
-    };
+    let content_type = if status.is_success() { "application/json" } else { PROBLEM_JSON };
     let mut response = (status, body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-        .headers_mut()
-        .insert(REPLAYED, HeaderValue::from_static("true"));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
     response
 }

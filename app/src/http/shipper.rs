@@ -42,10 +42,7 @@ fn created<T>(v: T) -> Created<T> {
 /// Warehouses shippers can send inbounds to and ship from.
 #[utoipa::path(get, path = "/v1/warehouses", tag = "shipper",
     responses((status = 200, body = Vec<warehouses::Warehouse>), (status = 401, body = Problem)))]
-async fn list_warehouses(
-    State(s): State<AppState>,
-    _: AsShipper,
-) -> Result<axum::Json<Vec<warehouses::Warehouse>>> {
+async fn list_warehouses(State(s): State<AppState>, _: AsShipper) -> Result<axum::Json<Vec<warehouses::Warehouse>>> {
     Ok(axum::Json(warehouses::list(&s.db).await?))
 }
 
@@ -74,11 +71,7 @@ async fn list_items(
 
 #[utoipa::path(get, path = "/v1/items/{item_id}", tag = "shipper", params(("item_id" = i64, Path)),
     responses((status = 200, body = items::Item), (status = 404, body = Problem)))]
-async fn get_item(
-    State(s): State<AppState>,
-    AsShipper(me): AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<items::Item>> {
+async fn get_item(State(s): State<AppState>, AsShipper(me): AsShipper, Id(id): Id) -> Result<axum::Json<items::Item>> {
     Ok(axum::Json(items::get(&s.db, me, ItemId(id)).await?))
 }
 
@@ -113,9 +106,7 @@ async fn get_inbound(
     AsShipper(me): AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(
-        inbounds::get(&s.db, |shipper, _| shipper == me, InboundId(id)).await?,
-    ))
+    Ok(axum::Json(inbounds::get(&s.db, |shipper, _| shipper == me, InboundId(id)).await?))
 }
 
 /// Cancels an inbound; only while it is `waiting`.
@@ -126,9 +117,7 @@ async fn cancel_inbound(
     AsShipper(me): AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(
-        inbounds::cancel(&s.db, me, InboundId(id)).await?,
-    ))
+    Ok(axum::Json(inbounds::cancel(&s.db, me, InboundId(id)).await?))
 }
 
 /// Creates a shipment and allocates stock to it: `waiting` when every line is reserved,
@@ -160,14 +149,7 @@ async fn list_shipments(
 ) -> Result<axum::Json<List<shipments::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
-    let rows = shipments::list(
-        &s.db,
-        shipments::Scope::Shipper(me),
-        status,
-        page.after,
-        page.limit,
-    )
-    .await?;
+    let rows = shipments::list(&s.db, shipments::Scope::Shipper(me), status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
 }
 
@@ -178,9 +160,7 @@ async fn get_shipment(
     AsShipper(me): AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?,
-    ))
+    Ok(axum::Json(shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?))
 }
 
 /// Edits a shipment. In `backordered`/`waiting`/`suspended` the change applies (new lines are
@@ -194,9 +174,7 @@ async fn edit_shipment(
     Id(id): Id,
     Json(edit): Json<shipments::ShipmentEdit>,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::edit(&s.db, me, ShipmentId(id), &edit).await?,
-    ))
+    Ok(axum::Json(shipments::edit(&s.db, me, ShipmentId(id), &edit).await?))
 }
 
 /// Deletes (cancels) a shipment before warehouse work starts; afterwards use `POST .../cancel`.
@@ -207,9 +185,7 @@ async fn delete_shipment(
     AsShipper(me): AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::cancel(&s.db, me, ShipmentId(id), true).await?,
-    ))
+    Ok(axum::Json(shipments::cancel(&s.db, me, ShipmentId(id), true).await?))
 }
 
 /// Cancels a shipment: directly before work starts, as a `cancel_request` the warehouse
@@ -221,9 +197,7 @@ async fn cancel_shipment(
     AsShipper(me): AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::cancel(&s.db, me, ShipmentId(id), false).await?,
-    ))
+    Ok(axum::Json(shipments::cancel(&s.db, me, ShipmentId(id), false).await?))
 }
 
 /// The shipment's packages and tracking numbers.
@@ -235,9 +209,7 @@ async fn shipment_packages(
     Id(id): Id,
 ) -> Result<axum::Json<Vec<packages::Package>>> {
     shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?;
-    Ok(axum::Json(
-        packages::list_for_shipment(&s.db, ShipmentId(id)).await?,
-    ))
+    Ok(axum::Json(packages::list_for_shipment(&s.db, ShipmentId(id)).await?))
 }
 
 /// Stock per item and warehouse: `available = quantity - shipping - reserved`.
@@ -250,12 +222,7 @@ async fn get_stock(
 ) -> Result<axum::Json<Vec<stock::StockSummary>>> {
     let code = q
         .get("item_code")
-        .map(|c| {
-            ItemCode::parse(c).map_err(|m| ApiError::Schema {
-                field: "item_code".into(),
-                message: m,
-            })
-        })
+        .map(|c| ItemCode::parse(c).map_err(|m| ApiError::Schema { field: "item_code".into(), message: m }))
         .transpose()?;
     Ok(axum::Json(stock::summary(&s.db, me, code.as_ref()).await?))
 }
@@ -271,12 +238,9 @@ async fn billing_summary(
     let month = match q.get("month") {
         Some(m) => m.to_owned(),
         None => {
-            let tz = jiff::tz::TimeZone::get(crate::domain::calendar::DEFAULT_TIME_ZONE)
-                .unwrap_or(jiff::tz::TimeZone::UTC);
-            jiff::Timestamp::now()
-                .to_zoned(tz)
-                .strftime("%Y-%m")
-                .to_string()
+            let tz =
+                jiff::tz::TimeZone::get(crate::domain::calendar::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+            jiff::Timestamp::now().to_zoned(tz).strftime("%Y-%m").to_string()
         }
     };
     Ok(axum::Json(billing::summary(&s.db, me, &month).await?))

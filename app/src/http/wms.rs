@@ -65,9 +65,7 @@ async fn receive_inbound(
     Id(id): Id,
     Json(r): Json<inbounds::Receipt>,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(
-        inbounds::receive(&s.db, &ws, InboundId(id), &r).await?,
-    ))
+    Ok(axum::Json(inbounds::receive(&s.db, &ws, InboundId(id), &r).await?))
 }
 
 #[utoipa::path(post, path = "/wms/v1/inbounds/{inbound_id}/inspect", tag = "warehouse", params(("inbound_id" = i64, Path)),
@@ -77,9 +75,7 @@ async fn inspect_inbound(
     AsWarehouse(ws): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(
-        inbounds::inspect(&s.db, &ws, InboundId(id)).await?,
-    ))
+    Ok(axum::Json(inbounds::inspect(&s.db, &ws, InboundId(id)).await?))
 }
 
 /// Puts received goods on a shelf; the inbound becomes `stocked` and backorders are re-allocated.
@@ -92,9 +88,7 @@ async fn putaway_inbound(
     Id(id): Id,
     Json(p): Json<inbounds::Putaway>,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(
-        inbounds::putaway(&s.db, &ws, InboundId(id), &p).await?,
-    ))
+    Ok(axum::Json(inbounds::putaway(&s.db, &ws, InboundId(id), &p).await?))
 }
 
 #[utoipa::path(get, path = "/wms/v1/shipments", tag = "warehouse",
@@ -107,14 +101,7 @@ async fn list_shipments(
 ) -> Result<Json200<List<shipments::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
-    let rows = shipments::list(
-        &s.db,
-        shipments::Scope::Warehouses(&ws),
-        status,
-        page.after,
-        page.limit,
-    )
-    .await?;
+    let rows = shipments::list(&s.db, shipments::Scope::Warehouses(&ws), status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
 }
 
@@ -125,9 +112,7 @@ async fn get_shipment(
     AsWarehouse(ws): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::get(&s.db, shipments::Scope::Warehouses(&ws), ShipmentId(id)).await?,
-    ))
+    Ok(axum::Json(shipments::get(&s.db, shipments::Scope::Warehouses(&ws), ShipmentId(id)).await?))
 }
 
 async fn decide(
@@ -136,9 +121,7 @@ async fn decide(
     id: i64,
     d: shipments::WarehouseDecision,
 ) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(
-        shipments::decide(&s.db, &ws, ShipmentId(id), d).await?,
-    ))
+    Ok(axum::Json(shipments::decide(&s.db, &ws, ShipmentId(id), d).await?))
 }
 
 /// Puts a shipment on hold before work starts (e.g. an address to confirm).
@@ -196,9 +179,7 @@ async fn inspect_shipment(
 ) -> Result<Json200<shipments::Shipment>> {
     match shipments::inspect(&s.db, &ws, ShipmentId(id), &i).await? {
         Ok(shipment) => Ok(axum::Json(shipment)),
-        Err(differences) => Err(ApiError::InspectionMismatch(
-            serde_json::to_value(differences).unwrap_or_default(),
-        )),
+        Err(differences) => Err(ApiError::InspectionMismatch(serde_json::to_value(differences).unwrap_or_default())),
     }
 }
 
@@ -219,10 +200,7 @@ async fn pack_shipment(
     Json(p): Json<packages::NewPackages>,
 ) -> Result<(StatusCode, Json200<Packed>)> {
     let (shipment, packages) = packages::pack(&s.db, &ws, ShipmentId(id), &p).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(Packed { shipment, packages }),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(Packed { shipment, packages })))
 }
 
 /// Issues the package's shipping label; calling again returns the same label.
@@ -233,9 +211,7 @@ async fn issue_label(
     AsWarehouse(ws): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<packages::Label>> {
-    Ok(axum::Json(
-        packages::label(&s.db, &ws, PackageId(id)).await?,
-    ))
+    Ok(axum::Json(packages::label(&s.db, &ws, PackageId(id)).await?))
 }
 
 /// Hands packages to the carrier; shipments whose packages are all handed over become `shipped`.
@@ -246,10 +222,7 @@ async fn create_handover(
     AsWarehouse(ws): AsWarehouse,
     Json(h): Json<packages::NewHandover>,
 ) -> Result<(StatusCode, Json200<packages::Handover>)> {
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(packages::handover(&s.db, &ws, &h).await?),
-    ))
+    Ok((StatusCode::CREATED, axum::Json(packages::handover(&s.db, &ws, &h).await?)))
 }
 
 /// Releases today's allocated shipments as a wave (picking list) now, before the cut-off job does.
@@ -271,11 +244,7 @@ async fn create_wave(
 
 #[utoipa::path(get, path = "/wms/v1/waves/{wave_id}", tag = "warehouse", params(("wave_id" = i64, Path)),
     responses((status = 200, body = waves::Wave), (status = 404, body = Problem)))]
-async fn get_wave(
-    State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
-    Id(id): Id,
-) -> Result<Json200<waves::Wave>> {
+async fn get_wave(State(s): State<AppState>, AsWarehouse(ws): AsWarehouse, Id(id): Id) -> Result<Json200<waves::Wave>> {
     Ok(axum::Json(waves::get(&s.db, &ws, WaveId(id)).await?))
 }
 

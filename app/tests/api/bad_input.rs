@@ -41,16 +41,7 @@ fn case(
     status: u16,
     field: Option<&'static str>,
 ) -> Case {
-    Case {
-        name,
-        method,
-        path: path.to_owned(),
-        who,
-        body,
-        headers: vec![],
-        status,
-        field,
-    }
+    Case { name, method, path: path.to_owned(), who, body, headers: vec![], status, field }
 }
 
 fn item(patch: Value) -> Body {
@@ -148,15 +139,8 @@ fn cases(app: &TestApp, inbound: i64) -> Vec<Case> {
         case("unknown role", M::POST, "/admin/v1/tokens", Admin, Body::Json(json!({"name": "t", "role": "root"})), 422, Some("/role")),
         case("maintenance without reason", M::PUT, "/admin/v1/maintenance", Admin, Body::Json(json!({"enabled": true})), 422, Some("/reason")),
     ];
-    let mut long_key = case(
-        "over-long Idempotency-Key",
-        M::POST,
-        "/v1/items",
-        Shipper,
-        item(json!({})),
-        422,
-        Some("Idempotency-Key"),
-    );
+    let mut long_key =
+        case("over-long Idempotency-Key", M::POST, "/v1/items", Shipper, item(json!({})), 422, Some("Idempotency-Key"));
     long_key.headers.push(("Idempotency-Key", "k".repeat(300)));
     cases.push(long_key);
     cases
@@ -175,9 +159,7 @@ async fn every_malformed_request_is_a_4xx_problem_document_naming_the_field(back
     let cases = cases(&app, inbound);
     assert!(cases.len() >= 30);
     for c in cases {
-        let mut req = app
-            .http
-            .request(c.method.clone(), format!("{}{}", app.base, c.path));
+        let mut req = app.http.request(c.method.clone(), format!("{}{}", app.base, c.path));
         req = match c.who {
             Who::Shipper => req.bearer_auth(app.shipper_token("acme")),
             Who::Warehouse => req.bearer_auth(app.warehouse_token()),
@@ -195,39 +177,15 @@ async fn every_malformed_request_is_a_4xx_problem_document_naming_the_field(back
         };
         let res = req.send().await.expect("send");
         let status = res.status();
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
+        let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         let text = res.text().await.expect("body");
-        assert_eq!(
-            status,
-            StatusCode::from_u16(c.status).expect("status"),
-            "{}: {text}",
-            c.name
-        );
-        assert_eq!(
-            content_type, "application/problem+json",
-            "{}: {text}",
-            c.name
-        );
-        let problem: Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", c.name));
-        assert!(
-            problem["type"]
-                .as_str()
-                .is_some_and(|t| t.starts_with("/problems/")),
-            "{}: {problem}",
-            c.name
-        );
+        assert_eq!(status, StatusCode::from_u16(c.status).expect("status"), "{}: {text}", c.name);
+        assert_eq!(content_type, "application/problem+json", "{}: {text}", c.name);
+        let problem: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON ({e}): {text}", c.name));
+        assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{}: {problem}", c.name);
         assert_eq!(problem["status"], c.status, "{}", c.name);
-        assert!(
-            problem["title"].is_string() && problem["detail"].is_string(),
-            "{}: {problem}",
-            c.name
-        );
+        assert!(problem["title"].is_string() && problem["detail"].is_string(), "{}: {problem}", c.name);
         if let Some(field) = c.field {
             assert_eq!(problem["field"], field, "{}: {problem}", c.name);
         }
@@ -237,9 +195,7 @@ async fn every_malformed_request_is_a_4xx_problem_document_naming_the_field(back
         .fetch_one(app.db.reader())
         .await
         .expect("count");
-    let shipments: i64 = sqlx::query_scalar("select count(*) from shipment")
-        .fetch_one(app.db.reader())
-        .await
-        .expect("count");
+    let shipments: i64 =
+        sqlx::query_scalar("select count(*) from shipment").fetch_one(app.db.reader()).await.expect("count");
     assert_eq!((items, shipments), (0, 0));
 }

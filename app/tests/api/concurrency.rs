@@ -12,13 +12,7 @@ crate::on_both_backends!(
     without_backorders_the_losers_of_a_race_are_rejected_with_the_short_item,
 );
 
-async fn item_with_stock(
-    app: &TestApp,
-    token: &str,
-    code: &str,
-    barcode: &str,
-    shelves: &[(&str, i64)],
-) -> i64 {
+async fn item_with_stock(app: &TestApp, token: &str, code: &str, barcode: &str, shelves: &[(&str, i64)]) -> i64 {
     let item = app
         .post(
             "/v1/items",
@@ -47,21 +41,12 @@ async fn allocated_units(app: &TestApp, item_id: i64) -> i64 {
         .expect("sum")
 }
 
-async fn two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one_hundred(
-    backend: Backend,
-) {
+async fn two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one_hundred(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let acme = app.shipper_token("acme");
-    let race = item_with_stock(
-        &app,
-        &acme,
-        "RACE-1",
-        "4006381333931",
-        &[("A-01-01", 60), ("A-02-01", 40)],
-    )
-    .await;
+    let race = item_with_stock(&app, &acme, "RACE-1", "4006381333931", &[("A-01-01", 60), ("A-02-01", 40)]).await;
     item_with_stock(&app, &acme, "RACE-2", "9780201379624", &[("A-03-01", 1000)]).await;
 
     // Every other shipment also takes RACE-2, listed first, so multi-line shipments lock in
@@ -70,13 +55,9 @@ async fn two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one
         let app = &app;
         let acme = &acme;
         async move {
-            let lines: Vec<(&str, i64)> = if i % 2 == 0 {
-                vec![("RACE-1", 1)]
-            } else {
-                vec![("RACE-2", 1), ("RACE-1", 1)]
-            };
-            app.create_shipment(acme, &format!("RACE-{i:03}"), &lines)
-                .await
+            let lines: Vec<(&str, i64)> =
+                if i % 2 == 0 { vec![("RACE-1", 1)] } else { vec![("RACE-2", 1), ("RACE-1", 1)] };
+            app.create_shipment(acme, &format!("RACE-{i:03}"), &lines).await
         }
     });
     let responses = join_all(requests).await;
@@ -94,72 +75,41 @@ async fn two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one
     assert_eq!((waiting, backordered), (100, 100));
     assert_eq!(allocated_units(&app, race).await, 100);
     let stock = app.stock(&acme, "RACE-1").await;
-    assert_eq!(
-        (stock["reserved"].as_i64(), stock["available"].as_i64()),
-        (Some(100), Some(0))
-    );
+    assert_eq!((stock["reserved"].as_i64(), stock["available"].as_i64()), (Some(100), Some(0)));
     assert_eq!(stock["backordered"].as_i64(), Some(100));
-    let negative: i64 =
-        sqlx::query_scalar("select count(*) from stock where reserved > on_hand or on_hand < 0")
-            .fetch_one(app.db.reader())
-            .await
-            .expect("count");
+    let negative: i64 = sqlx::query_scalar("select count(*) from stock where reserved > on_hand or on_hand < 0")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("count");
     assert_eq!(negative, 0);
     app.assert_ledger_balances().await;
 }
 
-async fn without_backorders_the_losers_of_a_race_are_rejected_with_the_short_item(
-    backend: Backend,
-) {
+async fn without_backorders_the_losers_of_a_race_are_rejected_with_the_short_item(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
     let sakura = app.shipper_token("sakura");
-    let race = item_with_stock(
-        &app,
-        &sakura,
-        "LIP-1",
-        "4006381333931",
-        &[("A-01-01", 30), ("A-04-01", 20)],
-    )
-    .await;
+    let race = item_with_stock(&app, &sakura, "LIP-1", "4006381333931", &[("A-01-01", 30), ("A-04-01", 20)]).await;
 
     let responses = join_all((0..100).map(|i| {
         let (app, sakura) = (&app, &sakura);
-        async move {
-            app.create_shipment(sakura, &format!("S-{i:03}"), &[("LIP-1", 1)])
-                .await
-        }
+        async move { app.create_shipment(sakura, &format!("S-{i:03}"), &[("LIP-1", 1)]).await }
     }))
     .await;
 
-    let created = responses
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
-    let rejected: Vec<_> = responses
-        .iter()
-        .filter(|r| r.status == StatusCode::UNPROCESSABLE_ENTITY)
-        .collect();
-    assert_eq!(
-        (created, rejected.len()),
-        (50, 50),
-        "{:?}",
-        responses.iter().find(|r| !r.status.is_success())
-    );
+    let created = responses.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let rejected: Vec<_> = responses.iter().filter(|r| r.status == StatusCode::UNPROCESSABLE_ENTITY).collect();
+    assert_eq!((created, rejected.len()), (50, 50), "{:?}", responses.iter().find(|r| !r.status.is_success()));
     for r in rejected {
         assert_eq!(r.body["type"], "/problems/insufficient-stock");
         assert_eq!(r.body["short_items"][0]["item_code"], "LIP-1");
     }
     assert_eq!(allocated_units(&app, race).await, 50);
-    let rejected_rows: i64 =
-        sqlx::query_scalar("select count(*) from shipment where identifier like 'S-%'")
-            .fetch_one(app.db.reader())
-            .await
-            .expect("count");
-    assert_eq!(
-        rejected_rows, 50,
-        "a rejected shipment leaves nothing behind"
-    );
+    let rejected_rows: i64 = sqlx::query_scalar("select count(*) from shipment where identifier like 'S-%'")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("count");
+    assert_eq!(rejected_rows, 50, "a rejected shipment leaves nothing behind");
     app.assert_ledger_balances().await;
 }

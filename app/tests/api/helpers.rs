@@ -21,8 +21,8 @@ pub enum Backend {
 /// Where the PostgreSQL tests go. Unreachable is a failure, never a silent skip; set
 /// `TEST_POSTGRES_URL=disabled` to turn them off explicitly.
 pub fn postgres_admin_url() -> Option<String> {
-    let url = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url =
+        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     (url != "disabled").then_some(url)
 }
 
@@ -69,10 +69,7 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
     let (url, cleanup) = match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("kura-test-{suffix:016x}.db"));
-            (
-                format!("sqlite://{}?mode=rwc", path.display()),
-                Cleanup::File(path),
-            )
+            (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
         }
         Backend::Postgres => {
             let Some(admin_url) = postgres_admin_url() else {
@@ -88,19 +85,11 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
                 .await
                 .expect("create test database");
             admin.close().await;
-            let base = admin_url
-                .rsplit_once('/')
-                .map_or(admin_url.as_str(), |(b, _)| b)
-                .to_owned();
-            (
-                format!("{base}/{name}"),
-                Cleanup::Database { admin_url, name },
-            )
+            let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
+            (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
         }
     };
-    let db = Db::open(&url)
-        .await
-        .expect("open and migrate the test database");
+    let db = Db::open(&url).await.expect("open and migrate the test database");
     let db_url = url.clone();
     let seeded = seed::run(&db).await.expect("seed");
     let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -108,12 +97,7 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
     let addr: SocketAddr = public.local_addr().expect("addr");
     let admin_addr: SocketAddr = admin.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let config = ServeConfig {
-        listen: addr,
-        admin_listen: admin_addr,
-        drain: Duration::from_secs(10),
-        jobs,
-    };
+    let config = ServeConfig { listen: addr, admin_listen: admin_addr, drain: Duration::from_secs(10), jobs };
     let server = tokio::spawn(server::run(db.clone(), public, admin, config, async move {
         let _ = stopped.await;
     }));
@@ -150,13 +134,7 @@ impl TestApp {
             .expect("seeded shipper")
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> Response {
+    pub async fn request(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Response {
         self.send(method, path, token, body, &[]).await
     }
 
@@ -168,10 +146,7 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(token);
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(token);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
@@ -182,16 +157,9 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Response {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Response { status, headers, body }
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Response {
@@ -203,45 +171,24 @@ impl TestApp {
     }
 
     /// A shipment of `lines` (item code, quantity) for `token`'s shipper.
-    pub async fn create_shipment(
-        &self,
-        token: &str,
-        identifier: &str,
-        lines: &[(&str, i64)],
-    ) -> Response {
-        self.post(
-            "/v1/shipments",
-            token,
-            shipment_body(self.warehouse_id, identifier, lines),
-        )
-        .await
+    pub async fn create_shipment(&self, token: &str, identifier: &str, lines: &[(&str, i64)]) -> Response {
+        self.post("/v1/shipments", token, shipment_body(self.warehouse_id, identifier, lines)).await
     }
 
     /// Stock of one item in the seeded warehouse, as the shipper API reports it.
     pub async fn stock(&self, token: &str, item_code: &str) -> Value {
-        let r = self
-            .get(&format!("/v1/stock?item_code={item_code}"), token)
-            .await;
+        let r = self.get(&format!("/v1/stock?item_code={item_code}"), token).await;
         assert_eq!(r.status, StatusCode::OK, "{r:?}");
         r.body
             .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .find(|s| s["warehouse_id"] == self.warehouse_id)
-                    .cloned()
-            })
+            .and_then(|a| a.iter().find(|s| s["warehouse_id"] == self.warehouse_id).cloned())
             .expect("stock row")
     }
 
     /// Every stock row's on-hand equals the sum of its ledger entries.
     pub async fn assert_ledger_balances(&self) {
-        let mismatches = fulfillment::db::stock::ledger_mismatches(&self.db)
-            .await
-            .expect("reconcile");
-        assert!(
-            mismatches.is_empty(),
-            "on-hand differs from the ledger: {mismatches:?}"
-        );
+        let mismatches = fulfillment::db::stock::ledger_mismatches(&self.db).await.expect("reconcile");
+        assert!(mismatches.is_empty(), "on-hand differs from the ledger: {mismatches:?}");
     }
 
     /// Ledger entries of `kind` for a shipment or inbound reference column.
@@ -257,14 +204,12 @@ impl TestApp {
     }
 
     pub async fn ledger_count(&self, kind: &str, column: &str, id: i64) -> i64 {
-        sqlx::query_scalar(&format!(
-            "select count(*) from stock_ledger where kind = $1 and {column} = $2"
-        ))
-        .bind(kind)
-        .bind(id)
-        .fetch_one(self.db.reader())
-        .await
-        .expect("ledger count")
+        sqlx::query_scalar(&format!("select count(*) from stock_ledger where kind = $1 and {column} = $2"))
+            .bind(kind)
+            .bind(id)
+            .fetch_one(self.db.reader())
+            .await
+            .expect("ledger count")
     }
 
     pub async fn billing(&self, token: &str, kind: &str) -> i64 {
@@ -303,19 +248,14 @@ impl Drop for TestApp {
             Cleanup::Database { admin_url, name } => {
                 // Drop runs inside the test's runtime; do the async cleanup on a thread of its own.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    else {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                         return;
                     };
                     rt.block_on(async {
                         if let Ok(admin) = Db::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!(
-                                "drop database if exists {name} with (force)"
-                            ))
-                            .execute(admin.reader())
-                            .await;
+                            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                                .execute(admin.reader())
+                                .await;
                             admin.close().await;
                         }
                     });

@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, shipment_body, spawn_app};
 
-crate::on_both_backends!(
-    goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_each_step
-);
+crate::on_both_backends!(goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_each_step);
 
 pub fn tokyo_today() -> String {
     let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("zone");
@@ -20,9 +18,7 @@ async fn wms(app: &TestApp, path: &str, body: Value) -> Value {
     r.body
 }
 
-async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_each_step(
-    backend: Backend,
-) {
+async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_each_step(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -66,43 +62,16 @@ async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_
     assert_eq!(app.billing(&acme, "hold_stock_case").await, 1);
     let stock = app.stock(&acme, "LAMP-1").await;
     assert_eq!(
-        (
-            stock["receiving"].as_i64(),
-            stock["hold"].as_i64(),
-            stock["available"].as_i64()
-        ),
+        (stock["receiving"].as_i64(), stock["hold"].as_i64(), stock["available"].as_i64()),
         (Some(8), Some(1), Some(0))
     );
 
-    assert_eq!(
-        wms(
-            &app,
-            &format!("/wms/v1/inbounds/{inbound_id}/inspect"),
-            json!({})
-        )
-        .await["status"],
-        "checking"
-    );
-    assert_eq!(
-        wms(
-            &app,
-            &format!("/wms/v1/inbounds/{inbound_id}/putaway"),
-            json!({})
-        )
-        .await["status"],
-        "stocked"
-    );
-    assert_eq!(
-        app.ledger_count("putaway", "inbound_id", inbound_id).await,
-        2,
-        "out of receiving, onto the shelf"
-    );
+    assert_eq!(wms(&app, &format!("/wms/v1/inbounds/{inbound_id}/inspect"), json!({})).await["status"], "checking");
+    assert_eq!(wms(&app, &format!("/wms/v1/inbounds/{inbound_id}/putaway"), json!({})).await["status"], "stocked");
+    assert_eq!(app.ledger_count("putaway", "inbound_id", inbound_id).await, 2, "out of receiving, onto the shelf");
     assert_eq!(app.ledger_sum("putaway", "inbound_id", inbound_id).await, 0);
     let stock = app.stock(&acme, "LAMP-1").await;
-    assert_eq!(
-        (stock["available"].as_i64(), stock["receiving"].as_i64()),
-        (Some(8), Some(0))
-    );
+    assert_eq!((stock["available"].as_i64(), stock["receiving"].as_i64()), (Some(8), Some(0)));
 
     // Shipment of 3, due today so the wave takes it.
     let mut body = shipment_body(w, "ORD-LIFE-1", &[("LAMP-1", 3)]);
@@ -112,20 +81,11 @@ async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_
     assert_eq!(shipment.body["status"], "waiting");
     let shipment_id = shipment.body["shipment_id"].as_i64().expect("id");
     let stock = app.stock(&acme, "LAMP-1").await;
-    assert_eq!(
-        (stock["reserved"].as_i64(), stock["available"].as_i64()),
-        (Some(3), Some(5))
-    );
+    assert_eq!((stock["reserved"].as_i64(), stock["available"].as_i64()), (Some(3), Some(5)));
 
     // Wave: the picking list has our task.
     let wave = wms(&app, "/wms/v1/waves", json!({"warehouse_id": w})).await;
-    assert!(
-        wave["shipment_ids"]
-            .as_array()
-            .expect("ids")
-            .contains(&json!(shipment_id)),
-        "{wave}"
-    );
+    assert!(wave["shipment_ids"].as_array().expect("ids").contains(&json!(shipment_id)), "{wave}");
     let task = wave["picking_list"]
         .as_array()
         .expect("list")
@@ -134,9 +94,7 @@ async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_
         .cloned()
         .expect("task");
     let wave_id = wave["wave_id"].as_i64().expect("id");
-    let shipment = app
-        .get(&format!("/v1/shipments/{shipment_id}"), &acme)
-        .await;
+    let shipment = app.get(&format!("/v1/shipments/{shipment_id}"), &acme).await;
     assert_eq!(shipment.body["status"], "picking");
 
     // HHT: location -> item -> quantity; out of order is refused without effect.
@@ -144,31 +102,15 @@ async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_
         json!({"warehouse_id": w, "device_id": "HHT-1", "client_event_id": format!("ev-{n}"), "wave_id": wave_id,
                "step": step, "value": value})
     };
-    assert_eq!(
-        wms(&app, "/wms/v1/scans", scan(1, "item", "5901234123457")).await["outcome"],
-        "wrong_step"
-    );
-    assert_eq!(
-        wms(&app, "/wms/v1/scans", scan(2, "location", "NOT-HERE")).await["outcome"],
-        "mismatch"
-    );
+    assert_eq!(wms(&app, "/wms/v1/scans", scan(1, "item", "5901234123457")).await["outcome"], "wrong_step");
+    assert_eq!(wms(&app, "/wms/v1/scans", scan(2, "location", "NOT-HERE")).await["outcome"], "mismatch");
     let location = task["location_code"].as_str().expect("code");
-    assert_eq!(
-        wms(&app, "/wms/v1/scans", scan(3, "location", location)).await["outcome"],
-        "accepted"
-    );
-    assert_eq!(
-        wms(&app, "/wms/v1/scans", scan(4, "item", "5901234123457")).await["outcome"],
-        "accepted"
-    );
+    assert_eq!(wms(&app, "/wms/v1/scans", scan(3, "location", location)).await["outcome"], "accepted");
+    assert_eq!(wms(&app, "/wms/v1/scans", scan(4, "item", "5901234123457")).await["outcome"], "accepted");
     let done = wms(&app, "/wms/v1/scans", scan(5, "quantity", "3")).await;
     assert_eq!(done["outcome"], "accepted", "{done}");
     assert_eq!(done["task"]["picked"], 3);
-    assert_eq!(
-        app.ledger_count("pick", "shipment_id", shipment_id).await,
-        2,
-        "off the shelf, into packing"
-    );
+    assert_eq!(app.ledger_count("pick", "shipment_id", shipment_id).await, 2, "off the shelf, into packing");
     let stock = app.stock(&acme, "LAMP-1").await;
     assert_eq!(
         (
@@ -183,79 +125,45 @@ async fn goods_flow_from_inbound_to_carrier_handover_with_ledger_and_billing_at_
     // Shipping inspection: a short count is refused with the difference, the right count passes.
     let inspection = format!("/wms/v1/shipments/{shipment_id}/inspection");
     let short = app
-        .post(
-            &inspection,
-            &app.warehouse_token(),
-            json!({"lines": [{"scanned": "5901234123457", "quantity": 2}]}),
-        )
+        .post(&inspection, &app.warehouse_token(), json!({"lines": [{"scanned": "5901234123457", "quantity": 2}]}))
         .await;
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY, "{short:?}");
     assert_eq!(short.body["differences"][0]["inspected"], 2);
     assert_eq!(
-        wms(
-            &app,
-            &inspection,
-            json!({"lines": [{"scanned": "5901234123457", "quantity": 3}]})
-        )
-        .await["status"],
+        wms(&app, &inspection, json!({"lines": [{"scanned": "5901234123457", "quantity": 3}]})).await["status"],
         "picked"
     );
 
     // Packing and a label; a second label request returns the same label.
-    let packed = wms(
-        &app,
-        &format!("/wms/v1/shipments/{shipment_id}/packages"),
-        json!({"packages": [{"weight_grams": 3500}]}),
-    )
-    .await;
+    let packed =
+        wms(&app, &format!("/wms/v1/shipments/{shipment_id}/packages"), json!({"packages": [{"weight_grams": 3500}]}))
+            .await;
     assert_eq!(packed["shipment"]["status"], "packed");
     let package_id = packed["packages"][0]["package_id"].as_i64().expect("id");
-    let label = wms(
-        &app,
-        &format!("/wms/v1/packages/{package_id}/label"),
-        json!({}),
-    )
-    .await;
-    let again = wms(
-        &app,
-        &format!("/wms/v1/packages/{package_id}/label"),
-        json!({}),
-    )
-    .await;
+    let label = wms(&app, &format!("/wms/v1/packages/{package_id}/label"), json!({})).await;
+    let again = wms(&app, &format!("/wms/v1/packages/{package_id}/label"), json!({})).await;
     assert_eq!(label["tracking_number"], again["tracking_number"]);
     assert_eq!(label["issued_at"], again["issued_at"]);
-    assert!(
-        label["content"]
-            .as_str()
-            .expect("zpl")
-            .contains(label["tracking_number"].as_str().expect("tn"))
-    );
+    assert!(label["content"].as_str().expect("zpl").contains(label["tracking_number"].as_str().expect("tn")));
 
     // Handover ships it.
-    let handover = wms(&app, "/wms/v1/handovers",
-        json!({"warehouse_id": w, "carrier": "yamato", "tracking_numbers": [label["tracking_number"]]})).await;
+    let handover = wms(
+        &app,
+        "/wms/v1/handovers",
+        json!({"warehouse_id": w, "carrier": "yamato", "tracking_numbers": [label["tracking_number"]]}),
+    )
+    .await;
     assert_eq!(handover["shipped"], json!([shipment_id]));
-    let shipment = app
-        .get(&format!("/v1/shipments/{shipment_id}"), &acme)
-        .await;
+    let shipment = app.get(&format!("/v1/shipments/{shipment_id}"), &acme).await;
     assert_eq!(shipment.body["status"], "shipped");
     assert_eq!(app.ledger_sum("ship", "shipment_id", shipment_id).await, -3);
     assert_eq!(app.billing(&acme, "parcel_shipped").await, 1);
     let stock = app.stock(&acme, "LAMP-1").await;
     assert_eq!(
-        (
-            stock["quantity"].as_i64(),
-            stock["shipping"].as_i64(),
-            stock["available"].as_i64()
-        ),
+        (stock["quantity"].as_i64(), stock["shipping"].as_i64(), stock["available"].as_i64()),
         (Some(5), Some(0), Some(5))
     );
-    let packages = app
-        .get(&format!("/v1/shipments/{shipment_id}/packages"), &acme)
-        .await;
-    assert_eq!(
-        packages.body[0]["tracking_number"],
-        label["tracking_number"]
-    );
+    let packages = app.get(&format!("/v1/shipments/{shipment_id}/packages"), &acme).await;
+    assert_eq!(packages.body[0]["tracking_number"], label["tracking_number"]);
     app.assert_ledger_balances().await;
 }

@@ -13,12 +13,7 @@ async fn the_openapi_document_is_3_1_and_every_documented_operation_is_routed(ba
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let doc = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .expect("get");
+    let doc = app.http.get(format!("{}/openapi.json", app.base)).send().await.expect("get");
     assert_eq!(doc.status(), StatusCode::OK);
     let doc: Value = doc.json().await.expect("json");
     assert_eq!(doc["openapi"], "3.1.0");
@@ -45,22 +40,12 @@ async fn the_openapi_document_is_3_1_and_every_documented_operation_is_routed(ba
             } else {
                 app.shipper_token("acme")
             };
-            let concrete = path
-                .split('/')
-                .map(|s| if s.starts_with('{') { "999999" } else { s })
-                .collect::<Vec<_>>()
-                .join("/");
+            let concrete =
+                path.split('/').map(|s| if s.starts_with('{') { "999999" } else { s }).collect::<Vec<_>>().join("/");
             let r = app.request(m.clone(), &concrete, &token, None).await;
             // Routed: anything but "no such route" / "method not allowed" (a 404 for the id is fine).
-            assert_ne!(
-                r.status,
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path} is documented but not routed"
-            );
-            assert_ne!(
-                r.body["detail"], "no such route",
-                "{method} {path} is documented but not routed"
-            );
+            assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is documented but not routed");
+            assert_ne!(r.body["detail"], "no such route", "{method} {path} is documented but not routed");
             assert!(r.status.as_u16() < 500, "{method} {path}: {r:?}");
         }
     }

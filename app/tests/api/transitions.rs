@@ -22,18 +22,9 @@ async fn picking_shipment(app: &TestApp, identifier: &str) -> (i64, i64) {
     body["ship_date"] = json!(tokyo_today());
     let shipment = app.post("/v1/shipments", &acme, body).await;
     assert_eq!(shipment.status, StatusCode::CREATED, "{shipment:?}");
-    let wave = app
-        .post(
-            "/wms/v1/waves",
-            &app.warehouse_token(),
-            json!({"warehouse_id": app.warehouse_id}),
-        )
-        .await;
+    let wave = app.post("/wms/v1/waves", &app.warehouse_token(), json!({"warehouse_id": app.warehouse_id})).await;
     assert_eq!(wave.status, StatusCode::CREATED, "{wave:?}");
-    (
-        shipment.body["shipment_id"].as_i64().expect("id"),
-        wave.body["wave_id"].as_i64().expect("wave"),
-    )
+    (shipment.body["shipment_id"].as_i64().expect("id"), wave.body["wave_id"].as_i64().expect("wave"))
 }
 
 async fn illegal_transitions_are_409_and_name_the_current_status(backend: Backend) {
@@ -42,47 +33,16 @@ async fn illegal_transitions_are_409_and_name_the_current_status(backend: Backen
     };
     let acme = app.shipper_token("acme");
     let wh = app.warehouse_token();
-    let id = app
-        .create_shipment(&acme, "T-1", &[("MUG-01", 1)])
-        .await
-        .body["shipment_id"]
-        .as_i64()
-        .expect("id");
-    let cancelled = app
-        .post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({}))
-        .await;
+    let id = app.create_shipment(&acme, "T-1", &[("MUG-01", 1)]).await.body["shipment_id"].as_i64().expect("id");
+    let cancelled = app.post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({})).await;
     assert_eq!(cancelled.body["status"], "cancelled");
-    assert_eq!(
-        app.stock(&acme, "MUG-01").await["reserved"],
-        0,
-        "cancel releases the reservation"
-    );
+    assert_eq!(app.stock(&acme, "MUG-01").await["reserved"], 0, "cancel releases the reservation");
 
     for (method, path, token, body) in [
-        (
-            Method::POST,
-            format!("/v1/shipments/{id}/cancel"),
-            &acme,
-            Some(json!({})),
-        ),
-        (
-            Method::PATCH,
-            format!("/v1/shipments/{id}"),
-            &acme,
-            Some(json!({"gift_wrap": true})),
-        ),
-        (
-            Method::POST,
-            format!("/wms/v1/shipments/{id}/suspend"),
-            &wh,
-            Some(json!({})),
-        ),
-        (
-            Method::POST,
-            format!("/wms/v1/shipments/{id}/inspection"),
-            &wh,
-            Some(json!({"lines": []})),
-        ),
+        (Method::POST, format!("/v1/shipments/{id}/cancel"), &acme, Some(json!({}))),
+        (Method::PATCH, format!("/v1/shipments/{id}"), &acme, Some(json!({"gift_wrap": true}))),
+        (Method::POST, format!("/wms/v1/shipments/{id}/suspend"), &wh, Some(json!({}))),
+        (Method::POST, format!("/wms/v1/shipments/{id}/inspection"), &wh, Some(json!({"lines": []}))),
         (
             Method::POST,
             format!("/wms/v1/shipments/{id}/packages"),
@@ -102,48 +62,24 @@ async fn illegal_transitions_are_409_and_name_the_current_status(backend: Backen
         .body["inbound_id"]
         .as_i64()
         .expect("id");
-    let early = app
-        .post(
-            &format!("/wms/v1/inbounds/{inbound}/putaway"),
-            &wh,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (early.status, early.body["current_status"].as_str()),
-        (StatusCode::CONFLICT, Some("waiting"))
-    );
+    let early = app.post(&format!("/wms/v1/inbounds/{inbound}/putaway"), &wh, json!({})).await;
+    assert_eq!((early.status, early.body["current_status"].as_str()), (StatusCode::CONFLICT, Some("waiting")));
     app.post(
         &format!("/wms/v1/inbounds/{inbound}/receive"),
         &wh,
         json!({"lines": [{"item_code": "MUG-01", "received": 1}]}),
     )
     .await;
-    let late_cancel = app
-        .post(&format!("/v1/inbounds/{inbound}/cancel"), &acme, json!({}))
-        .await;
+    let late_cancel = app.post(&format!("/v1/inbounds/{inbound}/cancel"), &acme, json!({})).await;
     assert_eq!(
-        (
-            late_cancel.status,
-            late_cancel.body["current_status"].as_str()
-        ),
+        (late_cancel.status, late_cancel.body["current_status"].as_str()),
         (StatusCode::CONFLICT, Some("received"))
     );
 
     // Deleting is only for shipments not yet in work.
     let (picking, _) = picking_shipment(&app, "T-2").await;
-    let delete = app
-        .request(
-            Method::DELETE,
-            &format!("/v1/shipments/{picking}"),
-            &acme,
-            None,
-        )
-        .await;
-    assert_eq!(
-        (delete.status, delete.body["current_status"].as_str()),
-        (StatusCode::CONFLICT, Some("picking"))
-    );
+    let delete = app.request(Method::DELETE, &format!("/v1/shipments/{picking}"), &acme, None).await;
+    assert_eq!((delete.status, delete.body["current_status"].as_str()), (StatusCode::CONFLICT, Some("picking")));
 }
 
 async fn a_cancel_after_picking_is_a_request_the_warehouse_refuses_or_accepts(backend: Backend) {
@@ -154,45 +90,31 @@ async fn a_cancel_after_picking_is_a_request_the_warehouse_refuses_or_accepts(ba
     let wh = app.warehouse_token();
     let before = app.stock(&acme, "TSHIRT-M").await;
     let (id, wave) = picking_shipment(&app, "C-1").await;
-    let location = app.get(&format!("/wms/v1/waves/{wave}"), &wh).await.body["picking_list"][0]["location_code"].clone();
-    for (n, step, value) in [
-        (1, "location", location),
-        (2, "item", json!("4901234567894")),
-        (3, "quantity", json!("2")),
-    ] {
-        let r = app.post("/wms/v1/scans", &wh, json!({"warehouse_id": app.warehouse_id, "device_id": "D", "client_event_id": format!("c{n}"),
-            "wave_id": wave, "step": step, "value": value})).await;
+    let location =
+        app.get(&format!("/wms/v1/waves/{wave}"), &wh).await.body["picking_list"][0]["location_code"].clone();
+    for (n, step, value) in
+        [(1, "location", location), (2, "item", json!("4901234567894")), (3, "quantity", json!("2"))]
+    {
+        let r = app
+            .post(
+                "/wms/v1/scans",
+                &wh,
+                json!({"warehouse_id": app.warehouse_id, "device_id": "D", "client_event_id": format!("c{n}"),
+            "wave_id": wave, "step": step, "value": value}),
+            )
+            .await;
         assert_eq!(r.body["outcome"], "accepted", "{r:?}");
     }
 
-    let request = app
-        .post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({}))
-        .await;
+    let request = app.post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({})).await;
     assert_eq!(request.body["status"], "cancel_request");
-    let refused = app
-        .post(
-            &format!("/wms/v1/shipments/{id}/refuse-request"),
-            &wh,
-            json!({}),
-        )
-        .await;
+    let refused = app.post(&format!("/wms/v1/shipments/{id}/refuse-request"), &wh, json!({})).await;
     assert_eq!(refused.body["status"], "picking", "back where it was");
 
-    app.post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({}))
-        .await;
-    let accepted = app
-        .post(
-            &format!("/wms/v1/shipments/{id}/accept-request"),
-            &wh,
-            json!({}),
-        )
-        .await;
+    app.post(&format!("/v1/shipments/{id}/cancel"), &acme, json!({})).await;
+    let accepted = app.post(&format!("/wms/v1/shipments/{id}/accept-request"), &wh, json!({})).await;
     assert_eq!(accepted.body["status"], "cancelled", "{accepted:?}");
-    assert_eq!(
-        app.ledger_count("cancel", "shipment_id", id).await,
-        2,
-        "picked units went back to the shelf"
-    );
+    assert_eq!(app.ledger_count("cancel", "shipment_id", id).await, 2, "picked units went back to the shelf");
     let after = app.stock(&acme, "TSHIRT-M").await;
     assert_eq!(after["available"], before["available"]);
     assert_eq!(after["shipping"], 0);
@@ -221,10 +143,7 @@ async fn a_backordered_shipment_is_allocated_when_its_stock_is_put_away(backend:
             b
         })
         .await;
-    assert_eq!(
-        (low.body["status"].as_str(), high.body["status"].as_str()),
-        (Some("backordered"), Some("backordered"))
-    );
+    assert_eq!((low.body["status"].as_str(), high.body["status"].as_str()), (Some("backordered"), Some("backordered")));
 
     // Only 4 arrive: the higher-priority (lower number) backorder wins although it is newer.
     let inbound = app
@@ -239,40 +158,19 @@ async fn a_backordered_shipment_is_allocated_when_its_stock_is_put_away(backend:
         json!({"lines": [{"item_code": "NEW-1", "received": 4}]}),
     )
     .await;
-    app.post(
-        &format!("/wms/v1/inbounds/{inbound}/inspect"),
-        &wh,
-        json!({}),
-    )
-    .await;
-    let stocked = app
-        .post(
-            &format!("/wms/v1/inbounds/{inbound}/putaway"),
-            &wh,
-            json!({"location_code": "A-02-01"}),
-        )
-        .await;
+    app.post(&format!("/wms/v1/inbounds/{inbound}/inspect"), &wh, json!({})).await;
+    let stocked =
+        app.post(&format!("/wms/v1/inbounds/{inbound}/putaway"), &wh, json!({"location_code": "A-02-01"})).await;
     assert_eq!(stocked.body["status"], "stocked", "{stocked:?}");
 
     let status = |r: &crate::helpers::Response| r.body["status"].as_str().map(str::to_owned);
-    let high_now = app
-        .get(
-            &format!("/v1/shipments/{}", high.body["shipment_id"]),
-            &acme,
-        )
-        .await;
-    let low_now = app
-        .get(&format!("/v1/shipments/{}", low.body["shipment_id"]), &acme)
-        .await;
+    let high_now = app.get(&format!("/v1/shipments/{}", high.body["shipment_id"]), &acme).await;
+    let low_now = app.get(&format!("/v1/shipments/{}", low.body["shipment_id"]), &acme).await;
     assert_eq!(status(&high_now).as_deref(), Some("waiting"));
     assert_eq!(status(&low_now).as_deref(), Some("backordered"));
     let stock = app.stock(&acme, "NEW-1").await;
     assert_eq!(
-        (
-            stock["reserved"].as_i64(),
-            stock["available"].as_i64(),
-            stock["backordered"].as_i64()
-        ),
+        (stock["reserved"].as_i64(), stock["available"].as_i64(), stock["backordered"].as_i64()),
         (Some(3), Some(1), Some(3))
     );
 }
@@ -309,23 +207,13 @@ async fn maintenance_mode_pauses_writes_with_retry_after_and_lets_reads_through(
         )
         .await;
     assert_eq!(off.status, StatusCode::OK);
-    assert_eq!(
-        app.create_shipment(&acme, "M-1", &[("MUG-01", 1)])
-            .await
-            .status,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.create_shipment(&acme, "M-1", &[("MUG-01", 1)]).await.status, StatusCode::CREATED);
 
     let log = app.get("/admin/v1/maintenance/events", &admin).await.body;
     assert_eq!(log[0]["enabled"], false);
     assert_eq!(log[1]["enabled"], true);
     assert_eq!(log[1]["reason"], "PostgreSQL minor upgrade");
-    assert!(
-        log[1]["actor"]
-            .as_str()
-            .expect("actor")
-            .starts_with("api:admin:")
-    );
+    assert!(log[1]["actor"].as_str().expect("actor").starts_with("api:admin:"));
 }
 
 async fn requests_accepted_before_shutdown_complete_and_are_stored(backend: Backend) {
@@ -346,28 +234,19 @@ async fn requests_accepted_before_shutdown_complete_and_are_stored(backend: Back
     app.shutdown().await;
     let outcomes = join_all(in_flight).await;
 
-    let ok = outcomes
-        .iter()
-        .filter(|o| matches!(o, Ok(Ok(s)) if *s == StatusCode::CREATED))
-        .count();
+    let ok = outcomes.iter().filter(|o| matches!(o, Ok(Ok(s)) if *s == StatusCode::CREATED)).count();
     for o in &outcomes {
         // Either completed, or never accepted (connection refused/closed before the request was read).
         if let Ok(Ok(status)) = o {
             assert_eq!(*status, StatusCode::CREATED);
         }
     }
-    let db = fulfillment::db::Db::connect(&app.url)
+    let db = fulfillment::db::Db::connect(&app.url).await.expect("reconnect");
+    let stored: i64 = sqlx::query_scalar("select count(*) from shipment where identifier like 'SD-%'")
+        .fetch_one(db.reader())
         .await
-        .expect("reconnect");
-    let stored: i64 =
-        sqlx::query_scalar("select count(*) from shipment where identifier like 'SD-%'")
-            .fetch_one(db.reader())
-            .await
-            .expect("count");
+        .expect("count");
     assert!(ok > 0, "some requests were accepted before the signal");
-    assert_eq!(
-        stored as usize, ok,
-        "every acknowledged shipment is stored, and nothing else"
-    );
+    assert_eq!(stored as usize, ok, "every acknowledged shipment is stored, and nothing else");
     db.close().await;
 }
