@@ -52,3 +52,16 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
     tracing::debug!(service = config.service_name, "telemetry initialised");
     Ok(Guard { _private: () })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_init_is_refused_instead_of_silently_replacing_the_first() {
+        let config = Config { service_name: "test", default_filter: "warn" };
+        let first = init(&config);
+        assert!(first.is_ok());
+        assert!(matches!(init(&config), Err(Error::AlreadyInitialised(_))));
+    }
+}
