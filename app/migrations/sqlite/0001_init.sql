@@ -178,15 +178,23 @@ create table wave_shipment (
     primary key (wave_id, shipment_id)
 );
 
--- Where each HHT device is in its pick walk (location -> item -> quantity).
-create table pick_cursor (
+-- The picking list, materialised when the wave is released: one task per allocation, in
+-- walking order. A device claims one open task at a time and walks it location -> item ->
+-- quantity; claiming reads the next few open tasks by index instead of re-sorting the wave.
+create table pick_task (
+    pick_task_id integer primary key,
     warehouse_id bigint not null references warehouse (warehouse_id),
-    device_id text not null,
-    -- unique: two devices never walk the same task.
+    wave_id bigint not null references wave (wave_id),
     allocation_id bigint not null unique references allocation (allocation_id),
-    expected_step text not null,
-    primary key (warehouse_id, device_id)
+    walk_seq bigint not null,
+    device_id text,
+    expected_step text check (expected_step in ('location', 'item', 'quantity')),
+    done bigint not null default 0 check (done in (0, 1)),
+    unique (wave_id, walk_seq)
 );
+create index pick_task_open_idx on pick_task (wave_id, done, walk_seq);
+-- A device works on one task at a time.
+create unique index pick_task_device_once on pick_task (warehouse_id, device_id) where done = 0 and device_id is not null;
 
 create table scan (
     scan_id integer primary key,

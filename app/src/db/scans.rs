@@ -12,7 +12,7 @@ use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::stock::{self, Reference};
-use super::waves::PickTask;
+use super::waves::{self, PickTask, Tasks};
 use super::{Db, Tx, is_unique_violation, now};
 use crate::domain::Error;
 use crate::domain::values::{DeviceRef, LedgerKind, ShipmentId, StockId, Text, WarehouseId, WaveId, text_enum};
@@ -53,8 +53,11 @@ pub struct ScanResult {
     /// What the server expected at this step (for a mismatch).
     pub expected: Option<String>,
     pub scanned: String,
-    /// The task the device is on (or will start next).
+    /// The task this scan was about (with its picked count after the scan).
     pub task: Option<PickTaskRef>,
+    /// The task the device works on next: the same one until it is complete, then the next
+    /// unclaimed task of the wave (already claimed for this device), or none when the wave is done.
+    pub next_task: Option<PickTaskRef>,
     pub message: String,
 }
 
@@ -148,12 +151,13 @@ fn e_lost() -> Error {
     Error::Concurrent { entity: "scan", current: "recorded".into() }
 }
 
+/// Builds a result; `next` is what the device should work on after this scan.
 fn result(
     outcome: Outcome,
     expected_step: Option<Step>,
     expected: Option<String>,
     scan: &Scan,
-    task: Option<&PickTask>,
+    (task, next): (Option<&PickTask>, Option<&PickTask>),
     message: String,
 ) -> ScanResult {
     ScanResult {
@@ -162,7 +166,40 @@ fn result(
         expected,
         scanned: scan.value.to_string(),
         task: task.map(PickTaskRef::from),
+        next_task: next.map(PickTaskRef::from),
         message,
+    }
+}
+
+/// Claims an open, unclaimed task of the wave for the device (marking any task it held as
+/// finished elsewhere). Devices start at different offsets among the next few tasks, so a
+/// crowd of devices finishing at once does not queue for the same row.
+async fn claim_next(tx: &mut Tx, scan: &Scan) -> Result<Option<PickTask>, Error> {
+    const WINDOW: i64 = 16;
+    sqlx::query("update pick_task set device_id = null, expected_step = null where warehouse_id = $1 and device_id = $2 and done = 0")
+        .bind(scan.warehouse_id.0)
+        .bind(scan.device_id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    loop {
+        let candidates = waves::tasks(tx, scan.wave_id, Tasks::Unclaimed(WINDOW)).await?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let start = scan.device_id.as_str().bytes().map(usize::from).sum::<usize>() % candidates.len();
+        for task in candidates.iter().cycle().skip(start).take(candidates.len()) {
+            let claimed = sqlx::query(
+                "update pick_task set device_id = $1, expected_step = 'location' \
+                 where allocation_id = $2 and device_id is null and done = 0",
+            )
+            .bind(scan.device_id.as_str())
+            .bind(task.allocation_id)
+            .execute(&mut **tx)
+            .await?;
+            if claimed.rows_affected() == 1 {
+                return Ok(Some(task.clone()));
+            }
+        }
     }
 }
 
@@ -174,73 +211,57 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
     if wave_warehouse != Some(scan.warehouse_id.0) {
         return Err(Error::invalid("/wave_id", "no such wave in this warehouse"));
     }
-    let tasks = super::waves::picking_list(tx, scan.wave_id).await?;
-    let cursor =
-        sqlx::query("select allocation_id, expected_step from pick_cursor where warehouse_id = $1 and device_id = $2")
-            .bind(scan.warehouse_id.0)
-            .bind(scan.device_id.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
+    let cursor = sqlx::query(
+        "select allocation_id, expected_step from pick_task where warehouse_id = $1 and device_id = $2 and done = 0",
+    )
+    .bind(scan.warehouse_id.0)
+    .bind(scan.device_id.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
     let current = match cursor {
         Some(c) => {
             let allocation: i64 = c.try_get("allocation_id")?;
             let step: String = c.try_get("expected_step")?;
-            tasks
-                .iter()
-                .find(|t| t.allocation_id == allocation && t.picked < t.quantity)
+            waves::tasks(tx, scan.wave_id, Tasks::Open(allocation))
+                .await?
+                .pop()
                 .map(|t| (t, Step::parse(&step).unwrap_or(Step::Location)))
         }
         None => None,
     };
     let (task, expected_step) = match current {
         Some(c) => c,
-        None => {
-            // Forget a stale cursor (task finished or from another wave), then claim the next free task.
-            sqlx::query("delete from pick_cursor where warehouse_id = $1 and device_id = $2")
-                .bind(scan.warehouse_id.0)
-                .bind(scan.device_id.as_str())
-                .execute(&mut **tx)
-                .await?;
-            let claimed: Vec<i64> =
-                sqlx::query_scalar("select allocation_id from pick_cursor").fetch_all(&mut **tx).await?;
-            let Some(next) = tasks.iter().find(|t| t.picked < t.quantity && !claimed.contains(&t.allocation_id)) else {
-                return Ok(result(
-                    Outcome::WaveComplete,
-                    None,
-                    None,
-                    scan,
-                    None,
-                    "nothing left to pick in this wave".into(),
-                ));
-            };
-            sqlx::query("insert into pick_cursor (warehouse_id, device_id, allocation_id, expected_step) values ($1, $2, $3, 'location')")
-                .bind(scan.warehouse_id.0)
-                .bind(scan.device_id.as_str())
-                .bind(next.allocation_id)
-                .execute(&mut **tx)
-                .await?;
-            (next, Step::Location)
-        }
+        // No task yet, or the old one is finished or from another wave: take the next one.
+        None => match claim_next(tx, scan).await? {
+            Some(next) => (next, Step::Location),
+            None => {
+                let msg = "nothing left to pick in this wave".to_owned();
+                return Ok(result(Outcome::WaveComplete, None, None, scan, (None, None), msg));
+            }
+        },
     };
+    let task = &task;
+    let here = (Some(task), Some(task));
     if scan.step != expected_step {
         let msg = format!("scan the {expected_step} first");
-        return Ok(result(Outcome::WrongStep, Some(expected_step), None, scan, Some(task), msg));
+        return Ok(result(Outcome::WrongStep, Some(expected_step), None, scan, here, msg));
     }
     let value = scan.value.as_str();
     match expected_step {
         Step::Location => {
             if value != task.location_code {
+                let expected = Some(task.location_code.clone());
                 return Ok(result(
                     Outcome::Mismatch,
                     Some(Step::Location),
-                    Some(task.location_code.clone()),
+                    expected,
                     scan,
-                    Some(task),
+                    here,
                     "wrong location".into(),
                 ));
             }
             advance(tx, scan, Step::Item).await?;
-            Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, Some(task), format!("pick {}", task.item_code)))
+            Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, here, format!("pick {}", task.item_code)))
         }
         Step::Item => {
             let expected = task.barcode.clone().unwrap_or_else(|| task.item_code.clone());
@@ -250,57 +271,49 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
                     Some(Step::Item),
                     Some(expected),
                     scan,
-                    Some(task),
+                    here,
                     "wrong item".into(),
                 ));
             }
             advance(tx, scan, Step::Quantity).await?;
             let msg = format!("count {} unit(s)", task.quantity - task.picked);
-            Ok(result(Outcome::Accepted, Some(Step::Quantity), None, scan, Some(task), msg))
+            Ok(result(Outcome::Accepted, Some(Step::Quantity), None, scan, here, msg))
         }
         Step::Quantity => {
             let remaining = task.quantity - task.picked;
             let n = match value.parse::<i64>() {
                 Ok(n) if (1..=remaining).contains(&n) => n,
                 _ => {
-                    return Ok(result(
-                        Outcome::Mismatch,
-                        Some(Step::Quantity),
-                        Some(format!("1..={remaining}")),
-                        scan,
-                        Some(task),
-                        "quantity out of range".into(),
-                    ));
+                    let expected = Some(format!("1..={remaining}"));
+                    let msg = "quantity out of range".to_owned();
+                    return Ok(result(Outcome::Mismatch, Some(Step::Quantity), expected, scan, here, msg));
                 }
             };
             pick(tx, scan.warehouse_id, task, n).await?;
             let mut done = task.clone();
             done.picked += n;
-            if done.picked == done.quantity {
-                sqlx::query("delete from pick_cursor where warehouse_id = $1 and device_id = $2")
-                    .bind(scan.warehouse_id.0)
-                    .bind(scan.device_id.as_str())
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(result(
-                    Outcome::Accepted,
-                    Some(Step::Location),
-                    None,
-                    scan,
-                    Some(&done),
-                    "task complete; scan the next location".into(),
-                ))
-            } else {
+            if done.picked < done.quantity {
                 advance(tx, scan, Step::Item).await?;
                 let msg = format!("{} more to pick", done.quantity - done.picked);
-                Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, Some(&done), msg))
+                return Ok(result(Outcome::Accepted, Some(Step::Item), None, scan, (Some(&done), Some(&done)), msg));
             }
+            // Task done: hand the device its next task right away, so it knows where to walk.
+            sqlx::query("update pick_task set done = 1, expected_step = null where allocation_id = $1")
+                .bind(task.allocation_id)
+                .execute(&mut **tx)
+                .await?;
+            let next = claim_next(tx, scan).await?;
+            let (step, msg) = match &next {
+                Some(t) => (Some(Step::Location), format!("task complete; go to {}", t.location_code)),
+                None => (None, "task complete; nothing left to pick in this wave".to_owned()),
+            };
+            Ok(result(Outcome::Accepted, step, None, scan, (Some(&done), next.as_ref()), msg))
         }
     }
 }
 
 async fn advance(tx: &mut Tx, scan: &Scan, step: Step) -> Result<(), Error> {
-    sqlx::query("update pick_cursor set expected_step = $1 where warehouse_id = $2 and device_id = $3")
+    sqlx::query("update pick_task set expected_step = $1 where warehouse_id = $2 and device_id = $3 and done = 0")
         .bind(step.as_str())
         .bind(scan.warehouse_id.0)
         .bind(scan.device_id.as_str())

@@ -215,7 +215,7 @@ pub async fn release(tx: &mut Tx, shipment: ShipmentId) -> Result<(), Error> {
         }
     }
     sqlx::query(
-        "delete from pick_cursor where allocation_id in (select allocation_id from allocation where shipment_id = $1)",
+        "delete from pick_task where allocation_id in (select allocation_id from allocation where shipment_id = $1)",
     )
     .bind(shipment.0)
     .execute(&mut **tx)

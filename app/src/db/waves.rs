@@ -89,6 +89,19 @@ pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result
                 .execute(&mut **tx)
                 .await?;
         }
+        // The picking list as a document: every task of the wave, numbered in walking order.
+        sqlx::query(
+            "insert into pick_task (warehouse_id, wave_id, allocation_id, walk_seq) \
+             select $1, $2, a.allocation_id, \
+                    row_number() over (order by l.pick_sequence, l.code, i.code, a.allocation_id) \
+             from wave_shipment ws join allocation a on a.shipment_id = ws.shipment_id \
+             join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
+             join item i on i.item_id = s.item_id where ws.wave_id = $2",
+        )
+        .bind(warehouse.0)
+        .bind(wave_id)
+        .execute(&mut **tx)
+        .await?;
         Ok(Some(load(tx, WaveId(wave_id)).await?))
     })
 }
@@ -99,18 +112,35 @@ pub async fn get(db: &Db, warehouses: &[WarehouseId], id: WaveId) -> Result<Wave
     if warehouses.contains(&WarehouseId(wave.warehouse_id)) { Ok(wave) } else { Err(Error::NotFound("wave")) }
 }
 
-pub async fn picking_list(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Vec<PickTask>, Error> {
-    let rows = sqlx::query(
-        "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, i.code as item_code, \
-           i.barcode, s.lot, a.quantity, a.picked \
-         from wave_shipment ws join allocation a on a.shipment_id = ws.shipment_id \
-         join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
-         join item i on i.item_id = s.item_id \
-         where ws.wave_id = $1 order by l.pick_sequence, l.code, i.code, a.allocation_id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?;
+/// Which pick tasks of a wave to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Tasks {
+    /// The whole picking list, in walking order.
+    All,
+    /// One task, if it is in this wave and not done.
+    Open(i64),
+    /// Up to this many open tasks no device has claimed, first in walking order.
+    Unclaimed(i64),
+}
+
+const TASK_QUERY: &str = "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, \
+       i.code as item_code, i.barcode, s.lot, a.quantity, a.picked \
+     from pick_task pt join allocation a on a.allocation_id = pt.allocation_id \
+     join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
+     join item i on i.item_id = s.item_id where pt.wave_id = $1";
+
+pub async fn tasks(conn: &mut sqlx::AnyConnection, id: WaveId, which: Tasks) -> Result<Vec<PickTask>, Error> {
+    let (filter, arg) = match which {
+        Tasks::All => ("order by pt.walk_seq", None),
+        Tasks::Open(allocation) => ("and pt.allocation_id = $2 and pt.done = 0", Some(allocation)),
+        Tasks::Unclaimed(n) => ("and pt.done = 0 and pt.device_id is null order by pt.walk_seq limit $2", Some(n)),
+    };
+    let sql = format!("{TASK_QUERY} {filter}");
+    let query = sqlx::query(&sql).bind(id.0);
+    let rows = match arg {
+        Some(a) => query.bind(a).fetch_all(&mut *conn).await?,
+        None => query.fetch_all(&mut *conn).await?,
+    };
     rows.iter()
         .map(|r| {
             Ok(PickTask {
@@ -148,7 +178,7 @@ async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error>
         origin: Origin::parse(&origin).unwrap_or(Origin::Manual),
         created_at: r.try_get("created_at")?,
         shipment_ids,
-        picking_list: picking_list(conn, id).await?,
+        picking_list: tasks(conn, id, Tasks::All).await?,
     })
 }
 

@@ -5,11 +5,13 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, shipment_body, spawn_app};
+use crate::lifecycle::tokyo_today;
 
 crate::on_both_backends!(
     two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one_hundred,
     without_backorders_the_losers_of_a_race_are_rejected_with_the_short_item,
+    devices_picking_one_wave_at_once_never_share_a_task_and_pick_every_unit_once,
 );
 
 async fn item_with_stock(app: &TestApp, token: &str, code: &str, barcode: &str, shelves: &[(&str, i64)]) -> i64 {
@@ -111,5 +113,66 @@ async fn without_backorders_the_losers_of_a_race_are_rejected_with_the_short_ite
         .await
         .expect("count");
     assert_eq!(rejected_rows, 50, "a rejected shipment leaves nothing behind");
+    app.assert_ledger_balances().await;
+}
+
+async fn devices_picking_one_wave_at_once_never_share_a_task_and_pick_every_unit_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let acme = app.shipper_token("acme");
+    let wh = app.warehouse_token();
+    for i in 0..24 {
+        let mut body = shipment_body(app.warehouse_id, &format!("W-{i:02}"), &[("SOAP-3P", 1), ("MUG-01", 1)]);
+        body["ship_date"] = json!(tokyo_today());
+        assert_eq!(app.post("/v1/shipments", &acme, body).await.status, StatusCode::CREATED);
+    }
+    let wave = app.post("/wms/v1/waves", &wh, json!({"warehouse_id": app.warehouse_id})).await;
+    let wave_id = wave.body["wave_id"].as_i64().expect("wave");
+    assert_eq!(wave.body["picking_list"].as_array().map(Vec::len), Some(48));
+
+    // Six devices walk the wave at once, each scanning what the server says comes next.
+    let devices = (0..6).map(|d| {
+        let (app, wh) = (&app, &wh);
+        async move {
+            let (mut step, mut value) = ("location".to_owned(), "A-01-01".to_owned());
+            let mut picked_tasks = Vec::new();
+            for n in 0.. {
+                let r = app
+                    .post(
+                        "/wms/v1/scans",
+                        wh,
+                        json!({"warehouse_id": app.warehouse_id, "device_id": format!("HHT-{d}"),
+                        "client_event_id": format!("{d}-{n}"), "wave_id": wave_id, "step": step, "value": value}),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{r:?}");
+                if r.body["outcome"] == "wave_complete" {
+                    break;
+                }
+                if r.body["outcome"] == "accepted" && step == "quantity" {
+                    picked_tasks.push(r.body["task"]["allocation_id"].as_i64().expect("id"));
+                }
+                let Some(next_step) = r.body["expected_step"].as_str() else { break };
+                step = next_step.to_owned();
+                let next = &r.body["next_task"];
+                value = match (r.body["outcome"].as_str(), step.as_str()) {
+                    (Some("mismatch"), _) => r.body["expected"].as_str().expect("expected").to_owned(),
+                    (_, "location") => next["location_code"].as_str().expect("location").to_owned(),
+                    (_, "item") => next["barcode"].as_str().expect("barcode").to_owned(),
+                    _ => "1".to_owned(),
+                };
+            }
+            picked_tasks
+        }
+    });
+    let mut picked: Vec<i64> = join_all(devices).await.into_iter().flatten().collect();
+    let total = picked.len();
+    picked.sort_unstable();
+    picked.dedup();
+    assert_eq!((total, picked.len()), (48, 48), "every task picked exactly once");
+    let units: i64 = sqlx::query_scalar("select cast(sum(picked) as bigint) from allocation")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("sum");
+    assert_eq!(units, 48);
     app.assert_ledger_balances().await;
 }

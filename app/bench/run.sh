@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Reproducible benchmark of the fulfillment service's two hot journeys, on SQLite and
+# PostgreSQL: open-loop load at a sweep of fixed arrival rates (app/examples/load.rs, HDR
+# percentiles), plus pgbench replaying one create-shipment transaction's SQL as the ceiling
+# PostgreSQL allows on this machine. Results: one JSON line per run in $OUT, and a summary.
+#
+#   bash app/bench/run.sh                    # full sweep (about 10 minutes)
+#   RATES="100 200" SECONDS_PER_RUN=5 bash app/bench/run.sh   # quick look
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/kura-target}"
+RATES="${RATES:-100 200 400 600 800 1000 1200}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
+BACKENDS="${BACKENDS:-sqlite postgres}"
+PG="${PG:-postgres://postgres@127.0.0.1:5432}"
+OUT="${OUT:-$(mktemp -d)/results.jsonl}"
+PORT=18480; ADMIN_PORT=18481
+
+cargo build --release -q -p fulfillment --bin fulfillment --example load
+BIN="$CARGO_TARGET_DIR/release/fulfillment"; LOAD="$CARGO_TARGET_DIR/release/examples/load"
+work="$(mktemp -d)"; server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start() { # $1 = database url
+  DATABASE_URL="$1" "$BIN" serve --seed --no-jobs --listen 127.0.0.1:$PORT --admin-listen 127.0.0.1:$ADMIN_PORT \
+    > "$work/serve.out" 2> "$work/serve.err" & server=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null && break; sleep 0.2; done
+  ADMIN_TOKEN=$(awk '$1 == "admin" {print $2}' "$work/serve.out")
+}
+stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB, $(uname -r)" | tee "$OUT.machine"
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) url="sqlite://$work/bench.db?mode=rwc" ;;
+    postgres) psql "$PG/postgres" -qc "drop database if exists kura_bench with (force)" -c "create database kura_bench"
+              url="$PG/kura_bench" ;;
+  esac
+  start "$url"
+  for journey in create-shipment hht-scan; do
+    for rate in $RATES; do
+      RUST_BACKTRACE=0 "$LOAD" --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --journey "$journey" \
+        --rate "$rate" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$backend" | tee -a "$OUT"
+    done
+  done
+  stop
+  if [ "$backend" = postgres ]; then
+    q() { psql -tA "$PG/kura_bench" -c "$1"; }
+    shipper=$(q "select shipper_id from shipper where code like 'load-%' order by shipper_id desc limit 1")
+    vars=(-D shipper="$shipper" -D warehouse="$(q "select warehouse_id from warehouse order by 1 limit 1")"
+          -D item_min="$(q "select min(item_id) from item where shipper_id = $shipper")"
+          -D item_max="$(q "select max(item_id) from item where shipper_id = $shipper")"
+          -D token_hash="'$(q "select token_hash from api_token order by 1 limit 1")'")
+    for clients in 8 16 32; do
+      tps=$(pgbench -n -M prepared -c "$clients" -j 2 -T "$SECONDS_PER_RUN" "${vars[@]}" \
+              -f app/bench/create_shipment.pgbench.sql "$PG/kura_bench" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+      echo "{\"label\":\"pgbench\",\"journey\":\"CreateShipmentSql\",\"clients\":$clients,\"throughput\":$tps}" | tee -a "$OUT"
+    done
+  fi
+done
+
+python3 - "$OUT" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+ceiling = max((r["throughput"] for r in rows if r["label"] == "pgbench"), default=None)
+print("\n| backend | journey | rate /s | throughput /s | p50 ms | p99 ms | failed |")
+print("|---|---|---|---|---|---|---|")
+best = {}
+for r in rows:
+    if r["label"] == "pgbench":
+        continue
+    print(f'| {r["label"]} | {r["journey"]} | {r["target_rate"]:.0f} | {r["throughput"]} | {r["p50_ms"]} | {r["p99_ms"]} | {r["failed"]} |')
+    sustained = r["failed"] == 0 and r["throughput"] >= 0.98 * r["target_rate"] and r["p99_ms"] < 500
+    key = (r["label"], r["journey"])
+    if sustained and r["throughput"] > best.get(key, (0,))[0]:
+        best[key] = (r["throughput"], r["p50_ms"], r["p99_ms"])
+print("\nHighest sustained rate (no failures, >= 98% of target delivered, p99 < 500 ms):")
+for (label, journey), (tput, p50, p99) in sorted(best.items()):
+    ratio = f", {tput / ceiling:.0%} of the pgbench ceiling ({ceiling:.0f} tps)" if ceiling and label == "postgres" and journey == "CreateShipment" else ""
+    print(f"- {label} {journey}: {tput}/s at p50 {p50} ms, p99 {p99} ms{ratio}")
+PY
+echo "raw results: $OUT"
