@@ -178,8 +178,8 @@ async fn main() -> anyhow::Result<()> {
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?));
     let counters = Arc::new(Counters::default());
 
-    // For scans: a wave of single-unit shipments of one item on one shelf, so every device
-    // walks location -> item -> quantity "1" and knows what to scan next.
+    // For scans: a wave of single-unit shipments spread over the 100 items; each device walks
+    // location -> item -> quantity, scanning what the server's answer says comes next.
     let mut senders = Vec::new();
     let mut workers = Vec::new();
     if let Journey::HhtScan = args.journey {

@@ -119,7 +119,9 @@ pub enum Tasks {
     All,
     /// One task, if it is in this wave and not done.
     Open(i64),
-    /// Up to this many open tasks no device has claimed, first in walking order.
+    /// Up to this many open tasks no device has claimed, first in walking order. On
+    /// PostgreSQL the rows are locked (`for update skip locked`), so concurrent claimers each
+    /// get different tasks instead of queueing behind one another; SQLite has one writer.
     Unclaimed(i64),
 }
 
@@ -135,7 +137,11 @@ pub async fn tasks(conn: &mut sqlx::AnyConnection, id: WaveId, which: Tasks) -> 
         Tasks::Open(allocation) => ("and pt.allocation_id = $2 and pt.done = 0", Some(allocation)),
         Tasks::Unclaimed(n) => ("and pt.done = 0 and pt.device_id is null order by pt.walk_seq limit $2", Some(n)),
     };
-    let sql = format!("{TASK_QUERY} {filter}");
+    let lock = match which {
+        Tasks::Unclaimed(_) if conn.backend_name() == "PostgreSQL" => "for update of pt skip locked",
+        _ => "",
+    };
+    let sql = format!("{TASK_QUERY} {filter} {lock}");
     let query = sqlx::query(&sql).bind(id.0);
     let rows = match arg {
         Some(a) => query.bind(a).fetch_all(&mut *conn).await?,
