@@ -164,7 +164,24 @@ fn shipment(f: &Fixture, n: u64, item: &str, ship_today: bool) -> Value {
 #[derive(Default)]
 struct Counters {
     ok: AtomicU64,
+    /// 503 `overloaded`: refused at once by the service's concurrency limit.
+    shed: AtomicU64,
     failed: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Shed,
+    Failed,
+}
+
+fn outcome<T>(r: &anyhow::Result<T>) -> Outcome {
+    match r {
+        Ok(_) => Outcome::Ok,
+        Err(e) if e.to_string().contains("503") => Outcome::Shed,
+        Err(_) => Outcome::Failed,
+    }
 }
 
 #[tokio::main]
@@ -213,7 +230,7 @@ async fn main() -> anyhow::Result<()> {
                     let body = json!({"warehouse_id": f.warehouse_id, "device_id": format!("LOAD-{}-{d}", f.run),
                         "client_event_id": format!("{d}-{event}"), "wave_id": wave_id, "step": step, "value": value});
                     let response = api.post("/wms/v1/scans", &f.warehouse_token, body).await;
-                    let ok = response.is_ok();
+                    let ok = outcome(&response);
                     if let Ok(r) = response {
                         let next = &r["next_task"];
                         if let Some(s) = r["expected_step"].as_str() {
@@ -246,7 +263,7 @@ async fn main() -> anyhow::Result<()> {
                 let (api, f, h, c) = (api.clone(), fixture.clone(), histogram.clone(), counters.clone());
                 in_flight.push(tokio::spawn(async move {
                     let item = &f.items[(n as usize * 7919) % f.items.len()].0;
-                    let ok = api.post("/v1/shipments", &f.shipper_token, shipment(&f, n, item, false)).await.is_ok();
+                    let ok = outcome(&api.post("/v1/shipments", &f.shipper_token, shipment(&f, n, item, false)).await);
                     record(&h, &c, n >= warmup_n, ok, scheduled).await;
                 }));
             }
@@ -271,7 +288,8 @@ async fn main() -> anyhow::Result<()> {
         "{}",
         json!({
             "label": args.label, "journey": format!("{:?}", args.journey), "target_rate": args.rate,
-            "seconds": args.seconds, "ok": ok, "failed": counters.failed.load(Ordering::Relaxed),
+            "seconds": args.seconds, "ok": ok, "shed": counters.shed.load(Ordering::Relaxed),
+            "failed": counters.failed.load(Ordering::Relaxed),
             "throughput": (ok as f64 / measured_wall.max(0.001) * 10.0).round() / 10.0,
             "schedule_kept": sent_for.as_secs_f64() <= (args.seconds + args.warmup) as f64 + 0.5,
             "p50_ms": ms(0.50), "p90_ms": ms(0.90), "p99_ms": ms(0.99), "max_ms": h.max() as f64 / 1000.0,
@@ -280,15 +298,21 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn record(h: &Mutex<Histogram<u64>>, c: &Counters, measured: bool, ok: bool, scheduled: Instant) {
+async fn record(h: &Mutex<Histogram<u64>>, c: &Counters, measured: bool, outcome: Outcome, scheduled: Instant) {
     if !measured {
         return;
     }
     let micros = scheduled.elapsed().as_micros().min(60_000_000) as u64;
-    if ok {
-        c.ok.fetch_add(1, Ordering::Relaxed);
-        let _ = h.lock().await.record(micros.max(1));
-    } else {
-        c.failed.fetch_add(1, Ordering::Relaxed);
+    match outcome {
+        Outcome::Ok => {
+            c.ok.fetch_add(1, Ordering::Relaxed);
+            let _ = h.lock().await.record(micros.max(1));
+        }
+        Outcome::Shed => {
+            c.shed.fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::Failed => {
+            c.failed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

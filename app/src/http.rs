@@ -1,7 +1,7 @@
 //! The HTTP API: the shipper API under `/v1`, the warehouse (WMS/HHT) API under `/wms/v1`,
 //! the admin API under `/admin/v1`, and the OpenAPI 3.1 document at `/openapi.json`.
 //!
-//! Layers, outermost first: panic → 500 problem; request timeout; maintenance mode (writes
+//! Layers, outermost first: load shedding (503 `overloaded` past `max_in_flight`); panic → 500 problem; request timeout; maintenance mode (writes
 //! answer 503 with `Retry-After`); `Idempotency-Key` replay on POST; body limit. Handlers are
 //! thin: extract typed input, call one `db` operation, map the result.
 
@@ -17,11 +17,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tower::limit::ConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -36,17 +39,23 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// A request that takes longer is answered 503 and its transaction rolled back.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default for [`AppState::max_in_flight`]: at the ~350 creates/s one instance sustains on
+/// 2 cores (BENCHMARKS.md), 256 in flight is under a second of queue.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
+
 /// Shared state of the API.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Requests served concurrently before new ones are shed with 503 `overloaded`.
+    pub max_in_flight: usize,
     /// Mirrors the newest maintenance switch; refreshed by a job so every replica agrees.
     pub maintenance: Arc<AtomicBool>,
 }
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        Self { db, maintenance: Arc::new(AtomicBool::new(false)) }
+        Self { db, max_in_flight: DEFAULT_MAX_IN_FLIGHT, maintenance: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Reloads the maintenance flag from the database.
@@ -126,6 +135,14 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             ApiError::Internal("handler panicked".into()).into_response()
         }))
+        // Past `max_in_flight` concurrent requests, answer 503 at once instead of queueing:
+        // a queue longer than clients wait only burns capacity on requests nobody will read.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
+                .layer(LoadShedLayer::new())
+                .layer(ConcurrencyLimitLayer::new(state.max_in_flight)),
+        )
         .with_state(state);
     (router, doc)
 }

@@ -49,6 +49,9 @@ enum Command {
         /// Do not run background jobs (cut-off waves, backorder sweep, storage billing) here.
         #[arg(long, env = "FULFILLMENT_NO_JOBS")]
         no_jobs: bool,
+        /// Concurrent requests before new ones are shed with 503 `overloaded` and Retry-After.
+        #[arg(long, env = "FULFILLMENT_MAX_IN_FLIGHT", default_value_t = fulfillment::http::DEFAULT_MAX_IN_FLIGHT)]
+        max_in_flight: usize,
     },
     /// Apply pending database migrations (embedded in the binary) and exit.
     Migrate,
@@ -122,7 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 event.created_at
             );
         }
-        Command::Serve { listen, admin_listen, migrate, seed, drain_seconds, no_jobs } => {
+        Command::Serve { listen, admin_listen, migrate, seed, drain_seconds, no_jobs, max_in_flight } => {
             let db = if migrate || seed {
                 Db::open(&cli.database_url).await?
             } else {
@@ -131,8 +134,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if seed {
                 print_seed(&db::seed::run(&db).await.context("seeding")?);
             }
-            let config =
-                ServeConfig { listen, admin_listen, drain: Duration::from_secs(drain_seconds), jobs: !no_jobs };
+            let config = ServeConfig {
+                listen,
+                admin_listen,
+                drain: Duration::from_secs(drain_seconds),
+                jobs: !no_jobs,
+                max_in_flight,
+            };
             println!("Kura fulfillment API:  http://{listen}/openapi.json");
             println!("Admin listener:        http://{admin_listen}/readyz");
             server::serve(db, config, server::shutdown_signal()).await.context("serving")?;

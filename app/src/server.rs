@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// How long in-flight requests may take to finish after SIGTERM.
     pub drain: Duration,
     pub jobs: bool,
+    /// Concurrent requests before shedding with 503 (see `http::DEFAULT_MAX_IN_FLIGHT`).
+    pub max_in_flight: usize,
 }
 
 /// The admin listener's routes.
@@ -72,7 +74,8 @@ pub async fn run(
     config: ServeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let state = AppState::new(db.clone());
+    let mut state = AppState::new(db.clone());
+    state.max_in_flight = config.max_in_flight;
     if let Err(e) = state.refresh_maintenance().await {
         tracing::warn!(error = %e, "could not read the maintenance switch; assuming off");
     }

@@ -45,11 +45,23 @@ pub async fn record(
     quantity: i64,
     reference: &str,
 ) -> Result<(), Error> {
+    let clock = warehouses::get_in(tx, warehouse).await?.clock()?;
+    let day = clock.local_date(jiff::Timestamp::now()).to_string();
+    record_on(tx, shipper, kind, quantity, reference, &day).await
+}
+
+/// Like [`record`], for a given warehouse-local day (`YYYY-MM-DD`).
+pub async fn record_on(
+    tx: &mut Tx,
+    shipper: ShipperId,
+    kind: Kind,
+    quantity: i64,
+    reference: &str,
+    day: &str,
+) -> Result<(), Error> {
     if quantity <= 0 {
         return Ok(());
     }
-    let clock = warehouses::get_in(tx, warehouse).await?.clock()?;
-    let day = clock.local_date(jiff::Timestamp::now()).to_string();
     sqlx::query(
         "insert into billing_event (shipper_id, kind, quantity, unit_price, amount, reference, occurred_on, created_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (shipper_id, kind, reference) do nothing",

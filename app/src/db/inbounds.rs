@@ -196,6 +196,21 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
             .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
         let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
         let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+        // Lot-managed items are allocated first-expiry-first-out, so they must arrive with both.
+        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
+            let lot_managed: i64 = sqlx::query_scalar("select lot_managed from item where item_id = $1")
+                .bind(item.0)
+                .fetch_one(&mut **tx)
+                .await?;
+            if lot_managed == 1
+                && (line.lot.as_ref().is_none_or(|l| l.as_str().is_empty()) || line.expires_on.is_none())
+            {
+                return Err(Error::invalid(
+                    format!("/lines/{i}/lot"),
+                    "a lot-managed item needs a lot and an expiry date",
+                ));
+            }
+        }
         let ts = now();
         let id: i64 = sqlx::query_scalar(
             "insert into inbound (shipper_id, warehouse_id, identifier, status, arrival_date, created_at, updated_at) \

@@ -67,6 +67,8 @@ pub enum ApiError {
     IdempotencyInProgress,
     #[error("Kura is in maintenance; writes are paused")]
     Maintenance,
+    #[error("the service is at capacity; retry shortly")]
+    Overloaded,
     #[error("inspection found differences")]
     InspectionMismatch(serde_json::Value),
     #[error("internal error")]
@@ -142,13 +144,14 @@ impl ApiError {
                 (StatusCode::CONFLICT, "idempotency-key-in-progress", "Request in progress")
             }
             ApiError::Maintenance => (StatusCode::SERVICE_UNAVAILABLE, "maintenance", "Maintenance"),
+            ApiError::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded", "Overloaded"),
             ApiError::InspectionMismatch(d) => {
                 p.differences = Some(d.clone());
                 (StatusCode::UNPROCESSABLE_ENTITY, "inspection-mismatch", "Inspection mismatch")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error"),
         };
-        if status.is_server_error() && !matches!(self, ApiError::Maintenance) {
+        if matches!(self, ApiError::Domain(_) | ApiError::Internal(_)) && status.is_server_error() {
             p.detail = "the server could not complete the request; it is safe to retry".into();
         }
         p.kind = format!("/problems/{slug}");
@@ -164,7 +167,7 @@ pub const MAINTENANCE_RETRY_AFTER: u64 = 300;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, problem) = self.problem();
-        if status.is_server_error() && !matches!(self, ApiError::Maintenance) {
+        if matches!(self, ApiError::Domain(_) | ApiError::Internal(_)) && status.is_server_error() {
             tracing::error!(error = ?self, "request failed");
         }
         let body = serde_json::to_vec(&problem).unwrap_or_default();
@@ -177,6 +180,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Maintenance => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(MAINTENANCE_RETRY_AFTER));
+            }
+            ApiError::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             _ => {}
         }

@@ -123,6 +123,7 @@ fn cases(app: &TestApp, inbound: i64) -> Vec<Case> {
         case("empty event id", M::POST, "/wms/v1/scans", Warehouse, scan(w, json!({"client_event_id": ""})), 422, Some("/client_event_id")),
         case("scan of an unknown wave", M::POST, "/wms/v1/scans", Warehouse, scan(w, json!({"wave_id": 424242})), 422, Some("/wave_id")),
         case("negative received", M::POST, &format!("/wms/v1/inbounds/{inbound}/receive"), Warehouse, Body::Json(json!({"lines": [{"item_code": "MUG-01", "received": -5}]})), 422, Some("/lines/0/received")),
+        case("lot-managed item without a lot", M::POST, "/v1/inbounds", Shipper, Body::Json(json!({"identifier": "I", "warehouse_id": w, "lines": [{"item_code": "LOT-1", "quantity": 1}]})), 422, Some("/lines/0/lot")),
         case("bad expiry date", M::POST, "/v1/inbounds", Shipper, Body::Json(json!({"identifier": "I", "warehouse_id": w, "lines": [{"item_code": "MUG-01", "quantity": 1, "expires_on": "tomorrow"}]})), 422, Some("/lines/0/expires_on")),
         case("body over 1 MiB", M::POST, "/v1/items", Shipper, Body::Raw("application/json", format!("{{\"name\": \"{}\"}}", "x".repeat(1_100_000))), 413, None),
         case("no token", M::GET, "/v1/shipments", Anonymous, Body::None, 401, Some("Authorization")),
@@ -156,6 +157,15 @@ async fn every_malformed_request_is_a_4xx_problem_document_naming_the_field(back
         .body["inbound_id"]
         .as_i64()
         .expect("inbound");
+    let lot_item = app
+        .post(
+            "/v1/items",
+            &app.shipper_token("acme"),
+            json!({"code": "LOT-1", "name": "Vitamin C", "price": 980, "size_class": "60",
+              "weight_grams": 80, "temperature_zone": "normal", "lot_managed": true}),
+        )
+        .await;
+    assert_eq!(lot_item.status, StatusCode::CREATED, "{lot_item:?}");
     let cases = cases(&app, inbound);
     assert!(cases.len() >= 30);
     for c in cases {

@@ -5,13 +5,14 @@ use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp, shipment_body, spawn_app};
+use crate::helpers::{Backend, TestApp, shipment_body, spawn_app, spawn_app_configured};
 use crate::lifecycle::tokyo_today;
 
 crate::on_both_backends!(
     two_hundred_shipments_racing_for_one_hundred_units_allocate_exactly_one_hundred,
     without_backorders_the_losers_of_a_race_are_rejected_with_the_short_item,
     devices_picking_one_wave_at_once_never_share_a_task_and_pick_every_unit_once,
+    past_its_concurrency_limit_the_service_sheds_requests_with_503_and_loses_none_it_accepted,
 );
 
 async fn item_with_stock(app: &TestApp, token: &str, code: &str, barcode: &str, shelves: &[(&str, i64)]) -> i64 {
@@ -175,4 +176,29 @@ async fn devices_picking_one_wave_at_once_never_share_a_task_and_pick_every_unit
         .expect("sum");
     assert_eq!(units, 48);
     app.assert_ledger_balances().await;
+}
+
+async fn past_its_concurrency_limit_the_service_sheds_requests_with_503_and_loses_none_it_accepted(backend: Backend) {
+    let Some(app) = spawn_app_configured(backend, false, 2).await else { return };
+    let acme = app.shipper_token("acme");
+
+    let responses = join_all((0..60).map(|i| {
+        let (app, acme) = (&app, &acme);
+        async move { app.create_shipment(acme, &format!("SHED-{i:02}"), &[("SOAP-3P", 1)]).await }
+    }))
+    .await;
+
+    let created = responses.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let shed: Vec<_> = responses.iter().filter(|r| r.status == StatusCode::SERVICE_UNAVAILABLE).collect();
+    assert_eq!(created + shed.len(), 60, "{:?}", responses.iter().find(|r| !r.status.is_success()));
+    assert!(!shed.is_empty(), "60 at once against a limit of 2 must shed some");
+    for r in &shed {
+        assert_eq!(r.body["type"], "/problems/overloaded");
+        assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+    }
+    let stored: i64 = sqlx::query_scalar("select count(*) from shipment where identifier like 'SHED-%'")
+        .fetch_one(app.db.reader())
+        .await
+        .expect("count");
+    assert_eq!(stored as usize, created, "a shed request left nothing behind; an accepted one is stored");
 }

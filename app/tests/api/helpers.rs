@@ -65,6 +65,10 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
+    spawn_app_configured(backend, jobs, fulfillment::http::DEFAULT_MAX_IN_FLIGHT).await
+}
+
+pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: usize) -> Option<TestApp> {
     let suffix: u64 = rand::rng().random();
     let (url, cleanup) = match backend {
         Backend::Sqlite => {
@@ -97,7 +101,8 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
     let addr: SocketAddr = public.local_addr().expect("addr");
     let admin_addr: SocketAddr = admin.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let config = ServeConfig { listen: addr, admin_listen: admin_addr, drain: Duration::from_secs(10), jobs };
+    let config =
+        ServeConfig { listen: addr, admin_listen: admin_addr, drain: Duration::from_secs(10), jobs, max_in_flight };
     let server = tokio::spawn(server::run(db.clone(), public, admin, config, async move {
         let _ = stopped.await;
     }));

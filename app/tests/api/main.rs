@@ -7,6 +7,7 @@ mod concurrency;
 mod duplicates;
 mod helpers;
 mod isolation;
+mod jobs;
 mod lifecycle;
 mod openapi;
 mod transitions;
