@@ -1,7 +1,7 @@
 //! The HTTP API: the shipper API under `/v1`, the warehouse (WMS/HHT) API under `/wms/v1`,
 //! the admin API under `/admin/v1`, and the OpenAPI 3.1 document at `/openapi.json`.
 //!
-//! Layers, outermost first: load shedding (503 `overloaded` past `max_in_flight`); panic → 500 problem; request timeout; maintenance mode (writes
+//! Layers, outermost first: request metrics (route template, status, journey); load shedding (503 `overloaded` past `max_in_flight`); panic → 500 problem; request timeout; maintenance mode (writes
 //! answer 503 with `Retry-After`); `Idempotency-Key` replay on POST; body limit. Handlers are
 //! thin: extract typed input, call one `db` operation, map the result.
 
@@ -51,11 +51,18 @@ pub struct AppState {
     pub max_in_flight: usize,
     /// Mirrors the newest maintenance switch; refreshed by a job so every replica agrees.
     pub maintenance: Arc<AtomicBool>,
+    /// Shared with the admin listener's `/metrics`.
+    pub metrics: telemetry::Metrics,
 }
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        Self { db, max_in_flight: DEFAULT_MAX_IN_FLIGHT, maintenance: Arc::new(AtomicBool::new(false)) }
+        Self {
+            db,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            maintenance: Arc::new(AtomicBool::new(false)),
+            metrics: telemetry::Metrics::new(),
+        }
     }
 
     /// Reloads the maintenance flag from the database.
@@ -143,6 +150,11 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 .layer(LoadShedLayer::new())
                 .layer(ConcurrencyLimitLayer::new(state.max_in_flight)),
         )
+        // Outermost, so shed and timed-out requests are measured too.
+        .layer(middleware::from_fn_with_state(
+            telemetry::http::HttpTelemetry { metrics: state.metrics.clone(), routes: crate::journeys::ROUTES },
+            telemetry::http::record,
+        ))
         .with_state(state);
     (router, doc)
 }

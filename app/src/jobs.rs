@@ -5,6 +5,8 @@
 //!   hour), as a backstop to the re-allocation that putaway already does;
 //! - storage billing: bill yesterday's storage once per warehouse and day;
 //! - maintenance refresh: follow maintenance switches made on other replicas.
+//!
+//! Every run is measured (`job_runs_total`, `job_duration_seconds`) under its journey.
 
 use std::time::Duration;
 
@@ -13,21 +15,29 @@ use tokio::sync::watch;
 use crate::db::{billing, shipments, warehouses, waves};
 use crate::domain::values::WarehouseId;
 use crate::http::AppState;
+use crate::journeys;
 
 /// Runs every job until `shutdown` flips to true.
 pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
+    let s = &state;
     tokio::join!(
-        every(Duration::from_secs(20), shutdown.clone(), || cutoff_waves(&state)),
-        every(Duration::from_secs(30 * 60), shutdown.clone(), || { backorder_sweep(&state) }),
-        every(Duration::from_secs(60 * 60), shutdown.clone(), || { storage_billing(&state) }),
-        every(Duration::from_secs(2), shutdown.clone(), || async {
-            state.refresh_maintenance().await.map_err(|e| e.to_string())
+        every(s, "cutoff-waves", Duration::from_secs(20), shutdown.clone(), || cutoff_waves(s)),
+        every(s, "backorder-sweep", Duration::from_secs(30 * 60), shutdown.clone(), || backorder_sweep(s)),
+        every(s, "storage-billing", Duration::from_secs(60 * 60), shutdown.clone(), || storage_billing(s)),
+        every(s, "maintenance-refresh", Duration::from_secs(2), shutdown.clone(), || async {
+            s.refresh_maintenance().await.map_err(|e| e.to_string())
         }),
     );
 }
 
-async fn every<F, Fut>(period: Duration, mut shutdown: watch::Receiver<bool>, mut job: F)
-where
+/// Runs `job` every `period`, measuring each run under the job's declared journey.
+async fn every<F, Fut>(
+    state: &AppState,
+    name: &'static str,
+    period: Duration,
+    mut shutdown: watch::Receiver<bool>,
+    mut job: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
@@ -36,8 +46,8 @@ where
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                if let Err(e) = job().await {
-                    tracing::warn!(error = %e, "background job failed; will retry next period");
+                if let Err(e) = state.metrics.run_job(name, journeys::of_job(name), job()).await {
+                    tracing::warn!(job = name, error = %e, "background job failed; will retry next period");
                 }
             }
             _ = shutdown.changed() => return,

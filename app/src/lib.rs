@@ -13,4 +13,5 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod journeys;
 pub mod server;

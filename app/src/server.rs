@@ -5,6 +5,8 @@
 //! * `GET /livez` -- the process is up.
 //! * `GET /readyz` -- the database is reachable and every migration is applied (503 otherwise).
 //! * `GET /maintenance` -- the maintenance switch log, newest first (read by the SLO controller).
+//! * `GET /metrics` -- Prometheus metrics: OpenMetrics if the `Accept` header asks for
+//!   `application/openmetrics-text`, the classic text format otherwise.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,6 +40,12 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/maintenance", get(maintenance_log))
+        .route(
+            "/metrics",
+            get(|State(s): State<AppState>, headers: axum::http::HeaderMap| async move {
+                telemetry::http::exposition(&s.metrics, &headers)
+            }),
+        )
         .with_state(state)
 }
 

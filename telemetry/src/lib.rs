@@ -1,7 +1,18 @@
 //! Kura's telemetry: one call, [`init`], that every binary makes first to set up structured
-//! logging — human-readable in a terminal, JSON lines otherwise — filtered by `RUST_LOG`.
+//! logging — human-readable in a terminal, JSON lines otherwise — filtered by `RUST_LOG`;
+//! [`Metrics`] (Prometheus/OpenMetrics, OTel semantic-convention names) with the
+//! [`http::record`] middleware and `/metrics` exposition; and [`Journey`] labels, declared
+//! once by each service.
 //!
-//! Traces (OTLP), metrics and profiling hooks will hang off the same entry point and guard.
+//! Traces (OTLP), exemplars and profiling hooks will hang off the same entry point and guard.
+
+pub mod http;
+pub mod journey;
+pub mod metrics;
+mod process;
+
+pub use journey::{Journey, RouteJourneys};
+pub use metrics::Metrics;
 
 use std::io::IsTerminal;
 

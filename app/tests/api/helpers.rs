@@ -29,6 +29,8 @@ pub fn postgres_admin_url() -> Option<String> {
 #[derive(Debug)]
 pub struct TestApp {
     pub base: String,
+    /// The admin listener (`/metrics`, `/readyz`, ...).
+    pub admin_base: String,
     /// The database URL, for reconnecting after a shutdown closed the pool.
     pub url: String,
     pub db: Db,
@@ -109,6 +111,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
     let warehouse_id = seeded.warehouse_id;
     Some(TestApp {
         base: format!("http://{addr}"),
+        admin_base: format!("http://{admin_addr}"),
         url: db_url,
         db,
         http: reqwest::Client::new(),

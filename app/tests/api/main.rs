@@ -9,5 +9,6 @@ mod helpers;
 mod isolation;
 mod jobs;
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod transitions;

@@ -50,4 +50,11 @@ async fn the_openapi_document_is_3_1_and_every_documented_operation_is_routed(ba
         }
     }
     assert!(operations >= 35, "{operations} operations");
+
+    // Every route a journey is declared for is a real route (a typo would silently label nothing).
+    for (method, route, journey) in fulfillment::journeys::ROUTES.0 {
+        let op = &paths.get(*route).unwrap_or_else(|| panic!("{journey} names {route}, which is not a route"))
+            [method.to_lowercase()];
+        assert!(op.is_object(), "{journey} names {method} {route}, which is not an operation");
+    }
 }

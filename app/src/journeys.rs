@@ -1,0 +1,43 @@
+//! The fulfillment service's critical user journeys, declared once. Each name is the
+//! `journey` label on the metrics of the routes and jobs that serve it, and the journey the
+//! service's SLO file (`app/slos/`) refers to.
+
+use telemetry::{Journey, RouteJourneys};
+
+/// A shipper creates an outbound request (出荷依頼) and gets it allocated.
+pub const CREATE_SHIPMENT: Journey = Journey::new("create-shipment");
+/// A worker's HHT scan is confirmed.
+pub const HHT_SCAN: Journey = Journey::new("hht-scan");
+/// The picking list (wave) is generated, at cut-off or on demand.
+pub const WAVE_GENERATION: Journey = Journey::new("wave-generation");
+/// A package's shipping label is issued.
+pub const LABEL_ISSUANCE: Journey = Journey::new("label-issuance");
+/// A shipper or channel reads stock.
+pub const STOCK_READ: Journey = Journey::new("stock-read");
+/// Received goods reach the shelves (and backorders get allocated).
+pub const INBOUND_TO_STOCK: Journey = Journey::new("inbound-to-stock");
+/// Backordered shipments are allocated when stock arrives.
+pub const ALLOCATION: Journey = Journey::new("allocation");
+
+/// Which route serves which journey: one row per route; every other route is `none`.
+pub const ROUTES: RouteJourneys = RouteJourneys(&[
+    ("POST", "/v1/shipments", CREATE_SHIPMENT),
+    ("POST", "/wms/v1/scans", HHT_SCAN),
+    ("POST", "/wms/v1/waves", WAVE_GENERATION),
+    ("POST", "/wms/v1/packages/{package_id}/label", LABEL_ISSUANCE),
+    ("GET", "/v1/stock", STOCK_READ),
+    ("POST", "/wms/v1/inbounds/{inbound_id}/putaway", INBOUND_TO_STOCK),
+]);
+
+/// Background jobs and the journeys they serve: (job name, journey).
+pub const JOBS: &[(&str, Journey)] = &[
+    ("cutoff-waves", WAVE_GENERATION),
+    ("backorder-sweep", ALLOCATION),
+    ("storage-billing", Journey::NONE),
+    ("maintenance-refresh", Journey::NONE),
+];
+
+/// The journey a job serves (`none` if it is not declared above).
+pub fn of_job(job: &str) -> Journey {
+    JOBS.iter().find(|(j, _)| *j == job).map_or(Journey::NONE, |(_, journey)| *journey)
+}

@@ -1,0 +1,85 @@
+//! `/metrics` on the admin listener: requests are counted under route templates, status
+//! codes and journeys; both exposition formats parse; nothing of it is on the public port.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::{Backend, spawn_app};
+
+crate::on_both_backends!(requests_are_measured_by_route_template_status_and_journey);
+
+async fn requests_are_measured_by_route_template_status_and_journey(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let acme = app.shipper_token("acme");
+    assert_eq!(app.create_shipment(&acme, "MET-1", &[("MUG-01", 1)]).await.status, StatusCode::CREATED);
+    assert_eq!(app.create_shipment(&acme, "MET-2", &[("MUG-01", 0)]).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.get("/v1/stock", &acme).await.status, StatusCode::OK);
+    assert_eq!(app.get("/v1/shipments/424242", &acme).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/v1/no/such/path", &acme).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.post("/wms/v1/scans", &app.warehouse_token(), json!({})).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Classic text, parsed by a Prometheus text parser.
+    let classic = app.http.get(format!("{}/metrics", app.admin_base)).send().await.expect("scrape");
+    assert_eq!(classic.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    let text = classic.text().await.expect("body");
+    if let Ok(path) = std::env::var("KURA_METRICS_DUMP") {
+        // .ci/run hands this file to `promtool check metrics`.
+        // Written whole, then renamed, so two backends' runs never interleave in the file.
+        let tmp = format!("{path}.{}", std::process::id() as u64 + backend as u64);
+        std::fs::write(&tmp, &text).expect("dump metrics");
+        std::fs::rename(&tmp, path).expect("dump metrics");
+    }
+    let (rest, families) = nom_openmetrics::parser::prometheus(&text).expect("valid Prometheus text exposition");
+    assert!(rest.trim().is_empty(), "unparsed tail: {rest}");
+    let samples: Vec<_> = families.iter().flat_map(|f| f.samples.iter()).collect();
+    let label = |s: &nom_openmetrics::Sample<'_>, name: &str| {
+        s.labels().iter().find(|l| l.name == name).map(|l| l.value.to_string())
+    };
+    let count = |route: &str, method: &str, status: &str, journey: &str| {
+        samples
+            .iter()
+            .find(|s| {
+                s.name() == "http_server_request_duration_seconds_count"
+                    && label(s, "http_route").as_deref() == Some(route)
+                    && label(s, "http_request_method").as_deref() == Some(method)
+                    && label(s, "http_response_status_code").as_deref() == Some(status)
+                    && label(s, "journey").as_deref() == Some(journey)
+            })
+            .map(|s| s.number())
+    };
+    assert_eq!(count("/v1/shipments", "POST", "201", "create-shipment"), Some(1.0), "{text}");
+    assert_eq!(count("/v1/shipments", "POST", "422", "create-shipment"), Some(1.0), "{text}");
+    assert_eq!(count("/v1/stock", "GET", "200", "stock-read"), Some(1.0), "{text}");
+    assert_eq!(
+        count("/v1/shipments/{shipment_id}", "GET", "404", "none"),
+        Some(1.0),
+        "route template, never the raw path: {text}"
+    );
+    assert_eq!(count("unmatched", "GET", "404", "none"), Some(1.0), "{text}");
+    assert_eq!(count("/wms/v1/scans", "POST", "422", "hht-scan"), Some(1.0), "{text}");
+    assert!(!text.contains("424242") && !text.contains("/v1/no/such/path"), "raw paths must not become labels");
+    for name in ["process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total", "tokio_workers"] {
+        assert!(samples.iter().any(|s| s.name() == name), "{name} missing: {text}");
+    }
+
+    // OpenMetrics when asked for it.
+    let om = app
+        .http
+        .get(format!("{}/metrics", app.admin_base))
+        .header("accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
+        .send()
+        .await
+        .expect("scrape");
+    assert!(om.headers()["content-type"].to_str().expect("ct").starts_with("application/openmetrics-text"));
+    let om = om.text().await.expect("body");
+    assert!(om.trim_end().ends_with("# EOF"), "{om}");
+    nom_openmetrics::parser::openmetrics(&om).expect("valid OpenMetrics exposition");
+    assert!(om.contains("# UNIT http_server_request_duration_seconds seconds"), "{om}");
+
+    // Not on the public listener.
+    let public = app.http.get(format!("{}/metrics", app.base)).send().await.expect("get");
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+}
