@@ -34,7 +34,7 @@ enum Command {
         /// Public API address (shipper, warehouse and admin APIs, /openapi.json).
         #[arg(long, env = "FULFILLMENT_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Admin listener address (/livez, /readyz, /maintenance); keep it private.
+        /// Admin listener address (/livez, /readyz, /maintenance, /metrics); keep it private.
         #[arg(long, env = "FULFILLMENT_ADMIN_LISTEN", default_value = "127.0.0.1:9464")]
         admin_listen: SocketAddr,
         /// Apply pending migrations before serving.
