@@ -7,6 +7,8 @@
 //! * `GET /maintenance` -- the maintenance switch log, newest first (read by the SLO controller).
 //! * `GET /metrics` -- Prometheus metrics: OpenMetrics if the `Accept` header asks for
 //!   `application/openmetrics-text`, the classic text format otherwise.
+//! * `GET /debug/pprof/profile?seconds=N` -- CPU profile, pprof protobuf (`go tool pprof`);
+//!   `GET /debug/pprof/flamegraph?seconds=N` -- the same as an SVG (feature `pprof`, on by default).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -36,7 +38,10 @@ pub struct ServeConfig {
 
 /// The admin listener's routes.
 pub fn admin_router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "pprof")]
+    let router = router.merge(telemetry::profile::Profiler::default().router());
+    router
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/maintenance", get(maintenance_log))

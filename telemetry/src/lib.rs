@@ -4,12 +4,16 @@
 //! [`http::record`] middleware and `/metrics` exposition; and [`Journey`] labels, declared
 //! once by each service.
 //!
-//! Traces (OTLP), exemplars and profiling hooks will hang off the same entry point and guard.
+//! With the `pprof` feature, [`profile::Profiler`] serves CPU profiles and flame graphs.
+//!
+//! Traces (OTLP), exemplars and heap profiles will hang off the same entry point and guard.
 
 pub mod http;
 pub mod journey;
 pub mod metrics;
 mod process;
+#[cfg(feature = "pprof")]
+pub mod profile;
 
 pub use journey::{Journey, RouteJourneys};
 pub use metrics::Metrics;

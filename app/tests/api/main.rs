@@ -11,4 +11,5 @@ mod jobs;
 mod lifecycle;
 mod metrics;
 mod openapi;
+mod profile;
 mod transitions;
