@@ -29,9 +29,12 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 use crate::domain::Error;
+
+/// Statements slower than this are slow queries unless configured otherwise.
+pub const DEFAULT_SLOW_STATEMENT: Duration = Duration::from_millis(100);
 
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://kura.db?mode=rwc";
@@ -75,8 +78,14 @@ pub enum OpenError {
 }
 
 impl Db {
-    /// Connects without migrating.
+    /// Connects without migrating, with the default slow-statement threshold.
     pub async fn connect(url: &str) -> Result<Self, OpenError> {
+        Self::connect_with(url, DEFAULT_SLOW_STATEMENT).await
+    }
+
+    /// Connects; statements slower than `slow` are logged at WARN and counted
+    /// (`db_client_slow_queries_total`, see `telemetry::db`).
+    pub async fn connect_with(url: &str, slow: Duration) -> Result<Self, OpenError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -85,7 +94,9 @@ impl Db {
         } else {
             return Err(OpenError::UnsupportedUrl(url.to_owned()));
         };
-        let options = AnyConnectOptions::from_str(url)?;
+        let options = AnyConnectOptions::from_str(url)?
+            .log_statements(log::LevelFilter::Debug)
+            .log_slow_statements(log::LevelFilter::Warn, slow);
         match backend {
             Backend::Sqlite => {
                 let pool = |n: u32| {
@@ -122,7 +133,11 @@ impl Db {
 
     /// Connects and applies any pending migrations (idempotent).
     pub async fn open(url: &str) -> Result<Self, OpenError> {
-        let db = Self::connect(url).await?;
+        Self::open_with(url, DEFAULT_SLOW_STATEMENT).await
+    }
+
+    pub async fn open_with(url: &str, slow: Duration) -> Result<Self, OpenError> {
+        let db = Self::connect_with(url, slow).await?;
         db.migrate().await?;
         Ok(db)
     }

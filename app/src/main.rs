@@ -21,6 +21,11 @@ struct Cli {
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
 
+    /// Statements slower than this many milliseconds are logged at WARN and counted in
+    /// `db_client_slow_queries_total`.
+    #[arg(long, env = "FULFILLMENT_SLOW_QUERY_MS", default_value_t = 100, global = true)]
+    slow_query_ms: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -105,17 +110,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let slow = Duration::from_millis(cli.slow_query_ms);
     match cli.command {
         Command::Migrate => {
-            Db::open(&cli.database_url).await?;
+            Db::open_with(&cli.database_url, slow).await?;
             println!("migrations applied to {}", redact(&cli.database_url));
         }
         Command::Seed => {
-            let db = Db::open(&cli.database_url).await?;
+            let db = Db::open_with(&cli.database_url, slow).await?;
             print_seed(&db::seed::run(&db).await.context("seeding")?);
         }
         Command::Maintenance { state, reason, actor } => {
-            let db = Db::open(&cli.database_url).await?;
+            let db = Db::open_with(&cli.database_url, slow).await?;
             let event = db::maintenance::set(&db, state == "on", &format!("cli:{actor}"), &reason).await?;
             println!(
                 "maintenance {} (event {}, by {}, at {})",
@@ -127,9 +133,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { listen, admin_listen, migrate, seed, drain_seconds, no_jobs, max_in_flight } => {
             let db = if migrate || seed {
-                Db::open(&cli.database_url).await?
+                Db::open_with(&cli.database_url, slow).await?
             } else {
-                Db::connect(&cli.database_url).await?
+                Db::connect_with(&cli.database_url, slow).await?
             };
             if seed {
                 print_seed(&db::seed::run(&db).await.context("seeding")?);

@@ -8,6 +8,7 @@
 //!
 //! Traces (OTLP), exemplars and heap profiles will hang off the same entry point and guard.
 
+pub mod db;
 pub mod http;
 pub mod journey;
 pub mod metrics;
@@ -20,7 +21,10 @@ pub use metrics::Metrics;
 
 use std::io::IsTerminal;
 
+use tracing::Level;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::Layer;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
@@ -49,9 +53,11 @@ pub enum Error {
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(config: &Config) -> Result<Guard, Error> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
-    let registry = tracing_subscriber::registry().with(filter);
+    // The log filter applies to the log output only: the database layer sees every statement.
+    let statements = Targets::new().with_target(db::SQLX_TARGET, Level::TRACE);
+    let registry = tracing_subscriber::registry().with(db::DbLayer.with_filter(statements));
     let result = if std::io::stderr().is_terminal() {
-        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)).try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter)).try_init()
     } else {
         registry
             .with(
@@ -59,7 +65,8 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(filter),
             )
             .try_init()
     };

@@ -3,6 +3,7 @@
 //! - `http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code, journey}`
 //! - `http_server_active_requests{http_request_method}`
 //! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`
+//! - `db_client_operation_duration_seconds`, `db_client_slow_queries_total` (see [`crate::db`])
 //! - `process_*` (CPU, resident memory, open fds, start time) and `tokio_*` runtime gauges,
 //!   sampled at scrape time.
 //!
@@ -97,6 +98,7 @@ impl Metrics {
             job_duration.clone(),
         );
         let process = crate::process::ProcessMetrics::register(&mut registry);
+        crate::db::register(&mut registry);
         Self { registry: Arc::new(Mutex::new(registry)), http_duration, http_active, job_runs, job_duration, process }
     }
 

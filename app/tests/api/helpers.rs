@@ -70,7 +70,17 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
     spawn_app_configured(backend, jobs, fulfillment::http::DEFAULT_MAX_IN_FLIGHT).await
 }
 
+/// The process-wide telemetry (logs at `error` unless RUST_LOG says otherwise, and the
+/// database layer behind `db_client_*` metrics), installed once for all tests.
+fn telemetry() {
+    static GUARD: std::sync::OnceLock<Option<telemetry::Guard>> = std::sync::OnceLock::new();
+    GUARD.get_or_init(|| {
+        telemetry::init(&telemetry::Config { service_name: "fulfillment-test", default_filter: "error" }).ok()
+    });
+}
+
 pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: usize) -> Option<TestApp> {
+    telemetry();
     let suffix: u64 = rand::rng().random();
     let (url, cleanup) = match backend {
         Backend::Sqlite => {

@@ -6,7 +6,10 @@ use serde_json::json;
 
 use crate::helpers::{Backend, spawn_app};
 
-crate::on_both_backends!(requests_are_measured_by_route_template_status_and_journey);
+crate::on_both_backends!(
+    requests_are_measured_by_route_template_status_and_journey,
+    a_slow_statement_is_counted_as_a_slow_query_and_a_fast_one_is_not,
+);
 
 async fn requests_are_measured_by_route_template_status_and_journey(backend: Backend) {
     let Some(app) = spawn_app(backend).await else { return };
@@ -82,4 +85,44 @@ async fn requests_are_measured_by_route_template_status_and_journey(backend: Bac
     // Not on the public listener.
     let public = app.http.get(format!("{}/metrics", app.base)).send().await.expect("get");
     assert_eq!(public.status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_slow_statement_is_counted_as_a_slow_query_and_a_fast_one_is_not(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    // Names are unique per backend: the statement metrics are process-wide.
+    let (slow_name, fast_name) = match backend {
+        Backend::Sqlite => ("slow-probe-sqlite", "fast-probe-sqlite"),
+        Backend::Postgres => ("slow-probe-postgres", "fast-probe-postgres"),
+    };
+    let slow_sql = match backend {
+        // Well over the 100 ms threshold on any machine this runs on.
+        Backend::Sqlite => format!(
+            "/* {slow_name} */ with recursive c(x) as (select 1 union all select x + 1 from c where x < 5000000) select count(*) from c"
+        ),
+        Backend::Postgres => format!("/* {slow_name} */ select cast(count(*) as bigint) from (select pg_sleep(0.3)) s"),
+    };
+    sqlx::query(&slow_sql).execute(app.db.reader()).await.expect("slow statement");
+    sqlx::query(&format!("/* {fast_name} */ select 1")).execute(app.db.reader()).await.expect("fast statement");
+
+    let text =
+        app.http.get(format!("{}/metrics", app.admin_base)).send().await.expect("scrape").text().await.expect("body");
+    let (_, families) = nom_openmetrics::parser::prometheus(&text).expect("valid exposition");
+    let value = |metric: &str, name: &str| {
+        families
+            .iter()
+            .flat_map(|f| f.samples.iter())
+            .find(|s| s.name() == metric && s.labels().iter().any(|l| l.name == "db_query_name" && l.value == name))
+            .map(|s| s.number())
+    };
+    assert_eq!(value("db_client_slow_queries_total", slow_name), Some(1.0), "{text}");
+    assert_eq!(value("db_client_slow_queries_total", fast_name), None, "a fast statement is not slow");
+    assert_eq!(value("db_client_operation_duration_seconds_count", fast_name), Some(1.0), "but it is measured");
+    assert!(
+        families
+            .iter()
+            .flat_map(|f| f.samples.iter())
+            .any(|s| s.name() == "db_client_operation_duration_seconds_count"
+                && s.labels().iter().any(|l| l.name == "db_query_name" && l.value == "select api_token")),
+        "app statements are named by table: {text}"
+    );
 }

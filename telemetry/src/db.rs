@@ -1,0 +1,149 @@
+//! Database visibility, the "slow query view" an SRE opens first. sqlx reports every
+//! statement it runs as a `sqlx::query` event (at WARN when it took longer than the slow
+//! threshold the connection was configured with); [`DbLayer`] turns those events into
+//! - `db_client_operation_duration_seconds{db_operation, db_query_name}` (histogram), and
+//! - `db_client_slow_queries_total{db_operation, db_query_name}` (counter),
+//!
+//! while the WARN event itself is the log line with the statement and its duration.
+//!
+//! A query's name is the `/* name */` comment it starts with, or else its operation and first
+//! table (`select shipment`, `update stock`): bounded by the schema, never by the values.
+
+use std::fmt::Debug;
+use std::sync::OnceLock;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, Layer};
+
+/// The target sqlx logs statements under.
+pub const SQLX_TARGET: &str = "sqlx::query";
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DbLabels {
+    pub db_operation: String,
+    pub db_query_name: String,
+}
+
+/// Process-wide: sqlx's events carry no pool identity, so every registry shows the same families.
+#[derive(Debug, Clone)]
+pub struct DbMetrics {
+    pub duration: Family<DbLabels, Histogram>,
+    pub slow: Family<DbLabels, Counter>,
+}
+
+const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS.iter().copied())
+}
+
+pub fn metrics() -> &'static DbMetrics {
+    static METRICS: OnceLock<DbMetrics> = OnceLock::new();
+    METRICS.get_or_init(|| DbMetrics {
+        duration: Family::new_with_constructor(histogram as fn() -> Histogram),
+        slow: Family::default(),
+    })
+}
+
+pub(crate) fn register(registry: &mut Registry) {
+    let m = metrics();
+    registry.register_with_unit(
+        "db_client_operation_duration",
+        "Duration of database statements, by query name",
+        Unit::Seconds,
+        m.duration.clone(),
+    );
+    registry.register("db_client_slow_queries", "Statements slower than the slow-query threshold", m.slow.clone());
+}
+
+/// The tracing layer that feeds [`DbMetrics`]; [`crate::init`] installs it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DbLayer;
+
+impl<S: Subscriber> Layer<S> for DbLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if event.metadata().target() != SQLX_TARGET {
+            return;
+        }
+        let mut fields = StatementFields::default();
+        event.record(&mut fields);
+        let sql = if fields.statement.trim().is_empty() { &fields.summary } else { &fields.statement };
+        let (operation, name) = query_name(sql);
+        let labels = DbLabels { db_operation: operation, db_query_name: name };
+        metrics().duration.get_or_create(&labels).observe(fields.elapsed_secs);
+        if *event.metadata().level() == Level::WARN {
+            metrics().slow.get_or_create(&labels).inc();
+        }
+    }
+}
+
+#[derive(Default)]
+struct StatementFields {
+    summary: String,
+    statement: String,
+    elapsed_secs: f64,
+}
+
+impl Visit for StatementFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_owned(),
+            "db.statement" => self.statement = value.to_owned(),
+            _ => {}
+        }
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if field.name() == "elapsed_secs" {
+            self.elapsed_secs = value;
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn Debug) {}
+}
+
+/// (operation, name) of a statement: `/* name */` wins; else operation and first table.
+pub fn query_name(sql: &str) -> (String, String) {
+    let sql = sql.trim();
+    let (named, body) = match sql.strip_prefix("/*").and_then(|r| r.split_once("*/")) {
+        Some((name, rest)) => (Some(name.trim().to_owned()), rest.trim()),
+        None => (None, sql),
+    };
+    let words: Vec<String> = body
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ',')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let operation = words.first().cloned().unwrap_or_else(|| "unknown".into());
+    let table = words
+        .windows(2)
+        .find(|w| matches!(w[0].as_str(), "from" | "into" | "update"))
+        .map(|w| w[1].trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_').to_owned());
+    let name = named.unwrap_or_else(|| match (&table, operation.as_str()) {
+        (_, "update") => format!("update {}", words.get(1).map_or("", String::as_str)),
+        (Some(t), op) => format!("{op} {t}"),
+        (None, op) => op.to_owned(),
+    });
+    (operation, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_name;
+
+    #[test]
+    fn queries_are_named_by_comment_or_by_operation_and_table() {
+        assert_eq!(query_name("/* slow-probe */ select pg_sleep(1)"), ("select".into(), "slow-probe".into()));
+        assert_eq!(query_name("select stock_id from stock where x = $1").1, "select stock");
+        assert_eq!(query_name("insert into allocation (a) values ($1)").1, "insert allocation");
+        assert_eq!(query_name("update stock set reserved = reserved + $1").1, "update stock");
+        assert_eq!(query_name("delete from pick_task where id = $1").1, "delete pick_task");
+        assert_eq!(query_name("BEGIN").1, "begin");
+    }
+}
