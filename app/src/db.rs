@@ -94,6 +94,7 @@ impl Db {
         } else {
             return Err(OpenError::UnsupportedUrl(url.to_owned()));
         };
+        telemetry::db::set_system(backend.name());
         let options = AnyConnectOptions::from_str(url)?
             .log_statements(log::LevelFilter::Debug)
             .log_slow_statements(log::LevelFilter::Warn, slow);

@@ -84,14 +84,17 @@ fn main() -> ExitCode {
             return if usage { ExitCode::from(64) } else { ExitCode::SUCCESS };
         }
     };
-    let _telemetry =
-        match telemetry::init(&telemetry::Config { service_name: "fulfillment", default_filter: "info,sqlx=warn" }) {
-            Ok(guard) => guard,
-            Err(e) => {
-                eprintln!("fulfillment: {e}");
-                return ExitCode::from(70);
-            }
-        };
+    let _telemetry = match telemetry::init(&telemetry::Config {
+        service_name: "fulfillment",
+        default_filter: "info,sqlx=warn",
+        otlp_traces_endpoint: None,
+    }) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("fulfillment: {e}");
+            return ExitCode::from(70);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

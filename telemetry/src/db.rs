@@ -4,7 +4,9 @@
 //! - `db_client_operation_duration_seconds{db_operation, db_query_name}` (histogram), and
 //! - `db_client_slow_queries_total{db_operation, db_query_name}` (counter),
 //!
-//! while the WARN event itself is the log line with the statement and its duration.
+//! while the WARN event itself is the log line with the statement and its duration; each
+//! statement is also a client span (`db.system`, `db.operation.name`, `db.query.name`, and the
+//! statement with `$n` placeholders, never values) under the request or job that ran it.
 //!
 //! A query's name is the `/* name */` comment it starts with, or else its operation and first
 //! table (`select shipment`, `update stock`): bounded by the schema, never by the values.
@@ -75,12 +77,47 @@ impl<S: Subscriber> Layer<S> for DbLayer {
         event.record(&mut fields);
         let sql = if fields.statement.trim().is_empty() { &fields.summary } else { &fields.statement };
         let (operation, name) = query_name(sql);
+        export_span(&name, &operation, sql, fields.elapsed_secs);
         let labels = DbLabels { db_operation: operation, db_query_name: name };
         metrics().duration.get_or_create(&labels).observe(fields.elapsed_secs);
         if *event.metadata().level() == Level::WARN {
             metrics().slow.get_or_create(&labels).inc();
         }
     }
+}
+
+/// The database system statements run against, for spans (`sqlite`, `postgresql`).
+pub fn set_system(system: &'static str) {
+    let _ = SYSTEM.set(system);
+}
+
+static SYSTEM: OnceLock<&'static str> = OnceLock::new();
+
+/// A client span for one statement, a child of the current (request or job) span. sqlx
+/// reports a statement when it has finished, so the span is recorded with its real start.
+fn export_span(name: &str, operation: &str, statement: &str, elapsed_secs: f64) {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let parent = tracing::Span::current().context();
+    if !parent.span().span_context().is_sampled() {
+        return;
+    }
+    let end = std::time::SystemTime::now();
+    let start = end.checked_sub(std::time::Duration::from_secs_f64(elapsed_secs.max(0.0))).unwrap_or(end);
+    let tracer = opentelemetry::global::tracer("kura-db");
+    let mut span = tracer
+        .span_builder(name.to_owned())
+        .with_kind(SpanKind::Client)
+        .with_start_time(start)
+        .with_attributes(vec![
+            KeyValue::new("db.system", *SYSTEM.get().unwrap_or(&"unknown")),
+            KeyValue::new("db.operation.name", operation.to_owned()),
+            KeyValue::new("db.query.name", name.to_owned()),
+            KeyValue::new("db.query.text", statement.trim().to_owned()),
+        ])
+        .start_with_context(&tracer, &parent);
+    span.end_with_timestamp(end);
 }
 
 #[derive(Default)]

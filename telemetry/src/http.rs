@@ -8,6 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
 
 use crate::journey::RouteJourneys;
 use crate::metrics::{MethodLabels, Metrics};
@@ -29,11 +30,35 @@ pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) ->
     let method = req.method().as_str().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
     let journey = t.routes.journey(&method, &route);
+    // The server span, named by route template and continuing the caller's trace.
+    let span = tracing::info_span!(
+        "http request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = %route,
+        url.path = %req.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+        journey = %journey,
+        trace_id = tracing::field::Empty,
+    );
+    crate::trace::continue_from(&span, req.headers());
+    // Log lines inside the request carry its trace id (JSON logs include the current span's fields).
+    if let Some(id) = span.in_scope(crate::trace::current_trace_id) {
+        span.record("trace_id", id.as_str());
+    }
     let active = t.metrics.http_active.get_or_create(&MethodLabels { http_request_method: method.clone() }).clone();
     active.inc();
-    let response = next.run(req).await;
+    let response = next.run(req).instrument(span.clone()).await;
     active.dec();
-    t.metrics.observe_http(&route, &method, response.status().as_u16(), journey, start.elapsed());
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    let trace_id = span.in_scope(crate::trace::current_trace_id);
+    t.metrics.observe_http(&route, &method, status, journey, start.elapsed(), trace_id);
     response
 }
 

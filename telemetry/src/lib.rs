@@ -15,6 +15,7 @@ pub mod metrics;
 mod process;
 #[cfg(feature = "pprof")]
 pub mod profile;
+pub mod trace;
 
 pub use journey::{Journey, RouteJourneys};
 pub use metrics::Metrics;
@@ -35,19 +36,43 @@ pub struct Config {
     pub service_name: &'static str,
     /// Filter used when `RUST_LOG` is unset, e.g. `info,sqlx=warn`.
     pub default_filter: &'static str,
+    /// Full OTLP/HTTP traces URL (`http://host:4318/v1/traces`); `None` follows the `OTEL_*`
+    /// variables (default `http://localhost:4318/v1/traces`).
+    pub otlp_traces_endpoint: Option<String>,
 }
 
-/// Keeps telemetry alive; dropping it flushes what is buffered.
+/// Keeps telemetry alive; dropping it flushes the spans still buffered.
 #[derive(Debug)]
 #[must_use = "telemetry stops when the guard is dropped"]
 pub struct Guard {
-    _private: (),
+    tracer: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+}
+
+impl Guard {
+    /// Exports every finished span now (tests; before a planned exit).
+    pub fn flush(&self) {
+        if let Some(provider) = &self.tracer {
+            let _ = provider.force_flush();
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.tracer.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("telemetry: flushing spans failed: {e}");
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("a global subscriber is already installed: {0}")]
     AlreadyInitialised(String),
+    #[error(transparent)]
+    Tracing(#[from] trace::BuildError),
 }
 
 /// Installs the global subscriber. Call once, first thing in `main`.
@@ -55,7 +80,14 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
     // The log filter applies to the log output only: the database layer sees every statement.
     let statements = Targets::new().with_target(db::SQLX_TARGET, Level::TRACE);
-    let registry = tracing_subscriber::registry().with(db::DbLayer.with_filter(statements));
+    let tracer = if trace::disabled() {
+        None
+    } else {
+        Some(trace::provider(config.service_name, config.otlp_traces_endpoint.as_deref())?)
+    };
+    let registry = tracing_subscriber::registry()
+        .with(db::DbLayer.with_filter(statements))
+        .with(tracer.as_ref().map(|p| trace::layer(p).with_filter(Targets::new().with_default(Level::INFO))));
     let result = if std::io::stderr().is_terminal() {
         registry.with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter)).try_init()
     } else {
@@ -72,7 +104,7 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
     };
     result.map_err(|e| Error::AlreadyInitialised(e.to_string()))?;
     tracing::debug!(service = config.service_name, "telemetry initialised");
-    Ok(Guard { _private: () })
+    Ok(Guard { tracer })
 }
 
 #[cfg(test)]
@@ -81,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_second_init_is_refused_instead_of_silently_replacing_the_first() {
-        let config = Config { service_name: "test", default_filter: "warn" };
+        let config = Config { service_name: "test", default_filter: "warn", otlp_traces_endpoint: None };
         let first = init(&config);
         assert!(first.is_ok());
         assert!(matches!(init(&config), Err(Error::AlreadyInitialised(_))));

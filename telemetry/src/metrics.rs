@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::exemplar::HistogramWithExemplars;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
@@ -30,6 +31,16 @@ pub const LATENCY_BUCKETS: &[f64] =
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS.iter().copied())
+}
+
+fn latency_histogram_with_exemplars() -> HistogramWithExemplars<TraceLabel> {
+    HistogramWithExemplars::new(LATENCY_BUCKETS.iter().copied())
+}
+
+/// The exemplar label: a slow bucket links to the trace of a request that landed in it.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TraceLabel {
+    pub trace_id: String,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -62,7 +73,7 @@ pub struct JobRunLabels {
 #[derive(Debug, Clone)]
 pub struct Metrics {
     registry: Arc<Mutex<Registry>>,
-    pub http_duration: Family<HttpLabels, Histogram>,
+    pub http_duration: Family<HttpLabels, HistogramWithExemplars<TraceLabel>>,
     pub http_active: Family<MethodLabels, Gauge<i64, AtomicI64>>,
     pub job_runs: Family<JobRunLabels, Counter>,
     pub job_duration: Family<JobLabels, Histogram>,
@@ -78,8 +89,9 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::default();
-        let http_duration =
-            Family::<HttpLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let http_duration = Family::<HttpLabels, HistogramWithExemplars<TraceLabel>>::new_with_constructor(
+            latency_histogram_with_exemplars as fn() -> HistogramWithExemplars<TraceLabel>,
+        );
         registry.register_with_unit(
             "http_server_request_duration",
             "Duration of HTTP server requests",
@@ -99,6 +111,11 @@ impl Metrics {
         );
         let process = crate::process::ProcessMetrics::register(&mut registry);
         crate::db::register(&mut registry);
+        registry.register(
+            "otel_spans_dropped",
+            "Spans dropped because their export failed",
+            crate::trace::dropped_spans().clone(),
+        );
         Self { registry: Arc::new(Mutex::new(registry)), http_duration, http_active, job_runs, job_duration, process }
     }
 
@@ -109,8 +126,16 @@ impl Metrics {
         }
     }
 
-    /// Records one finished HTTP request.
-    pub fn observe_http(&self, route: &str, method: &str, status: u16, journey: Journey, elapsed: Duration) {
+    /// Records one finished HTTP request; `trace_id` becomes the bucket's exemplar.
+    pub fn observe_http(
+        &self,
+        route: &str,
+        method: &str,
+        status: u16,
+        journey: Journey,
+        elapsed: Duration,
+        trace_id: Option<String>,
+    ) {
         self.http_duration
             .get_or_create(&HttpLabels {
                 http_route: route.to_owned(),
@@ -118,7 +143,7 @@ impl Metrics {
                 http_response_status_code: status,
                 journey: journey.name(),
             })
-            .observe(elapsed.as_secs_f64());
+            .observe(elapsed.as_secs_f64(), trace_id.map(|trace_id| TraceLabel { trace_id }), None);
     }
 
     /// Times one run of a background job that serves `journey`.
@@ -209,7 +234,14 @@ mod tests {
     #[test]
     fn http_requests_are_counted_under_their_route_template_and_journey() {
         let m = Metrics::new();
-        m.observe_http("/v1/shipments/{shipment_id}", "GET", 404, Journey::new("stock-read"), Duration::from_millis(3));
+        m.observe_http(
+            "/v1/shipments/{shipment_id}",
+            "GET",
+            404,
+            Journey::new("stock-read"),
+            Duration::from_millis(3),
+            None,
+        );
         let text = m.encode_openmetrics();
         assert!(text.contains(
             "http_server_request_duration_seconds_count{http_route=\"/v1/shipments/{shipment_id}\",http_request_method=\"GET\",http_response_status_code=\"404\",journey=\"stock-read\"} 1"

@@ -1,6 +1,6 @@
 //! The one HTTP error type. Every failure leaves as an RFC 9457 `application/problem+json`
-//! document with a stable `type`, the field at fault where there is one, and nothing
-//! internal: 5xx causes are logged once, here, and never sent.
+//! document with a stable `type`, the field at fault where there is one, the trace id, and
+//! nothing internal: 5xx causes are logged once, here, and never sent.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +36,9 @@ pub struct Problem {
     /// For a failed inspection: the lines that differ.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub differences: Option<serde_json::Value>,
+    /// The request's trace, to quote when reporting the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 /// Everything a handler can fail with.
@@ -87,6 +90,7 @@ impl ApiError {
             existing_id: None,
             short_items: None,
             differences: None,
+            trace_id: telemetry::trace::current_trace_id(),
         };
         let (status, slug, title) = match self {
             ApiError::Domain(e) => match e {

@@ -70,13 +70,27 @@ pub async fn spawn_app_with(backend: Backend, jobs: bool) -> Option<TestApp> {
     spawn_app_configured(backend, jobs, fulfillment::http::DEFAULT_MAX_IN_FLIGHT).await
 }
 
-/// The process-wide telemetry (logs at `error` unless RUST_LOG says otherwise, and the
-/// database layer behind `db_client_*` metrics), installed once for all tests.
+static TELEMETRY: std::sync::OnceLock<Option<telemetry::Guard>> = std::sync::OnceLock::new();
+
+/// The process-wide telemetry, installed once for all tests: logs at `error` unless RUST_LOG
+/// says otherwise, the database layer behind `db_client_*`, and traces exported to the
+/// in-process OTLP receiver (`crate::otlp`).
 fn telemetry() {
-    static GUARD: std::sync::OnceLock<Option<telemetry::Guard>> = std::sync::OnceLock::new();
-    GUARD.get_or_init(|| {
-        telemetry::init(&telemetry::Config { service_name: "fulfillment-test", default_filter: "error" }).ok()
+    TELEMETRY.get_or_init(|| {
+        telemetry::init(&telemetry::Config {
+            service_name: "fulfillment-test",
+            default_filter: "error",
+            otlp_traces_endpoint: Some(crate::otlp::receiver()),
+        })
+        .ok()
     });
+}
+
+/// Exports every finished span now.
+pub fn flush_spans() {
+    if let Some(Some(guard)) = TELEMETRY.get() {
+        guard.flush();
+    }
 }
 
 pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: usize) -> Option<TestApp> {

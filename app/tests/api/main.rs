@@ -11,5 +11,7 @@ mod jobs;
 mod lifecycle;
 mod metrics;
 mod openapi;
+mod otlp;
 mod profile;
+mod traces;
 mod transitions;

@@ -230,7 +230,17 @@ async fn requests_accepted_before_shutdown_complete_and_are_stored(backend: Back
             tokio::spawn(async move { req.send().await.map(|r| r.status()) })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Shut down as soon as the first request is committed, while the rest are in flight.
+    for _ in 0..500 {
+        let stored: i64 = sqlx::query_scalar("select count(*) from shipment where identifier like 'SD-%'")
+            .fetch_one(app.db.reader())
+            .await
+            .expect("count");
+        if stored > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     app.shutdown().await;
     let outcomes = join_all(in_flight).await;
 

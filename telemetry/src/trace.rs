@@ -1,0 +1,116 @@
+//! Traces: an OpenTelemetry tracer provider exporting OTLP over HTTP/protobuf, configured by
+//! the standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER`/`_ARG`, `OTEL_BSP_*`, and
+//! `OTEL_SDK_DISABLED=true` to turn tracing off), bridged from `tracing` spans, with the W3C
+//! trace-context propagator.
+//!
+//! Export runs on the batch processor's own thread, never on a request: when the collector
+//! is down, batches fail, their spans are dropped and counted in
+//! `otel_spans_dropped_total`, and the service keeps serving.
+
+use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
+
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
+
+/// Spans buffered for export before new ones are dropped.
+pub const DEFAULT_QUEUE_SIZE: usize = 16_384;
+use prometheus_client::metrics::counter::Counter;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Spans lost because their export failed (collector down, timeout, rejection).
+pub fn dropped_spans() -> &'static Counter<u64, AtomicU64> {
+    static DROPPED: OnceLock<Counter<u64, AtomicU64>> = OnceLock::new();
+    DROPPED.get_or_init(Counter::default)
+}
+
+/// Whether `OTEL_SDK_DISABLED` turns tracing off.
+pub fn disabled() -> bool {
+    std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Counts the spans of every batch the inner exporter fails to deliver.
+#[derive(Debug)]
+struct Counting<E>(E);
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        let result = self.0.export(batch).await;
+        if result.is_err() {
+            dropped_spans().inc_by(n);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&mut self, timeout: std::time::Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the OTLP exporter: {0}")]
+pub struct BuildError(String);
+
+/// Builds and installs the global tracer provider and propagator.
+pub fn provider(service_name: &'static str, endpoint: Option<&str>) -> Result<SdkTracerProvider, BuildError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http().with_protocol(Protocol::HttpBinary);
+    if let Some(url) = endpoint {
+        builder = builder.with_endpoint(url);
+    }
+    let exporter = builder.build().map_err(|e| BuildError(e.to_string()))?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name(service_name);
+    }
+    // The SDK's default queue (2,048 spans) overflows in a burst once every statement is a
+    // span; OTEL_BSP_MAX_QUEUE_SIZE still wins when set.
+    let mut batch = BatchConfigBuilder::default();
+    if std::env::var_os("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
+        batch = batch.with_max_queue_size(DEFAULT_QUEUE_SIZE);
+    }
+    let processor = BatchSpanProcessor::builder(Counting(exporter)).with_batch_config(batch.build()).build();
+    let provider = SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource.build()).build();
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    Ok(provider)
+}
+
+/// The `tracing` layer that turns spans into OpenTelemetry spans.
+pub fn layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    tracing_opentelemetry::layer().with_tracer(provider.tracer("kura"))
+}
+
+/// The trace id of the current span, if it is sampled (for exemplars and problem documents).
+pub fn current_trace_id() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let sc = span.span_context();
+    (sc.is_valid() && sc.is_sampled()).then(|| sc.trace_id().to_string())
+}
+
+/// Continues the trace of an incoming request (`traceparent`/`tracestate`) on `span`.
+pub fn continue_from(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    let parent =
+        opentelemetry::global::get_text_map_propagator(|p| p.extract(&opentelemetry_http::HeaderExtractor(headers)));
+    let _ = span.set_parent(parent);
+}
+
+/// Adds the current trace context to an outgoing request's headers (callbacks, webhooks, GitHub).
+pub fn inject(headers: &mut axum::http::HeaderMap) {
+    let context = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|p| {
+        p.inject_context(&context, &mut opentelemetry_http::HeaderInjector(headers));
+    });
+}
