@@ -35,6 +35,9 @@ enum Command {
     /// Serve the public API and the admin listener until SIGTERM/Ctrl-C, then drain and exit.
     ///
     /// Logs go to stderr (JSON unless stderr is a terminal), filtered by RUST_LOG (default `info,sqlx=warn`).
+    /// Traces are exported over OTLP/HTTP as the standard variables say: OTEL_EXPORTER_OTLP_ENDPOINT
+    /// (default http://localhost:4318), OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+    /// OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_*, and OTEL_SDK_DISABLED=true to turn them off.
     Serve {
         /// Public API address (shipper, warehouse and admin APIs, /openapi.json).
         #[arg(long, env = "FULFILLMENT_LISTEN", default_value = "127.0.0.1:8080")]

@@ -85,3 +85,14 @@ async fn a_callers_trace_continues_through_the_server_span_into_database_spans(b
     let body: serde_json::Value = problem.json().await.expect("problem");
     assert_eq!(body["trace_id"], trace_id.as_str());
 }
+
+#[tokio::test]
+async fn outgoing_calls_carry_the_current_trace_context() {
+    let _app = spawn_app(Backend::Sqlite).await;
+    let span = tracing::info_span!("channel callback");
+    let mut headers = axum::http::HeaderMap::new();
+    span.in_scope(|| telemetry::trace::inject(&mut headers));
+    let trace_id = span.in_scope(telemetry::trace::current_trace_id).expect("a sampled span");
+    let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).expect("traceparent injected");
+    assert!(traceparent.starts_with(&format!("00-{trace_id}-")), "{traceparent}");
+}
