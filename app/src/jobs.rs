@@ -61,6 +61,17 @@ async fn cutoff_waves(state: &AppState) -> Result<(), String> {
             waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await.map_err(|e| e.to_string())?
         {
             tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
+            // The wave-generation SLI: how long after the cut-off the picking list came out.
+            let clock = warehouses::get(&state.db, warehouse)
+                .await
+                .map_err(|e| e.to_string())?
+                .clock()
+                .map_err(|e| e.to_string())?;
+            let now = jiff::Timestamp::now();
+            if let Some(cutoff) = clock.cutoff_today(now) {
+                let lag = Duration::try_from(now.duration_since(cutoff)).unwrap_or_default();
+                state.metrics.observe_queue_lag("cutoff-waves", journeys::of_job("cutoff-waves"), lag);
+            }
         }
     }
     Ok(())

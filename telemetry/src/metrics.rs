@@ -2,7 +2,8 @@
 //! OpenTelemetry semantic conventions as Prometheus exposes them:
 //! - `http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code, journey}`
 //! - `http_server_active_requests{http_request_method}`
-//! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`
+//! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`,
+//!   `job_queue_lag_seconds{job, journey}`
 //! - `db_client_operation_duration_seconds`, `db_client_slow_queries_total` (see [`crate::db`])
 //! - `process_*` (CPU, resident memory, open fds, start time) and `tokio_*` runtime gauges,
 //!   sampled at scrape time.
@@ -77,6 +78,8 @@ pub struct Metrics {
     pub http_active: Family<MethodLabels, Gauge<i64, AtomicI64>>,
     pub job_runs: Family<JobRunLabels, Counter>,
     pub job_duration: Family<JobLabels, Histogram>,
+    /// How long work waited before a job picked it up (e.g. cut-off to wave released).
+    pub job_queue_lag: Family<JobLabels, Histogram>,
     process: crate::process::ProcessMetrics,
 }
 
@@ -109,6 +112,14 @@ impl Metrics {
             Unit::Seconds,
             job_duration.clone(),
         );
+        let job_queue_lag =
+            Family::<JobLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register_with_unit(
+            "job_queue_lag",
+            "Time work waited before a job picked it up",
+            Unit::Seconds,
+            job_queue_lag.clone(),
+        );
         let process = crate::process::ProcessMetrics::register(&mut registry);
         crate::db::register(&mut registry);
         registry.register(
@@ -116,7 +127,15 @@ impl Metrics {
             "Spans dropped because their export failed",
             crate::trace::dropped_spans().clone(),
         );
-        Self { registry: Arc::new(Mutex::new(registry)), http_duration, http_active, job_runs, job_duration, process }
+        Self {
+            registry: Arc::new(Mutex::new(registry)),
+            http_duration,
+            http_active,
+            job_runs,
+            job_duration,
+            job_queue_lag,
+            process,
+        }
     }
 
     /// Registers a service's own metric in the same registry.
@@ -161,6 +180,11 @@ impl Metrics {
             .get_or_create(&JobLabels { job, journey: journey.name() })
             .observe(start.elapsed().as_secs_f64());
         result
+    }
+
+    /// Records how long work waited before `job` picked it up.
+    pub fn observe_queue_lag(&self, job: &'static str, journey: Journey, lag: Duration) {
+        self.job_queue_lag.get_or_create(&JobLabels { job, journey: journey.name() }).observe(lag.as_secs_f64());
     }
 
     /// The OpenMetrics text exposition (ends with `# EOF`).

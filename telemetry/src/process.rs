@@ -1,5 +1,6 @@
 //! Process and tokio runtime metrics, sampled from `/proc/self` and the runtime handle when
-//! `/metrics` is scraped (Linux; elsewhere the process gauges stay at zero).
+//! `/metrics` is scraped (Linux; elsewhere the process gauges stay at zero). Per-worker poll
+//! counts need `--cfg tokio_unstable`, which Kura does not build with; busy time is stable.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -22,6 +23,8 @@ pub struct ProcessMetrics {
     workers: Gauge<i64, AtomicI64>,
     alive_tasks: Gauge<i64, AtomicI64>,
     global_queue: Gauge<i64, AtomicI64>,
+    busy: Counter<f64, AtomicU64>,
+    busy_seen: Arc<AtomicU64>,
 }
 
 impl ProcessMetrics {
@@ -42,6 +45,12 @@ impl ProcessMetrics {
             "tokio_global_queue_depth",
             "Tasks waiting in the tokio global queue",
             m.global_queue.clone(),
+        );
+        registry.register_with_unit(
+            "tokio_worker_busy",
+            "Time tokio workers spent running tasks, summed over workers",
+            Unit::Seconds,
+            m.busy.clone(),
         );
         m
     }
@@ -77,6 +86,13 @@ impl ProcessMetrics {
             self.workers.set(rt.num_workers() as i64);
             self.alive_tasks.set(rt.num_alive_tasks() as i64);
             self.global_queue.set(rt.global_queue_depth() as i64);
+            let busy_micros: u64 = (0..rt.num_workers())
+                .map(|w| u64::try_from(rt.worker_total_busy_duration(w).as_micros()).unwrap_or(u64::MAX))
+                .sum();
+            let seen = self.busy_seen.swap(busy_micros, Ordering::Relaxed);
+            if busy_micros > seen {
+                self.busy.inc_by((busy_micros - seen) as f64 / 1e6);
+            }
         }
     }
 }

@@ -35,6 +35,12 @@ impl WarehouseClock {
         now.to_zoned(self.zone.clone()).time() >= self.cutoff
     }
 
+    /// When today's cut-off is (was), as an instant.
+    pub fn cutoff_today(&self, now: Timestamp) -> Option<Timestamp> {
+        let today = self.local_date(now);
+        today.to_datetime(self.cutoff).to_zoned(self.zone.clone()).ok().map(|z| z.timestamp())
+    }
+
     /// The ship date a new shipment gets by default: today before the cut-off, tomorrow after.
     pub fn default_ship_date(&self, now: Timestamp) -> Date {
         let today = self.local_date(now);
@@ -73,6 +79,7 @@ mod tests {
         assert_eq!(clock.default_ship_date(at("2026-11-25T03:30:00Z")).to_string(), "2026-11-26");
         // 15:30Z on the 25th is already the 26th in Tokyo.
         assert_eq!(clock.local_date(at("2026-11-25T15:30:00Z")).to_string(), "2026-11-26");
+        assert_eq!(clock.cutoff_today(at("2026-11-25T05:00:00Z")), Some(at("2026-11-25T03:30:00Z")));
     }
 
     #[test]

@@ -64,7 +64,13 @@ async fn requests_are_measured_by_route_template_status_and_journey(backend: Bac
     assert_eq!(count("unmatched", "GET", "404", "none"), Some(1.0), "{text}");
     assert_eq!(count("/wms/v1/scans", "POST", "422", "hht-scan"), Some(1.0), "{text}");
     assert!(!text.contains("424242") && !text.contains("/v1/no/such/path"), "raw paths must not become labels");
-    for name in ["process_resident_memory_bytes", "process_open_fds", "process_cpu_seconds_total", "tokio_workers"] {
+    for name in [
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_cpu_seconds_total",
+        "tokio_workers",
+        "tokio_worker_busy_seconds_total",
+    ] {
         assert!(samples.iter().any(|s| s.name() == name), "{name} missing: {text}");
     }
 
