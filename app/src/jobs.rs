@@ -56,17 +56,12 @@ async fn every<F, Fut>(
 }
 
 async fn cutoff_waves(state: &AppState) -> Result<(), String> {
-    for warehouse in waves::due_for_cutoff(&state.db).await.map_err(|e| e.to_string())? {
+    for (warehouse, clock) in waves::due_for_cutoff(&state.db).await.map_err(|e| e.to_string())? {
         if let Some(wave) =
             waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await.map_err(|e| e.to_string())?
         {
             tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
             // The wave-generation SLI: how long after the cut-off the picking list came out.
-            let clock = warehouses::get(&state.db, warehouse)
-                .await
-                .map_err(|e| e.to_string())?
-                .clock()
-                .map_err(|e| e.to_string())?;
             let now = jiff::Timestamp::now();
             if let Some(cutoff) = clock.cutoff_today(now) {
                 let lag = Duration::try_from(now.duration_since(cutoff)).unwrap_or_default();

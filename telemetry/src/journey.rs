@@ -36,12 +36,4 @@ impl RouteJourneys {
     pub fn journey(&self, method: &str, route: &str) -> Journey {
         self.0.iter().find(|(m, r, _)| *m == method && *r == route).map_or(Journey::NONE, |(_, _, j)| *j)
     }
-
-    /// Every journey some route serves.
-    pub fn journeys(&self) -> Vec<Journey> {
-        let mut all: Vec<Journey> = self.0.iter().map(|(_, _, j)| *j).collect();
-        all.sort();
-        all.dedup();
-        all
-    }
 }

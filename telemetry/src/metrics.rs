@@ -138,13 +138,6 @@ impl Metrics {
         }
     }
 
-    /// Registers a service's own metric in the same registry.
-    pub fn register(&self, name: &str, help: &str, metric: impl prometheus_client::registry::Metric) {
-        if let Ok(mut r) = self.registry.lock() {
-            r.register(name, help, metric);
-        }
-    }
-
     /// Records one finished HTTP request; `trace_id` becomes the bucket's exemplar.
     pub fn observe_http(
         &self,

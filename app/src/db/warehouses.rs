@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use super::{Db, Flag, Tx, now};
 use crate::domain::Error;
 use crate::domain::calendar::WarehouseClock;
-use crate::domain::values::{LocationKind, ShipperId, WarehouseId};
+use crate::domain::values::{LocationKind, WarehouseId};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Shipper {
@@ -66,14 +66,6 @@ pub async fn create_shipper(tx: &mut Tx, code: &str, name: &str, allow_backorder
         }
     })?;
     Ok(shipper)
-}
-
-pub async fn shipper(db: &Db, id: ShipperId) -> Result<Shipper, Error> {
-    sqlx::query_as("select shipper_id, code, name, allow_backorder, created_at from shipper where shipper_id = $1")
-        .bind(id.0)
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::NotFound("shipper"))
 }
 
 pub async fn create_warehouse(
@@ -147,16 +139,6 @@ pub async fn get_in(tx: &mut Tx, id: WarehouseId) -> Result<Warehouse, Error> {
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(Error::NotFound("warehouse"))
-}
-
-pub async fn locations(db: &Db, warehouse: WarehouseId) -> Result<Vec<Location>, Error> {
-    Ok(sqlx::query_as(
-        "select location_id, warehouse_id, code, kind, pick_sequence from location where warehouse_id = $1 \
-         order by pick_sequence, code",
-    )
-    .bind(warehouse.0)
-    .fetch_all(db.reader())
-    .await?)
 }
 
 /// The first location of `kind` in pick order: where goods of that kind go by default.

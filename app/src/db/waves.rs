@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::shipments::{self, Scope};
 use super::{Db, now, warehouses};
 use crate::domain::Error;
+use crate::domain::calendar::WarehouseClock;
 use crate::domain::shipment::ShipmentAction;
 use crate::domain::values::{ShipmentId, WarehouseId, WaveId, text_enum};
 
@@ -188,8 +189,8 @@ async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error>
     })
 }
 
-/// Warehouses whose cut-off has passed today and which have no cut-off wave yet.
-pub async fn due_for_cutoff(db: &Db) -> Result<Vec<WarehouseId>, Error> {
+/// Warehouses whose cut-off has passed today and which have no cut-off wave yet, with their clocks.
+pub async fn due_for_cutoff(db: &Db) -> Result<Vec<(WarehouseId, WarehouseClock)>, Error> {
     let mut due = Vec::new();
     let now = jiff::Timestamp::now();
     for w in warehouses::list(db).await? {
@@ -206,7 +207,7 @@ pub async fn due_for_cutoff(db: &Db) -> Result<Vec<WarehouseId>, Error> {
         .fetch_optional(db.reader())
         .await?;
         if exists.is_none() {
-            due.push(WarehouseId(w.warehouse_id));
+            due.push((WarehouseId(w.warehouse_id), clock));
         }
     }
     Ok(due)

@@ -135,19 +135,10 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded_pairs(query).map(QueryParams)
+        axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError::Schema { field: "query".into(), message: e.body_text() })
     }
-}
-
-fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
-    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(
-        &format!("/?{query}")
-            .parse()
-            .map_err(|_| ApiError::Schema { field: "query".into(), message: "malformed query string".into() })?,
-    )
-    .map(|q| q.0)
-    .map_err(|e| ApiError::Schema { field: "query".into(), message: e.body_text() })
 }
 
 /// A path id; anything but a positive integer is a 404 (no such resource), never a 500.
