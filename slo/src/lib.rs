@@ -1,0 +1,6 @@
+//! Kura's SLO library: per-journey SLO specs ([`spec`]), exact error-budget and burn-rate
+//! math ([`math`]), and the artefacts generated from specs ([`generate`]: Prometheus rules,
+//! Grafana dashboards, Datadog Terraform, OpenSLO). The controller and the deploy gate are
+//! built on it.
+
+pub mod math;

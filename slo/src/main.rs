@@ -1,0 +1,3 @@
+//! The `slo` command: lint, generate and import SLO specs.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Error-budget math: pure functions over window sums.
