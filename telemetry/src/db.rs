@@ -39,7 +39,7 @@ pub struct DbMetrics {
     pub slow: Family<DbLabels, Counter>,
 }
 
-const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub(crate) const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 fn histogram() -> Histogram {
     Histogram::new(BUCKETS.iter().copied())

@@ -8,6 +8,7 @@
 //!
 //! Traces (OTLP), exemplars and heap profiles will hang off the same entry point and guard.
 
+pub mod contract;
 pub mod db;
 pub mod http;
 pub mod journey;
