@@ -4,3 +4,6 @@
 //! built on it.
 
 pub mod math;
+pub mod generate;
+pub mod import;
+pub mod spec;
