@@ -2,6 +2,7 @@
 //! What a format says that a Kura spec cannot represent is an error naming it, never
 //! dropped silently.
 
+mod common;
 pub mod openslo;
 pub mod sloth;
 

@@ -7,3 +7,4 @@ pub mod math;
 pub mod generate;
 pub mod import;
 pub mod spec;
+mod yaml;

@@ -25,6 +25,7 @@ mod diagnostic;
 mod load;
 mod raw;
 pub mod selector;
+mod write;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +37,7 @@ use rust_decimal::Decimal;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{DEFAULT_TIME_ZONE, load, load_paths, load_paths_with, load_str, load_str_with};
 pub use selector::{MatchOp, Matcher, Selector};
+pub use write::to_yaml;
 
 use crate::math::{BurnTier, Objective, Window};
 

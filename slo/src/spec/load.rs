@@ -415,7 +415,7 @@ impl Validator<'_> {
             }
             d
         });
-        let window_len = window.as_ref().map(|w| w.length(jiff::Timestamp::now()));
+        let window_len = window.as_ref().map(Window::nominal_length);
         let alerting = self.alerting(raw.alerting, window_len);
         if let (Some(Budgeting::Timeslices { .. }), Some(Sli::Promql { .. })) = (&budgeting, &sli) {
             // Fine: slices are evaluated from the same queries over the slice length.
