@@ -65,11 +65,16 @@ pub struct BudgetStatus {
 }
 
 impl BudgetStatus {
-    fn new(sli: Option<f64>, unit: BudgetUnit, allowed_bad: f64, consumed_bad: f64) -> BudgetStatus {
+    /// The status for `consumed_bad` against an allowance of `base × budget` (`base` = total
+    /// events, or window minutes). Uses the budget's exact mantissa and power of ten so that
+    /// each quantity is rounded once: spending exactly the allowance gives exactly 1.
+    fn new(objective: &Objective, sli: Option<f64>, unit: BudgetUnit, base: f64, consumed_bad: f64) -> BudgetStatus {
+        let (mantissa, power) = objective.budget_parts_f64();
+        let allowed_bad = base * mantissa / power;
         let consumed_fraction = if consumed_bad == 0.0 {
             0.0
         } else if allowed_bad > 0.0 {
-            consumed_bad / allowed_bad
+            consumed_bad * power / (base * mantissa)
         } else {
             // Bad events against a zero allowance (a zero-length window): infinitely overspent.
             f64::INFINITY
@@ -103,7 +108,7 @@ impl Budget {
         // `max` before `min` also maps a NaN `good` to 0.
         let good = good.max(0.0).min(total);
         let sli = (total > 0.0).then(|| good / total);
-        BudgetStatus::new(sli, BudgetUnit::Events, total * objective.budget_f64(), total - good)
+        BudgetStatus::new(objective, sli, BudgetUnit::Events, total, total - good)
     }
 
     /// Timeslices budgeting (OpenSLO `Timeslices`): `good_slices` of `total_slices` slices of
@@ -118,9 +123,8 @@ impl Budget {
         let good = good_slices.min(total_slices);
         let sli = (total_slices > 0).then(|| good as f64 / total_slices as f64);
         let minutes = |d: SignedDuration| d.as_secs_f64().max(0.0) / 60.0;
-        let allowed = minutes(window_len) * objective.budget_f64();
         let consumed = (total_slices - good) as f64 * minutes(slice);
-        BudgetStatus::new(sli, BudgetUnit::Minutes, allowed, consumed)
+        BudgetStatus::new(objective, sli, BudgetUnit::Minutes, minutes(window_len), consumed)
     }
 }
 
@@ -147,7 +151,8 @@ pub fn allowed_downtime(objective: &Objective, window_len: SignedDuration) -> Si
 
 /// The burn rate of an error ratio: `error_ratio / budget` (SRE Workbook, "Alerting on SLOs").
 pub fn burn_rate(error_ratio: f64, objective: &Objective) -> f64 {
-    error_ratio / objective.budget_f64()
+    let (mantissa, power) = objective.budget_parts_f64();
+    error_ratio * power / mantissa
 }
 
 /// How long the remaining budget lasts at `burn_rate`: `remaining_fraction × window_len /

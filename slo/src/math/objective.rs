@@ -107,6 +107,16 @@ impl Objective {
     pub fn budget_f64(&self) -> f64 {
         self.budget_f64
     }
+
+    /// The budget as `(mantissa, 10^scale)`, both exact in an `f64` (the budget has at most 8
+    /// decimals): `0.001` is `(1.0, 1000.0)`. Multiplying by the mantissa and dividing by the
+    /// power of ten rounds once, where multiplying by the already-rounded `budget_f64` would
+    /// round twice; with whole event counts below 2⁵³ the products are exact and so is, for
+    /// instance, `total × budget` whenever it is a whole number.
+    pub(crate) fn budget_parts_f64(&self) -> (f64, f64) {
+        // Mantissa < 10^8 and scale ≤ 8: both exactly representable.
+        (self.budget.mantissa() as f64, 10f64.powi(self.budget.scale() as i32))
+    }
 }
 
 impl FromStr for Objective {
