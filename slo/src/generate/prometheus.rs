@@ -1,0 +1,537 @@
+//! `slo generate prometheus PATH...`: one Prometheus rule file with recording rules and
+//! multi-window, multi-burn-rate alerts for every SLO, in the spirit of Sloth and Pyrra.
+//!
+//! # Layout
+//!
+//! One rule group per SLO, `kura-slo-<id>`, evaluated every 30s (group names are stable, so a
+//! regenerated file reloads in place); a journey's composite gets a group of its own. Rules
+//! within a group run in order, so each may read the ones above it. Every series carries `slo`,
+//! `journey`, `service` and the spec's `labels`:
+//!
+//! * `slo:maintenance:active` -- 1 while a maintenance window is open (specs with maintenance).
+//! * `slo:sli_bad_events:rate5m`, `slo:sli_events:rate5m` -- bad and all events per second.
+//! * `slo:timeslice_bad:bool` -- timeslices SLOs: 1 when the trailing slice missed its target.
+//! * `slo:sli_error:ratio_rate<range>` -- the error ratio over every range an alert tier uses
+//!   and over the SLO window.
+//! * `slo:objective:ratio`, `slo:error_budget:ratio`, `slo:error_budget_remaining:ratio`.
+//! * `ErrorBudgetBurn` per enabled tier and `SloNoData` alerts.
+//!
+//! # Ranges, and what they cost
+//!
+//! Ranges under a day read the raw counters, as Sloth and Pyrra do: exact from the first
+//! evaluation, and the fast page fires as soon as the Workbook says it should (about 50s into
+//! a total outage at 99.9%). Ranges of a day or more (the slow tickets' 1d and 3d, and the
+//! 28d/30d SLO window) instead add up the recorded 5m event rates:
+//! `sum_over_time(bad rate5m[28d]) / sum_over_time(all rate5m[28d])`. Each moment is counted
+//! in the same number of samples on both sides, so this is the event-weighted ratio (not
+//! Sloth's average of 5m ratios, which weighs a quiet night like a busy noon), smeared by at
+//! most 5m at the range's edges. Its cost no longer grows with the raw selector's cardinality:
+//! a 28d range is 2 × 80,640 samples per evaluation and SLO (one 30s-step series per side),
+//! against every matching raw series × 161,280 samples at a 15s scrape. The price is a warm-up:
+//! after the rules are first loaded, long ranges cover only the time since.
+//!
+//! # Calendar windows
+//!
+//! A PromQL range has a fixed length, so a calendar window (week, month or quarter in the
+//! spec's zone) is stood in for by a rolling range of its nominal length: 7d, 30d, 90d. The
+//! alerts do not depend on it (a burn rate is a speed, whatever the window), only the SLO-window
+//! ratio and the remaining budget do, and those rules say so in a comment. The controller,
+//! which knows the zone's calendar, keeps the exact figure; a rule file that refused calendar
+//! windows would leave their SLOs with no alerts at all, which is worse than an approximate
+//! budget gauge.
+//!
+//! # Timeslices
+//!
+//! A timeslices SLO counts slices, not events, so its `slo:sli_error:ratio_rate<range>` is the
+//! fraction of bad slices in the range, computed from `slo:timeslice_bad:bool`; the burn-rate
+//! alerts and the remaining budget then follow the SLO's own budget. Alerting on event ratios
+//! instead would miss real burns: with a 95% slice target, 6% slow requests spread evenly make
+//! every slice bad (a 200× burn of a 99.5% budget) while the event error ratio stays under the
+//! page threshold. The bool is recorded every 30s over the trailing slice, so slices slide
+//! rather than tile; a slice without events is neither good nor bad.
+//!
+//! # Alerts
+//!
+//! The tiers are the Google SRE Workbook's ("Alerting on SLOs", table 5-8: 1h/5m, 6h/30m,
+//! 1d/2h, 3d/6h), as scaled to the window and overridden by the spec. An alert fires while the
+//! error ratio is above `burn rate × budget` over both its long and its short window; the
+//! short window makes it stop within minutes of recovery. Thresholds are printed as exact
+//! decimals (`0.0144`, not `14.4 * 0.001`, which is `0.014400000000000001` in floating point).
+//! Annotations are plain text without templates, so they read the same in the rule file,
+//! in notifications and in tests.
+//!
+//! * `min_events_per_hour`: each burn alert also needs that many events in the last hour, so a
+//!   quiet SLO shows "insufficient data" on the dashboard instead of paging on one failure.
+//! * `alerting.no_data`: `SloNoData` (ticket) when the SLI's total has had no events, or no
+//!   series, for that long.
+//!
+//! # Maintenance
+//!
+//! Declared windows are excluded from the budget, as the spec says, and page nobody. The
+//! recorded 5m rates (and timeslice bools) skip every evaluation whose range overlaps a window,
+//! so ranges of a day or more and the remaining budget leave maintenance out. Raw ranges
+//! cannot, so an alert whose long window is raw stays suppressed after a window closes until
+//! its short window has moved past it (5m for the fast page, 30m for the slow one); an alert
+//! whose long window leaves maintenance out is suppressed only while the window is open. The
+//! no-data alert waits its own length after a window closes. One-off windows are `time()`
+//! comparisons; weekly ones are placed in UTC (PromQL's clock) from the spec's zone, see
+//! [`promql::maintenance_open`].
+
+mod promql;
+mod yaml;
+
+use std::collections::BTreeMap;
+
+use jiff::SignedDuration;
+use rust_decimal::Decimal;
+
+use crate::math::{Objective, Window, format_duration};
+use crate::spec::{Budgeting, Composite, JourneySlos, MatchOp, Matcher, NamedTier, Selector, Slo, Spec};
+
+use super::{GenerateError, Kind};
+use promql::Events;
+use yaml::{Group, Rule, RuleKind};
+
+/// How often every group is evaluated.
+const INTERVAL: SignedDuration = SignedDuration::from_secs(30);
+/// The range of the recorded event rates that long ranges are built from.
+const BASE: SignedDuration = SignedDuration::from_mins(5);
+/// Ranges at least this long are built from the recorded 5m rates rather than raw counters.
+const LONG: SignedDuration = SignedDuration::from_hours(24);
+
+const MAINTENANCE: &str = "slo:maintenance:active";
+const BAD_EVENTS: &str = "slo:sli_bad_events:rate5m";
+const EVENTS: &str = "slo:sli_events:rate5m";
+const SLICE_BAD: &str = "slo:timeslice_bad:bool";
+
+/// The rule file for `specs`, one group per SLO and composite, in spec and file order.
+pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+    for spec in specs {
+        for journey in &spec.journeys {
+            let mut built: Vec<(&str, Group)> = Vec::new();
+            for slo in &journey.slos {
+                built.push((&slo.id, slo_group(spec, slo)?));
+            }
+            if let Some(composite) = &journey.composite {
+                built.push((&composite.id, composite_group(spec, journey, composite)?));
+            }
+            for (id, group) in built {
+                if let Some(other) = owners.insert(group.name.clone(), &spec.service) {
+                    return Err(error(
+                        spec,
+                        id,
+                        format!("a second rule group `{}` (service `{other}` has an SLO with the same id)", group.name),
+                    ));
+                }
+                groups.push(group);
+            }
+        }
+    }
+    Ok(yaml::document(&header(specs), &groups))
+}
+
+fn header(specs: &[Spec]) -> Vec<String> {
+    let sources: Vec<String> = specs.iter().map(|s| s.source.display().to_string()).collect();
+    [
+        format!("Generated by `slo generate prometheus` from {}.", sources.join(", ")),
+        "Do not edit: change the spec and regenerate.".into(),
+        String::new(),
+        "One group per SLO (`kura-slo-<id>`), evaluated every 30s. Every series and alert carries the".into(),
+        "labels slo, journey and service, plus the spec's labels:".into(),
+        "  slo:sli_error:ratio_rate<range>  error ratio over each alert window and the SLO window".into(),
+        "  slo:sli_bad_events:rate5m, slo:sli_events:rate5m  events per second; ranges of 1d and".into(),
+        "      more add these up instead of reading raw counters".into(),
+        "  slo:objective:ratio, slo:error_budget:ratio, slo:error_budget_remaining:ratio".into(),
+        "  ErrorBudgetBurn: multi-window, multi-burn-rate alerts (Google SRE Workbook, \"Alerting on".into(),
+        "      SLOs\"), labels severity (page|ticket), long_window, short_window; SloNoData".into(),
+    ]
+    .into()
+}
+
+fn error(spec: &Spec, slo: &str, what: String) -> GenerateError {
+    GenerateError { kind: Kind::Prometheus, service: spec.service.clone(), slo: slo.to_string(), what }
+}
+
+/// Who a group's series belong to, and how to select them.
+struct Owner<'a> {
+    spec: &'a Spec,
+    id: &'a str,
+    journey: &'a str,
+}
+
+impl Owner<'_> {
+    /// The labels of every series and alert: the spec's, then `slo`, `journey`, `service`.
+    fn labels(&self) -> BTreeMap<String, String> {
+        let mut labels = self.spec.labels.clone();
+        labels.insert("slo".into(), self.id.into());
+        labels.insert("journey".into(), self.journey.into());
+        labels.insert("service".into(), self.spec.service.clone());
+        labels
+    }
+
+    /// `record{service="…", slo="…"}`: this owner's series of a recorded metric, whatever its other labels.
+    fn series(&self, record: &str) -> String {
+        let matcher =
+            |label: &str, value: &str| Matcher { label: label.into(), op: MatchOp::Equal, value: value.into() };
+        let matchers = vec![matcher("service", &self.spec.service), matcher("slo", self.id)];
+        Selector { metric: record.into(), matchers }.to_string()
+    }
+
+    fn record(&self, name: String, expr: String) -> Rule {
+        Rule {
+            comment: Vec::new(),
+            kind: RuleKind::Record(name),
+            expr,
+            labels: self.labels(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// `unless` a maintenance window was open within `range` (or is open, for zero), if the spec has any.
+    fn unless_maintenance(&self, range: SignedDuration) -> Option<String> {
+        let active = if range.is_zero() {
+            self.series(MAINTENANCE)
+        } else {
+            format!("max_over_time({}[{}])", self.series(MAINTENANCE), format_duration(range))
+        };
+        (!self.spec.maintenance.is_empty()).then(|| format!("unless on() {active}"))
+    }
+
+    /// A recorded rate that skips evaluations whose `range` overlaps maintenance. `unless`
+    /// binds looser than arithmetic and comparisons, and [`Events`] parenthesizes its `or`s,
+    /// so `expr` needs no parentheses.
+    fn outside_maintenance(&self, expr: String, range: SignedDuration) -> String {
+        match self.unless_maintenance(range) {
+            Some(unless) => format!("{expr} {unless}"),
+            None => expr,
+        }
+    }
+}
+
+fn ratio_record(range: SignedDuration) -> String {
+    format!("slo:sli_error:ratio_rate{}", format_duration(range))
+}
+
+/// The range standing for the SLO window (its nominal length), and a comment when that only
+/// approximates it.
+fn window_range(spec: &Spec, window: &Window) -> (SignedDuration, Option<String>) {
+    let range = window.nominal_length();
+    let note = (!window.is_rolling()).then(|| {
+        format!(
+            "The SLO window is a calendar {window} in {}; a PromQL range has a fixed length, so this is a rolling {}.",
+            spec.time_zone,
+            format_duration(range)
+        )
+    });
+    (range, note)
+}
+
+fn window_text(spec: &Spec, window: &Window) -> String {
+    match window {
+        Window::Rolling(length) => format_duration(*length),
+        Window::Calendar { .. } => format!("a calendar {window} ({})", spec.time_zone),
+    }
+}
+
+fn slo_group(spec: &Spec, slo: &Slo) -> Result<Group, GenerateError> {
+    let owner = Owner { spec, id: &slo.id, journey: &slo.journey };
+    let events = Events { sli: &slo.sli };
+    let base = format_duration(BASE);
+    let mut rules = Vec::new();
+
+    if !spec.maintenance.is_empty() {
+        rules.push(maintenance_rule(&owner)?);
+    }
+    rules.push(owner.record(BAD_EVENTS.into(), owner.outside_maintenance(events.bad(&base), BASE)));
+    rules.push(owner.record(EVENTS.into(), owner.outside_maintenance(events.total(&base), BASE)));
+    if let Budgeting::Timeslices { slice, target } = &slo.budgeting {
+        let slice_bad =
+            format!("{} > bool {}", events.error_ratio(&format_duration(*slice)), target.budget().normalize());
+        let mut rule = owner.record(SLICE_BAD.into(), owner.outside_maintenance(slice_bad, *slice));
+        rule.comment = vec![format!(
+            "1 when more than {}% of the events in the last {} were bad (the slice missed its {}% target), 0 when not.",
+            percent(target.budget()),
+            format_duration(*slice),
+            percent(target.target())
+        )];
+        rules.push(rule);
+    }
+
+    let (window, window_note) = window_range(spec, &slo.window);
+    let mut ranges: Vec<SignedDuration> =
+        slo.alerting.tiers.iter().flat_map(|t| [t.tier.long_window, t.tier.short_window]).chain([window]).collect();
+    ranges.sort();
+    ranges.dedup();
+    for range in ranges {
+        let r = format_duration(range);
+        let expr = match slo.budgeting {
+            Budgeting::Timeslices { .. } => {
+                format!("sum(sum_over_time({s}[{r}])) / sum(count_over_time({s}[{r}]))", s = owner.series(SLICE_BAD))
+            }
+            Budgeting::Occurrences if range < LONG => events.error_ratio(&r),
+            Budgeting::Occurrences => format!(
+                "sum(sum_over_time({}[{r}])) / (sum(sum_over_time({}[{r}])) > 0)",
+                owner.series(BAD_EVENTS),
+                owner.series(EVENTS)
+            ),
+        };
+        let mut rule = owner.record(ratio_record(range), expr);
+        if range == window {
+            rule.comment.extend(window_note.clone());
+        }
+        rules.push(rule);
+    }
+    let mut comment = Vec::new();
+    let spent = match slo.budgeting {
+        // As the controller counts it (`math::Budget::from_timeslices`).
+        Budgeting::Timeslices { .. } => {
+            let allowed = (Decimal::from(window.as_secs()) * slo.objective.budget()).normalize();
+            let interval = format_duration(INTERVAL);
+            comment.push(format!(
+                "The budget is time: {} × {}% = {allowed}s of bad slices; each {interval} evaluation of {SLICE_BAD} stands for {interval}.",
+                format_duration(window),
+                percent(slo.objective.budget()),
+            ));
+            format!(
+                "sum(sum_over_time({}[{}])) * {} / {allowed}",
+                owner.series(SLICE_BAD),
+                format_duration(window),
+                INTERVAL.as_secs()
+            )
+        }
+        Budgeting::Occurrences => {
+            format!("{} / {}", owner.series(&ratio_record(window)), slo.objective.budget().normalize())
+        }
+    };
+    comment.extend(window_note);
+    rules.extend(budget_rules(&owner, &slo.objective, spent, comment));
+
+    let guard = slo.min_events_per_hour.map(|n| format!("and on() {} * 3600 >= {}", events.total("1h"), n.normalize()));
+    for tier in &slo.alerting.tiers {
+        rules.push(burn_alert(&owner, slo, tier, window, guard.clone()));
+    }
+    if let Some(no_data) = slo.alerting.no_data {
+        rules.push(no_data_alert(&owner, slo, &events, no_data));
+    }
+
+    Ok(Group {
+        comment: slo_comment(spec, slo),
+        name: format!("kura-slo-{}", slo.id),
+        interval: format_duration(INTERVAL),
+        rules,
+    })
+}
+
+fn slo_comment(spec: &Spec, slo: &Slo) -> Vec<String> {
+    let mut lines =
+        vec![format!("{}/{}: {}", spec.service, slo.id, slo.description).trim_end_matches(": ").to_string()];
+    let what = match &slo.budgeting {
+        Budgeting::Occurrences => "of events good".to_string(),
+        Budgeting::Timeslices { slice, .. } => format!("of {} slices good", format_duration(*slice)),
+    };
+    lines.push(format!(
+        "{}% {what} over {}; {} SLI.",
+        percent(slo.objective.target()),
+        window_text(spec, &slo.window),
+        slo.sli.kind()
+    ));
+    lines
+}
+
+/// `slo:maintenance:active`: 1 while any of the spec's windows is open.
+fn maintenance_rule(owner: &Owner) -> Result<Rule, GenerateError> {
+    let zone = jiff::tz::TimeZone::get(&owner.spec.time_zone).map_err(|e| {
+        error(owner.spec, owner.id, format!("maintenance in time zone `{}`: {e}", owner.spec.time_zone))
+    })?;
+    let (conditions, comment): (Vec<String>, Vec<String>) =
+        owner.spec.maintenance.iter().map(|m| promql::maintenance_open(m, &zone)).unzip();
+    let mut rule = owner.record(MAINTENANCE.into(), format!("vector(1) and ({})", conditions.join(" or ")));
+    rule.comment = comment;
+    Ok(rule)
+}
+
+/// Objective, budget and what is left of it: 1 − `spent`, the share of the budget spent over
+/// the SLO window (`comment` says how when that needs saying).
+fn budget_rules(owner: &Owner, objective: &Objective, spent: String, comment: Vec<String>) -> Vec<Rule> {
+    let budget = objective.budget().normalize();
+    let mut remaining = owner.record("slo:error_budget_remaining:ratio".into(), format!("1 - {spent}"));
+    remaining.comment = comment;
+    vec![
+        owner.record("slo:objective:ratio".into(), format!("vector({})", objective.target().normalize())),
+        owner.record("slo:error_budget:ratio".into(), format!("vector({budget})")),
+        remaining,
+    ]
+}
+
+fn burn_alert(owner: &Owner, slo: &Slo, named: &NamedTier, window: SignedDuration, guard: Option<String>) -> Rule {
+    let tier = &named.tier;
+    let threshold = tier.error_ratio_threshold(&slo.objective).normalize();
+    let (long, short) = (format_duration(tier.long_window), format_duration(tier.short_window));
+    let mut clauses = vec![
+        format!("{} > {threshold}", owner.series(&ratio_record(tier.long_window))),
+        format!("and {} > {threshold}", owner.series(&ratio_record(tier.short_window))),
+    ];
+    clauses.extend(guard);
+    // A raw long window still holds maintenance events, so the short window must first move
+    // past the maintenance window; a long window built from the recorded rates leaves them out.
+    let after = if tier.long_window < LONG { tier.short_window } else { SignedDuration::ZERO };
+    clauses.extend(owner.unless_maintenance(after));
+    let expr = clauses.join("\n");
+
+    let mut labels = owner.labels();
+    let severity = tier.severity.as_str();
+    labels.insert("severity".into(), severity.into());
+    labels.insert("long_window".into(), long.clone());
+    labels.insert("short_window".into(), short.clone());
+
+    let burn = tier.burn_rate.normalize();
+    let budget = slo.objective.budget();
+    // The share of the budget one long window at this burn rate spends (the Workbook's "budget consumed").
+    let spent = tier.budget_consumed(window).unwrap_or_default().round_dp(4);
+    let what = match &slo.budgeting {
+        Budgeting::Occurrences => "error ratio".to_string(),
+        Budgeting::Timeslices { slice, .. } => format!("share of bad {} slices", format_duration(*slice)),
+    };
+    let mut description = Vec::new();
+    if !slo.description.is_empty() {
+        description.push(slo.description.clone());
+    }
+    description.push(objective_sentence(owner.spec, slo));
+    description.push(format!(
+        "The {what} has been above {}% ({burn} × the {}% budget) over both the last {long} and the last {short}; \
+         every {long} at this burn rate spends {}% of the error budget.",
+        percent(threshold),
+        percent(budget),
+        percent(spent),
+    ));
+    if let Some(n) = slo.min_events_per_hour {
+        description.push(format!("Only fires with at least {} events in the last hour.", n.normalize()));
+    }
+    let mut annotations = BTreeMap::from([
+        (
+            "summary".to_string(),
+            format!("{}: error budget burning at over {burn}× the sustainable rate ({})", slo.id, named.name),
+        ),
+        ("description".to_string(), description.join("\n")),
+    ]);
+    if let Some(link) = owner.spec.dashboard_link(&slo.id) {
+        annotations.insert("dashboard".into(), link);
+    }
+    Rule {
+        comment: vec![format!(
+            "{}: {severity} when the {long} and {short} error ratios exceed {burn} × the budget.",
+            named.name
+        )],
+        kind: RuleKind::Alert("ErrorBudgetBurn".into()),
+        expr,
+        labels,
+        annotations,
+    }
+}
+
+fn objective_sentence(spec: &Spec, slo: &Slo) -> String {
+    match &slo.budgeting {
+        Budgeting::Occurrences => format!(
+            "Objective: {}% of events good over {}, an error budget of {}%.",
+            percent(slo.objective.target()),
+            window_text(spec, &slo.window),
+            percent(slo.objective.budget())
+        ),
+        Budgeting::Timeslices { slice, target } => format!(
+            "Objective: {}% of {} slices good over {}, an error budget of {}% of slices; a slice is good when at least {}% of its events are.",
+            percent(slo.objective.target()),
+            format_duration(*slice),
+            window_text(spec, &slo.window),
+            percent(slo.objective.budget()),
+            percent(target.target())
+        ),
+    }
+}
+
+fn no_data_alert(owner: &Owner, slo: &Slo, events: &Events, no_data: SignedDuration) -> Rule {
+    let range = format_duration(no_data);
+    let total = events.total(&range);
+    let expr = std::iter::once(format!("({total} or vector(0)) == 0"))
+        .chain(owner.unless_maintenance(no_data))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut labels = owner.labels();
+    labels.insert("severity".into(), "ticket".into());
+    let mut annotations = BTreeMap::from([
+        ("summary".to_string(), format!("{}: no events for {range}", slo.id)),
+        (
+            "description".to_string(),
+            format!(
+                "{total} has been zero or absent for {range}, so the SLO cannot be evaluated. \
+                 Check that {} is running, serving the {} journey and scraped.",
+                owner.spec.service, slo.journey
+            ),
+        ),
+    ]);
+    if let Some(link) = owner.spec.dashboard_link(&slo.id) {
+        annotations.insert("dashboard".into(), link);
+    }
+    Rule {
+        comment: vec![format!("No data: the SLI's total has had no events for {range}.")],
+        kind: RuleKind::Alert("SloNoData".into()),
+        expr,
+        labels,
+        annotations,
+    }
+}
+
+/// A journey's composite: the weighted mean of its SLOs' error ratios over their (shared)
+/// window, with its own objective and budget. It has no alerts of its own; its SLOs do.
+fn composite_group(spec: &Spec, journey: &JourneySlos, composite: &Composite) -> Result<Group, GenerateError> {
+    let owner = Owner { spec, id: &composite.id, journey: &journey.name };
+    let mut windows = Vec::new();
+    let mut terms = Vec::new();
+    for component in &composite.components {
+        let Some(slo) = journey.slos.iter().find(|s| s.id == component.slo) else {
+            return Err(error(
+                spec,
+                &composite.id,
+                format!("a component `{}` that is not an SLO of the journey", component.slo),
+            ));
+        };
+        let (range, note) = window_range(spec, &slo.window);
+        let series = Owner { spec, id: &slo.id, journey: &journey.name }.series(&ratio_record(range));
+        terms.push(format!("{} * sum({series})", component.weight.normalize()));
+        windows.push((range, note));
+    }
+    windows.dedup();
+    let [(range, note)] = &windows[..] else {
+        return Err(error(spec, &composite.id, "a composite whose SLOs have different windows".into()));
+    };
+    let (range, note) = (*range, note.clone());
+    let weights: Decimal = composite.components.iter().map(|c| c.weight).sum();
+    let mut ratio = owner.record(ratio_record(range), format!("({}) / {}", terms.join(" + "), weights.normalize()));
+    ratio.comment.push("The weighted mean of the SLOs' error ratios; no sample until every SLO has one.".into());
+    ratio.comment.extend(note.clone());
+    let mut rules = vec![ratio];
+    let spent = format!("{} / {}", owner.series(&ratio_record(range)), composite.objective.budget().normalize());
+    rules.extend(budget_rules(&owner, &composite.objective, spent, note.into_iter().collect()));
+    let names: Vec<&str> = composite.components.iter().map(|c| c.slo.as_str()).collect();
+    Ok(Group {
+        comment: vec![
+            format!(
+                "{}/{}: the {} journey as a whole ({}).",
+                spec.service,
+                composite.id,
+                journey.name,
+                names.join(", ")
+            ),
+            format!("{}% over the SLOs' window; burn alerts are on the SLOs.", percent(composite.objective.target())),
+        ],
+        name: format!("kura-slo-{}", composite.id),
+        interval: format_duration(INTERVAL),
+        rules,
+    })
+}
+
+/// A ratio as an exact percentage: 0.0144 → `1.44`.
+fn percent(ratio: Decimal) -> String {
+    (ratio * Decimal::ONE_HUNDRED).normalize().to_string()
+}
