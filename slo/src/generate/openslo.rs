@@ -46,7 +46,8 @@
 //! |                                    | `compositeWeight: weight`); the composite's own objective in    |
 //! |                                    | `kura.dev/composite-objective`                                  |
 //!
-//! Refused with a [`GenerateError`] naming the SLO (never dropped): a duration OpenSLO's
+//! Refused with a [`GenerateError`] naming the SLO (never dropped): one service spread over
+//! several spec files (OpenSLO has one `Service` per name), a duration OpenSLO's
 //! shorthand cannot write (`90s`, `1h30m`: it has whole m/h/d/w only), a calendar window in a
 //! zone without an IANA name, and a composite whose components differ in window or budgeting
 //! method (an OpenSLO SLO has one of each).
@@ -119,7 +120,12 @@ pub const CALENDAR_START: &str = "2024-01-01 00:00:00";
 /// All specs as one OpenSLO v1 multi-document stream.
 pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
     let mut docs = Vec::new();
-    for spec in specs {
+    for (i, spec) in specs.iter().enumerate() {
+        // One `Service` per name: a service split over several spec files would be two.
+        if specs[..i].iter().any(|s| s.service == spec.service) {
+            let what = format!("service `{}` from two spec files (merge them into one)", spec.service);
+            return Err(fail(spec, "*", what));
+        }
         spec_documents(spec, &mut docs)?;
     }
     let mut out = String::from(

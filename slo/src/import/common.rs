@@ -247,11 +247,11 @@ fn infer_metrics(spec: &Spec) -> Vec<MetricDeclaration> {
                 m.labels.push(matcher.label.clone());
             }
         }
-        if let Some(t) = threshold {
-            if !m.buckets.contains(&t) {
-                m.buckets.push(t);
-                m.buckets.sort();
-            }
+        if let Some(t) = threshold
+            && !m.buckets.contains(&t)
+        {
+            m.buckets.push(t);
+            m.buckets.sort();
         }
     };
     for slo in spec.slos() {

@@ -993,10 +993,10 @@ impl<'a> Importer<'a> {
         let y = self.y();
         let op = o.str("op").map_err(&y)?;
         let value = o.str("value").map_err(&y)?;
-        if !matches!(ind.metric, Metric::Threshold { .. }) {
-            if let Some(x) = op.or(value) {
-                return Err(self.at(x, "`op` and `value` apply only to a thresholdMetric".into()));
-            }
+        if !matches!(ind.metric, Metric::Threshold { .. })
+            && let Some(x) = op.or(value)
+        {
+            return Err(self.at(x, "`op` and `value` apply only to a thresholdMetric".into()));
         }
         match &ind.metric {
             Metric::Threshold { query } => {
@@ -1091,12 +1091,11 @@ impl<'a> Importer<'a> {
             };
         }
         let plain = |q: &Query<'a>| Selector::parse(q.text.trim()).ok();
-        if let (Some(good), Some(all)) = (plain(numerator), plain(total)) {
-            if counting == Counting::Good {
-                if let Some((histogram, seconds)) = histogram_ratio(&good, &all) {
-                    return Ok(Sli::Latency { histogram, threshold: Threshold { seconds } });
-                }
-            }
+        if let (Some(good), Some(all)) = (plain(numerator), plain(total))
+            && counting == Counting::Good
+            && let Some((histogram, seconds)) = histogram_ratio(&good, &all)
+        {
+            return Ok(Sli::Latency { histogram, threshold: Threshold { seconds } });
         }
         let structured = |q: &Query<'a>| {
             let s = counter_selector(q.text)?;
@@ -1205,11 +1204,11 @@ impl<'a> Importer<'a> {
         };
         let c = Map::of(spec.required("condition").map_err(&y)?, "`condition`").map_err(&y)?;
         c.only(&["kind", "op", "threshold", "lookbackWindow", "alertAfter"]).map_err(&y)?;
-        if let Some(kind) = c.str("kind").map_err(&y)? {
-            if kind.as_str() != "burnrate" {
-                let what = format!("condition kind `{}`", kind.as_str());
-                return Err(unsupported(self.file, At::of(kind.span()), what, "Kura alerts on burn rate (`burnrate`)"));
-            }
+        if let Some(kind) = c.str("kind").map_err(&y)?
+            && kind.as_str() != "burnrate"
+        {
+            let what = format!("condition kind `{}`", kind.as_str());
+            return Err(unsupported(self.file, At::of(kind.span()), what, "Kura alerts on burn rate (`burnrate`)"));
         }
         let op = c.required_str("op").map_err(&y)?;
         if !matches!(op.as_str(), "gt" | "gte") {
@@ -1226,12 +1225,12 @@ impl<'a> Importer<'a> {
             self.at(threshold, format!("threshold `{}` is not a positive burn rate", threshold.as_str()))
         })?;
         let long_window = self.shorthand(c.required_str("lookbackWindow").map_err(&y)?)?;
-        if let Some(after) = c.str("alertAfter").map_err(&y)? {
-            if !matches!(after.as_str(), "0" | "0m" | "0s" | "0h") {
-                let what = format!("`alertAfter: {}`", after.as_str());
-                let why = "a Kura tier fires as soon as both its windows burn, with no hold time";
-                return Err(unsupported(self.file, At::of(after.span()), what, why));
-            }
+        if let Some(after) = c.str("alertAfter").map_err(&y)?
+            && !matches!(after.as_str(), "0" | "0m" | "0s" | "0h")
+        {
+            let what = format!("`alertAfter: {}`", after.as_str());
+            let why = "a Kura tier fires as soon as both its windows burn, with no hold time";
+            return Err(unsupported(self.file, At::of(after.span()), what, why));
         }
         let short_window = match self.annotation(metadata, a::SHORT_WINDOW)? {
             Some(s) => math::parse_duration(s.as_str())
@@ -1257,7 +1256,7 @@ impl<'a> Importer<'a> {
         for severity in [Severity::Page, Severity::Ticket] {
             let word = if severity == Severity::Page { "page" } else { "ticket" };
             let mut these: Vec<&(BurnTier, At)> = untitled.iter().filter(|(t, _)| t.severity == severity).collect();
-            these.sort_by(|x, y| y.0.burn_rate.cmp(&x.0.burn_rate));
+            these.sort_by_key(|t| std::cmp::Reverse(t.0.burn_rate));
             if these.len() > 2 {
                 let what = format!("{} {word} conditions without `{}`", these.len(), a::TIER);
                 let why = format!(
