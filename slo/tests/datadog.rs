@@ -271,10 +271,23 @@ fn timeslices_become_a_time_slice_slo_comparing_each_slice_with_its_target() {
     let block = resource_block(&out, "datadog_service_level_objective", "hht_scan_latency");
 
     assert!(block.contains("type        = \"time_slice\""), "{block}");
-    assert!(block.contains("formula_expression = \"good / total\""));
+    assert!(block.contains("formula_expression = \"query1 / query2\""));
     assert!(block.contains("comparator             = \">=\""));
     assert!(block.contains("threshold              = 0.95"));
     assert!(block.contains("query_interval_seconds = 60"));
+}
+
+#[test]
+fn a_bad_over_total_ratio_in_time_slices_compares_good_as_total_minus_bad() {
+    let sli = "          ratio:\n            bad: probe_events_total{kind=\"a\", outcome=\"error\"}\n            total: probe_events_total{kind=\"a\"}";
+    let extra = format!("        budgeting:\n          timeslices: {{ slice: 5m, target: 99 }}\n{NO_SLOW_TICKET}");
+    let out = generated(&one_slo("", "30d", sli, &extra));
+    let block = resource_block(&out, "datadog_service_level_objective", "probe_slo");
+
+    assert!(block.contains("formula_expression = \"(query2 - query1) / query2\""), "{block}");
+    assert!(block.contains("query = \"sum:probe.probe_events.count{kind:a,outcome:error}.as_count()\""));
+    assert!(block.contains("threshold              = 0.99"));
+    assert!(block.contains("query_interval_seconds = 300"));
 }
 
 #[test]
@@ -584,4 +597,34 @@ fn maintenance_windows_mute_the_services_generated_monitors() {
     assert!(weekly.contains(r#"timezone = "Asia/Tokyo""#));
     let monitors = resources(&out, "datadog_monitor");
     assert_eq!(out.matches("\"managed_by:kura-slo\", ").count(), monitors.len() + 2, "every monitor carries the tag");
+}
+
+/// `terraform fmt -check` parses the HCL and checks its layout; it needs no provider, so it
+/// runs wherever the `terraform` binary is installed (and says so when it is not).
+#[test]
+fn terraform_fmt_accepts_the_output_as_it_is() {
+    let Ok(version) = std::process::Command::new("terraform").arg("version").output() else {
+        eprintln!("terraform is not installed: HCL checked by the balance check only");
+        return;
+    };
+    assert!(version.status.success());
+    for path in fixtures("datadog") {
+        let dir = std::env::temp_dir().join(format!("kura-slo-tf-{}-{}", std::process::id(), path.len()));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        std::fs::write(dir.join("main.tf"), generated(&load(&path))).expect("the file is written");
+
+        let fmt = std::process::Command::new("terraform")
+            .args(["fmt", "-check", "-diff", "-no-color"])
+            .arg(&dir)
+            .output()
+            .expect("terraform runs");
+
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            fmt.status.success(),
+            "{path}: terraform fmt -check failed:\n{}{}",
+            String::from_utf8_lossy(&fmt.stdout),
+            String::from_utf8_lossy(&fmt.stderr)
+        );
+    }
 }

@@ -670,15 +670,17 @@ impl Counts {
         }
     }
 
-    /// Named queries and the formula a time slice compares with its target.
+    /// Named queries and the formula a time slice compares with its target. The names are
+    /// the provider's own examples' (`query1`, `query2`).
     fn slice_formula(&self) -> (Vec<(&'static str, String)>, String) {
         match &self.good {
             Good::Query(good) => {
-                (vec![("good", good.clone()), ("total", self.total.clone())], "good / total".to_string())
+                (vec![("query1", good.clone()), ("query2", self.total.clone())], "query1 / query2".to_string())
             }
-            Good::TotalMinus(bad) => {
-                (vec![("bad", bad.clone()), ("total", self.total.clone())], "(total - bad) / total".to_string())
-            }
+            Good::TotalMinus(bad) => (
+                vec![("query1", bad.clone()), ("query2", self.total.clone())],
+                "(query2 - query1) / query2".to_string(),
+            ),
         }
     }
 }

@@ -267,17 +267,17 @@ resource "datadog_service_level_objective" "hht_scan_latency" {
     time_slice {
       query {
         formula {
-          formula_expression = "good / total"
+          formula_expression = "query1 / query2"
         }
         query {
           metric_query {
-            name  = "good"
+            name  = "query1"
             query = "sum:fulfillment.http_server_request_duration_seconds.bucket{journey:hht-scan,!http_response_status_code:5*,upper_bound:0.1}.as_count()"
           }
         }
         query {
           metric_query {
-            name  = "total"
+            name  = "query2"
             query = "sum:fulfillment.http_server_request_duration_seconds.count{journey:hht-scan,!http_response_status_code:5*}.as_count()"
           }
         }

@@ -166,17 +166,17 @@ resource "datadog_service_level_objective" "track_parcel_latency" {
     time_slice {
       query {
         formula {
-          formula_expression = "good / total"
+          formula_expression = "query1 / query2"
         }
         query {
           metric_query {
-            name  = "good"
+            name  = "query1"
             query = "sum:parcel_api.parcel_request_duration_seconds.bucket{route IN (/v1/parcels/track,/v2/parcels/track) AND (!http_response_status_code:5* AND !http_response_status_code:429) AND upper_bound:0.25}.as_count()"
           }
         }
         query {
           metric_query {
-            name  = "total"
+            name  = "query2"
             query = "sum:parcel_api.parcel_request_duration_seconds.count{route IN (/v1/parcels/track,/v2/parcels/track) AND (!http_response_status_code:5* AND !http_response_status_code:429)}.as_count()"
           }
         }
