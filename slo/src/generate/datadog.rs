@@ -192,9 +192,10 @@ fn header(out: &mut String, specs: &[Spec]) {
     );
     out.push_str(concat!(
         "#\n",
-        "# Datadog SLOs, burn-rate monitors and maintenance corrections for Kura journey SLOs. Metrics come from\n",
-        "# the Datadog Agent's OpenMetrics check scraping each service's /metrics with `namespace: <service>` and\n",
-        "# its default histogram settings; slo/src/generate/datadog.rs documents the translation.\n",
+        "# Datadog SLOs, burn-rate and no-data monitors, and maintenance corrections and downtimes for Kura\n",
+        "# journey SLOs. Metrics come from the Datadog Agent's OpenMetrics check scraping each service's /metrics\n",
+        "# with `namespace: <service>` and its default histogram settings; slo/src/generate/datadog.rs documents\n",
+        "# the translation.\n",
     ));
     let mut terraform = Block::new("terraform");
     let mut providers = Block::new("required_providers");
