@@ -183,7 +183,7 @@ pub fn time_to_exhaustion(
 /// single failure among a handful of requests would page, so the controller reports
 /// "insufficient data" instead.
 pub fn sufficient_data(total_events: f64, span: SignedDuration, min_events_per_hour: Option<f64>) -> bool {
-    if !(total_events > 0.0) {
+    if total_events.is_nan() || total_events <= 0.0 {
         return false;
     }
     match min_events_per_hour {
