@@ -140,7 +140,7 @@ impl FromStr for Objective {
         }
         let int = int.trim_start_matches('0');
         let frac = frac.unwrap_or("").trim_end_matches('0');
-        let zero = int.is_empty() && frac.bytes().all(|b| b == b'0');
+        let zero = int.is_empty() && frac.is_empty();
         let shown = || {
             format!(
                 "{}{}{}{}",
