@@ -23,8 +23,12 @@ fn served() -> BTreeSet<&'static str> {
 #[test]
 fn every_journey_in_the_slo_file_is_served_by_the_service_and_vice_versa() {
     let specs = specs();
-    let in_slos: BTreeSet<&str> =
-        specs.iter().filter(|s| s.service == "fulfillment").flat_map(|s| &s.journeys).map(|j| j.name.as_str()).collect();
+    let in_slos: BTreeSet<&str> = specs
+        .iter()
+        .filter(|s| s.service == "fulfillment")
+        .flat_map(|s| &s.journeys)
+        .map(|j| j.name.as_str())
+        .collect();
     let served = served();
     let missing_slo: Vec<_> = served.difference(&in_slos).collect();
     let not_served: Vec<_> = in_slos.difference(&served).collect();

@@ -15,7 +15,8 @@ fn spec_text(journeys: usize) -> String {
         writeln!(s, "  {journey}:\n    slos:").unwrap();
         for i in 0..10 {
             let (window, objective) = if i % 2 == 0 { ("28d", "99.9") } else { ("month", "99.5") };
-            writeln!(s, "      - id: {journey}-slo-{i}\n        objective: {objective}\n        window: {window}").unwrap();
+            writeln!(s, "      - id: {journey}-slo-{i}\n        objective: {objective}\n        window: {window}")
+                .unwrap();
             let sli = match i % 3 {
                 0 => format!(
                     "          ratio:\n            bad: http_server_request_duration_seconds_count{{journey=\"{journey}\", http_response_status_code=~\"5..\"}}\n            total: http_server_request_duration_seconds_count{{journey=\"{journey}\"}}"

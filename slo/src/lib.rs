@@ -3,8 +3,8 @@
 //! Grafana dashboards, Datadog Terraform, OpenSLO). The controller and the deploy gate are
 //! built on it.
 
-pub mod math;
 pub mod generate;
 pub mod import;
+pub mod math;
 pub mod spec;
 mod yaml;

@@ -269,9 +269,18 @@ pub struct PolicyThresholds {
 /// A planned maintenance window; events inside it do not count against any budget.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Maintenance {
-    Once { name: String, start: jiff::Timestamp, end: jiff::Timestamp },
+    Once {
+        name: String,
+        start: jiff::Timestamp,
+        end: jiff::Timestamp,
+    },
     /// Every week on `weekday` from `start` (local time in the spec's zone) for `duration`.
-    Weekly { name: String, weekday: jiff::civil::Weekday, start: jiff::civil::Time, duration: SignedDuration },
+    Weekly {
+        name: String,
+        weekday: jiff::civil::Weekday,
+        start: jiff::civil::Time,
+        duration: SignedDuration,
+    },
 }
 
 impl Maintenance {

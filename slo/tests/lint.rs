@@ -37,7 +37,15 @@ fn the_fulfillment_slos_load_with_every_journey_and_policy() {
     let journeys: Vec<&str> = s.journeys.iter().map(|j| j.name.as_str()).collect();
     assert_eq!(
         journeys,
-        ["create-shipment", "hht-scan", "wave-generation", "label-issuance", "stock-read", "inbound-to-stock", "allocation"]
+        [
+            "create-shipment",
+            "hht-scan",
+            "wave-generation",
+            "label-issuance",
+            "stock-read",
+            "inbound-to-stock",
+            "allocation"
+        ]
     );
     let availability = s.slo("create-shipment-availability").unwrap();
     assert_eq!(availability.objective.to_string(), "99.9");
@@ -130,7 +138,12 @@ fn a_scrape_given_with_metrics_makes_its_families_known() {
     let without = Command::new(env!("CARGO_BIN_EXE_slo")).args(["lint"]).arg(&spec_path).output().unwrap();
     assert_eq!(without.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&without.stderr).contains("unknown metric `hits_total`"));
-    let with = Command::new(env!("CARGO_BIN_EXE_slo")).args(["lint", "--metrics"]).arg(&scrape).arg(&spec_path).output().unwrap();
+    let with = Command::new(env!("CARGO_BIN_EXE_slo"))
+        .args(["lint", "--metrics"])
+        .arg(&scrape)
+        .arg(&spec_path)
+        .output()
+        .unwrap();
     assert!(with.status.success(), "{}", String::from_utf8_lossy(&with.stderr));
 }
 
@@ -141,7 +154,10 @@ fn an_slo_id_is_unique_per_service_across_files() {
     let body = std::fs::read_to_string(app_slos().join("fulfillment.yaml")).unwrap();
     std::fs::write(dir.join("a.yaml"), &body).unwrap();
     std::fs::write(dir.join("b.yaml"), &body).unwrap();
-    let err = spec::load_paths(&[dir.clone()]).expect_err("the second file repeats every id");
+    let err = spec::load_paths(std::slice::from_ref(&dir)).expect_err("the second file repeats every id");
     assert!(err.iter().all(|d| d.file.ends_with("b.yaml")));
-    assert!(err.iter().any(|d| d.message.contains("duplicate SLO id `create-shipment-availability` for service `fulfillment`")));
+    assert!(
+        err.iter()
+            .any(|d| d.message.contains("duplicate SLO id `create-shipment-availability` for service `fulfillment`"))
+    );
 }

@@ -82,10 +82,10 @@ impl Catalogue {
                 let Some((family, series)) = c.resolve_mut(&sample.metric) else { continue };
                 for m in &sample.matchers {
                     if m.label == "le" && series == Series::HistogramBucket {
-                        if let Ok(bound) = Decimal::from_str(&m.value) {
-                            if !family.buckets.contains(&bound.normalize()) {
-                                family.buckets.push(bound.normalize());
-                            }
+                        if let Ok(bound) = Decimal::from_str(&m.value)
+                            && !family.buckets.contains(&bound.normalize())
+                        {
+                            family.buckets.push(bound.normalize());
                         }
                     } else {
                         family.labels.insert(m.label.clone());
@@ -154,10 +154,10 @@ impl Catalogue {
             ("_sum", MetricKind::Histogram, Series::HistogramSum),
         ];
         for (suffix, kind, role) in candidates {
-            if let Some(f) = series.strip_suffix(suffix).and_then(|n| self.families.get(n)) {
-                if f.kind == kind {
-                    return Some((f, role));
-                }
+            if let Some(f) = series.strip_suffix(suffix).and_then(|n| self.families.get(n))
+                && f.kind == kind
+            {
+                return Some((f, role));
             }
         }
         let f = self.families.get(series)?;

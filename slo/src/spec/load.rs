@@ -73,7 +73,12 @@ pub fn load_paths_with(paths: &[PathBuf], catalogue: &Catalogue) -> Result<Vec<S
     let mut diagnostics = Diagnostics::default();
     for path in paths {
         if let Err(e) = collect_files(path, &mut files) {
-            diagnostics.push(Diagnostic { file: path.clone(), line: 1, column: 1, message: format!("cannot read: {e}") });
+            diagnostics.push(Diagnostic {
+                file: path.clone(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read: {e}"),
+            });
         }
     }
     let mut specs = Vec::new();
@@ -200,7 +205,9 @@ fn lowercase_first(s: &str) -> String {
 
 fn load_error(path: &Path, e: &LoadError) -> Diagnostics {
     let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => (Some(*m), "a spec file is a mapping (`service:`, `journeys:`, ...)".into()),
+        LoadError::TopLevelMustBeMapping(m) => {
+            (Some(*m), "a spec file is a mapping (`service:`, `journeys:`, ...)".into())
+        }
         LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence".into()),
         LoadError::UnexpectedAnchor(m) => (Some(*m), "anchors and aliases are not supported in spec files".into()),
         LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".into()),
@@ -208,7 +215,8 @@ fn load_error(path: &Path, e: &LoadError) -> Diagnostics {
         LoadError::ScanError(m, scan) => (Some(*m), format!("invalid YAML: {scan}")),
         LoadError::DuplicateKey(inner) => {
             let key = &inner.key;
-            let first = inner.prev_key.span().start().map(|m| format!(" (first at line {})", m.line())).unwrap_or_default();
+            let first =
+                inner.prev_key.span().start().map(|m| format!(" (first at line {})", m.line())).unwrap_or_default();
             (key.span().start().copied(), format!("duplicate key `{}`{first}", key.as_str()))
         }
     };
@@ -266,7 +274,10 @@ impl Validator<'_> {
                         if !is_label_name(k.as_str()) {
                             self.error(&k, format!("`{}` is not a valid label name", k.as_str()));
                         }
-                        if matches!(k.as_str(), "slo" | "journey" | "service" | "severity" | "long_window" | "short_window") {
+                        if matches!(
+                            k.as_str(),
+                            "slo" | "journey" | "service" | "severity" | "long_window" | "short_window"
+                        ) {
                             self.error(&k, format!("label `{}` is set by Kura and cannot be overridden", k.as_str()));
                         }
                         (k.as_str().to_string(), v.as_str().to_string())
@@ -274,10 +285,10 @@ impl Validator<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(d) = &raw.dashboard {
-            if !(d.starts_with("http://") || d.starts_with("https://")) {
-                self.error(d, "the dashboard link must be an http(s) URL (`{slo}` is replaced by the SLO id)");
-            }
+        if let Some(d) = &raw.dashboard
+            && !(d.starts_with("http://") || d.starts_with("https://"))
+        {
+            self.error(d, "the dashboard link must be an http(s) URL (`{slo}` is replaced by the SLO id)");
         }
         let policy = raw.error_budget_policy.map(|p| self.policy(p)).unwrap_or_default();
         let maintenance = raw.maintenance.into_iter().filter_map(|m| self.maintenance(m, &zone)).collect();
@@ -476,7 +487,10 @@ impl Validator<'_> {
                 None
             }
             Err(e) => {
-                self.error(raw, format!("window `{}` is neither a duration (28d) nor week|month|quarter: {e}", raw.as_str()));
+                self.error(
+                    raw,
+                    format!("window `{}` is neither a duration (28d) nor week|month|quarter: {e}", raw.as_str()),
+                );
                 None
             }
         }
@@ -587,7 +601,10 @@ impl Validator<'_> {
         let threshold = match Decimal::from_str(h.threshold.as_str().trim_end_matches('s')) {
             Ok(t) if t > Decimal::ZERO => t.normalize(),
             _ => {
-                self.error(&h.threshold, format!("threshold `{}` is not a positive number of seconds", h.threshold.as_str()));
+                self.error(
+                    &h.threshold,
+                    format!("threshold `{}` is not a positive number of seconds", h.threshold.as_str()),
+                );
                 return None;
             }
         };
@@ -645,7 +662,12 @@ impl Validator<'_> {
                 continue;
             }
             let base = existing.map(|i| tiers[i].tier.clone());
-            if base.is_none() && (over.severity.is_none() || over.long_window.is_none() || over.short_window.is_none() || over.burn_rate.is_none()) {
+            if base.is_none()
+                && (over.severity.is_none()
+                    || over.long_window.is_none()
+                    || over.short_window.is_none()
+                    || over.burn_rate.is_none())
+            {
                 self.error(
                     &name,
                     format!(
@@ -662,7 +684,10 @@ impl Validator<'_> {
                 Some("page") => Some(Severity::Page),
                 Some("ticket") => Some(Severity::Ticket),
                 Some(other) => {
-                    self.error(over.severity.as_ref().expect("matched Some"), format!("severity `{other}` is page or ticket"));
+                    self.error(
+                        over.severity.as_ref().expect("matched Some"),
+                        format!("severity `{other}` is page or ticket"),
+                    );
                     None
                 }
             };
@@ -678,7 +703,9 @@ impl Validator<'_> {
                     d
                 }
             };
-            let (Some(severity), Some(long_window), Some(short_window), Some(burn_rate)) = (severity, long, short, burn) else {
+            let (Some(severity), Some(long_window), Some(short_window), Some(burn_rate)) =
+                (severity, long, short, burn)
+            else {
                 ok = false;
                 continue;
             };
@@ -757,7 +784,8 @@ impl Validator<'_> {
                 }
             })
         };
-        let budget_remaining_below = number(self, &raw.budget_remaining_below, "budget_remaining_below (percent)", Some(Decimal::ONE_HUNDRED));
+        let budget_remaining_below =
+            number(self, &raw.budget_remaining_below, "budget_remaining_below (percent)", Some(Decimal::ONE_HUNDRED));
         let burn_rate_above = number(self, &raw.burn_rate_above, "burn_rate_above", None);
         let burn_window =
             raw.burn_window.as_ref().and_then(|w| self.duration(w)).unwrap_or(SignedDuration::from_hours(1));

@@ -62,7 +62,7 @@ pub(super) struct RawSlo {
 #[serde(rename_all = "snake_case")]
 pub(super) enum RawBudgeting {
     Occurrences,
-    Timeslices(RawTimeslices),
+    Timeslices(Box<RawTimeslices>),
 }
 
 #[derive(Debug, Deserialize)]
