@@ -47,7 +47,7 @@ fn prepared_sums(index: usize, now: Timestamp, rng: &mut Rng) -> WindowSums {
     let steady = (index % 10) as f64 * 0.0002;
     let minutes = 30 * 24 * 60;
     for m in 0..minutes {
-        let ratio = if index % 7 == 0 && m >= minutes - 20 { 0.05 } else { steady };
+        let ratio = if index.is_multiple_of(7) && m >= minutes - 20 { 0.05 } else { steady };
         // Stochastic rounding keeps the long-run ratio exact.
         let bad = ((ratio * per_minute as f64) + rng.next_f64()).floor() as u64;
         let at = now - SignedDuration::from_mins(minutes - 1 - m);

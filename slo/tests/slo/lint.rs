@@ -1,17 +1,19 @@
 //! `slo lint` and the spec loader: valid specs load, and every kind of mistake is reported
 //! at its `file:line:column`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use slo::spec::{self, Budgeting, Counting, Maintenance, Sli};
 
+use crate::support::{crate_dir, workspace};
+
 fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(path)
+    crate_dir().join("tests/fixtures").join(path)
 }
 
 fn app_slos() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/slos")
+    workspace().join("app/slos")
 }
 
 /// The diagnostics of one invalid fixture as `line:column: message` strings.

@@ -1,17 +1,14 @@
 //! `slo generate datadog-terraform`: Datadog SLOs and burn-rate monitors as Terraform. The
-//! output is golden-tested (regenerate with `KURA_BLESS=1 cargo test -p slo --test datadog`),
+//! output is golden-tested (regenerate with `KURA_BLESS=1 cargo test -p slo `),
 //! checked for structure (balanced HCL, valid names, every monitor's SLO defined), and every
 //! spec Datadog cannot represent is refused with an error naming the SLO and what.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::support::{assert_golden, crate_dir};
 use slo::generate::{GenerateError, Kind, datadog};
 use slo::spec::{self, Spec};
-
-fn crate_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Loads a spec under a workspace-relative name, so generated comments do not depend on the checkout.
 fn load(relative: &str) -> Spec {
@@ -31,43 +28,6 @@ fn fixtures(dir: &str) -> Vec<String> {
         .collect();
     names.sort();
     names.into_iter().map(|n| format!("slo/tests/fixtures/{dir}/{n}")).collect()
-}
-
-/// Compares with `tests/golden/datadog/<name>`, or rewrites it when `KURA_BLESS=1`.
-fn assert_golden(name: &str, actual: &str) {
-    let path: PathBuf = crate_dir().join("tests/golden/datadog").join(name);
-    if std::env::var("KURA_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("the golden directory can be created");
-        std::fs::write(&path, actual).expect("the golden file can be written");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run with KURA_BLESS=1 to create it", path.display()));
-    if expected != actual {
-        panic!(
-            "{} differs from the generated output (KURA_BLESS=1 to accept):\n{}",
-            path.display(),
-            diff(&expected, actual)
-        );
-    }
-}
-
-/// The differing lines, `-` expected and `+` actual, with line numbers.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            if let Some(x) = x {
-                out.push_str(&format!("{:>5} - {x}\n", i + 1));
-            }
-            if let Some(y) = y {
-                out.push_str(&format!("{:>5} + {y}\n", i + 1));
-            }
-        }
-    }
-    out
 }
 
 fn generated(spec: &Spec) -> String {
@@ -133,7 +93,7 @@ fn representable_specs_match_their_golden_terraform() {
     for path in fixtures("datadog") {
         let spec = load(&path);
         let name = Path::new(&path).file_stem().expect("a file name").to_string_lossy().into_owned();
-        assert_golden(&format!("{name}.tf"), &generated(&spec));
+        assert_golden("datadog", &format!("{name}.tf"), &generated(&spec));
     }
 }
 

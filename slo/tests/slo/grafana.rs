@@ -1,18 +1,15 @@
 //! `slo generate grafana`: the SLO dashboard. Golden-tested (regenerate with
-//! `KURA_BLESS=1 cargo test -p slo --test grafana`), and checked as Grafana would read it:
+//! `KURA_BLESS=1 cargo test -p slo `), and checked as Grafana would read it:
 //! valid JSON with its import inputs, unique panel ids, a grid without overlaps, and queries
 //! that read only recording rules the Prometheus generator defines for the SLOs shown.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::support::{assert_golden, crate_dir};
 use serde_json::Value;
 use slo::generate::{grafana, prometheus};
 use slo::spec::{self, Spec};
-
-fn crate_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Loads a spec under a workspace-relative name, so the output does not depend on the checkout.
 fn load(relative: &str) -> Spec {
@@ -50,43 +47,6 @@ fn panels(dashboard: &Value) -> &Vec<Value> {
     dashboard["panels"].as_array().expect("panels is an array")
 }
 
-/// Compares with `tests/golden/grafana/<name>`, or rewrites it when `KURA_BLESS=1`.
-fn assert_golden(name: &str, actual: &str) {
-    let path: PathBuf = crate_dir().join("tests/golden/grafana").join(name);
-    if std::env::var("KURA_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().expect("a parent")).expect("the golden directory can be created");
-        std::fs::write(&path, actual).expect("the golden file can be written");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("{} is missing: run with KURA_BLESS=1 to create it", path.display()));
-    if expected != actual {
-        panic!(
-            "{} differs from the generated output (KURA_BLESS=1 to accept):\n{}",
-            path.display(),
-            diff(&expected, actual)
-        );
-    }
-}
-
-/// The differing lines, `-` expected and `+` actual, with line numbers.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let mut out = String::new();
-    for i in 0..e.len().max(a.len()) {
-        let (x, y) = (e.get(i), a.get(i));
-        if x != y {
-            if let Some(x) = x {
-                out.push_str(&format!("{:>5} - {x}\n", i + 1));
-            }
-            if let Some(y) = y {
-                out.push_str(&format!("{:>5} + {y}\n", i + 1));
-            }
-        }
-    }
-    out
-}
-
 // ----- golden files -----
 
 #[test]
@@ -94,7 +54,7 @@ fn each_spec_dashboard_matches_its_golden_file() {
     for (stem, spec) in all_specs() {
         let text = grafana::generate(std::slice::from_ref(&spec)).expect("every spec can be shown");
 
-        assert_golden(&format!("{stem}.json"), &text);
+        assert_golden("grafana", &format!("{stem}.json"), &text);
     }
 }
 

@@ -4,21 +4,18 @@
 //! rules`). promtool comes from Debian's `prometheus` package, which `.ci/run` installs: these
 //! tests fail, never skip, when it is missing.
 //!
-//! `KURA_BLESS=1 cargo test -p slo --test prometheus` rewrites the golden files; review the diff.
+//! `KURA_BLESS=1 cargo test -p slo ` rewrites the golden files; review the diff.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{assert_golden, workspace};
 use serde_yaml_ng::Value;
 use slo::generate::prometheus;
 use slo::spec::{self, Spec};
 
 /// The promtool scenario directories under `tests/promtool/`, each with `slos.yaml` and `tests.yaml`.
 const SCENARIOS: [&str; 2] = ["burn", "maintenance"];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("slo/ is inside the workspace").to_path_buf()
-}
 
 /// Loads spec files named relative to the workspace root, as `slo generate prometheus` run
 /// there would name them in the generated header.
@@ -59,58 +56,6 @@ fn edge_case_specs() -> Vec<String> {
 
 fn stem(path: &str) -> String {
     Path::new(path).file_stem().unwrap().to_string_lossy().into_owned()
-}
-
-/// Compares `actual` with `tests/golden/prometheus/<name>.yaml`, or rewrites it under `KURA_BLESS=1`.
-fn assert_golden(name: &str, actual: &str) {
-    let path = workspace().join(format!("slo/tests/golden/prometheus/{name}.yaml"));
-    if std::env::var("KURA_BLESS").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (KURA_BLESS=1 creates it)", path.display()));
-    assert!(
-        expected == actual,
-        "the rules generated for {name} differ from {} (- golden, + generated; KURA_BLESS=1 rewrites it):\n{}",
-        path.display(),
-        diff(&expected, actual)
-    );
-}
-
-/// A line diff (longest common subsequence) with two lines of context around each change.
-fn diff(old: &str, new: &str) -> String {
-    let (a, b): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let mut ops = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            (i, j) = (i + 1, j + 1);
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
-            ops.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    let near_change = |k: usize| ops[k.saturating_sub(2)..(k + 3).min(ops.len())].iter().any(|(op, _)| *op != ' ');
-    let mut out = String::new();
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if near_change(k) {
-            out.push_str(&format!("{op} {line}\n"));
-        } else if !out.ends_with("...\n") {
-            out.push_str("...\n");
-        }
-    }
-    out
 }
 
 /// Runs promtool in `dir`, failing with its output when it fails or cannot be started.
@@ -179,7 +124,7 @@ fn run_scenario(scenario: &str) {
 #[test]
 fn the_fulfillment_rules_match_their_golden_file() {
     let (name, paths) = &cases()[0];
-    assert_golden(name, &generate(paths));
+    assert_golden("prometheus", &format!("{name}.yaml"), &generate(paths));
 }
 
 #[test]
@@ -187,7 +132,7 @@ fn the_edge_case_spec_rules_match_their_golden_files() {
     let specs = edge_case_specs();
     assert!(!specs.is_empty(), "no edge-case specs under slo/tests/fixtures/specs");
     for path in specs {
-        assert_golden(&stem(&path), &generate(&[path]));
+        assert_golden("prometheus", &format!("{}.yaml", stem(&path)), &generate(&[path]));
     }
 }
 
@@ -201,7 +146,8 @@ fn the_promtool_scenario_rules_match_their_golden_files() {
     assert_eq!(dirs, SCENARIOS, "every scenario directory is listed in SCENARIOS, so that it runs");
     for scenario in SCENARIOS {
         assert_golden(
-            &format!("promtool-{scenario}"),
+            "prometheus",
+            &format!("promtool-{scenario}.yaml"),
             &generate(&[format!("slo/tests/promtool/{scenario}/slos.yaml")]),
         );
     }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::{assert_golden, crate_dir};
 use jiff::SignedDuration;
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
@@ -12,10 +13,6 @@ use slo::import;
 use slo::math::{CalendarPeriod, Objective, Severity, Window};
 use slo::spec::catalogue::MetricKind;
 use slo::spec::{self, Budgeting, Counting, Selector, Sli, Spec};
-
-fn crate_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn fixture(name: &str) -> PathBuf {
     crate_dir().join("tests/fixtures").join(name)
@@ -131,12 +128,7 @@ fn kura_only_settings_travel_in_kura_dev_annotations() {
 fn the_generated_openslo_for_the_fulfillment_slos_matches_the_golden_file() {
     let specs = spec::load_paths(&[crate_dir().join("../app/slos")]).unwrap_or_else(|d| panic!("{d}"));
     let text = openslo::generate(&specs).unwrap_or_else(|e| panic!("{e}"));
-    let golden = crate_dir().join("tests/golden/openslo/fulfillment.yaml");
-    if std::env::var_os("KURA_BLESS").is_some() {
-        std::fs::write(&golden, &text).expect("golden file written");
-    }
-    let expected = std::fs::read_to_string(&golden).expect("golden file exists (KURA_BLESS=1 writes it)");
-    assert!(text == expected, "generated OpenSLO differs from {} (KURA_BLESS=1 to accept):\n{text}", golden.display());
+    assert_golden("openslo", "fulfillment.yaml", &text);
 }
 
 #[test]
