@@ -10,6 +10,10 @@ use clap::{Parser, Subcommand};
 use fulfillment::db::{self, Db};
 use fulfillment::server::{self, ServeConfig};
 
+// jemalloc with its heap profiler on, behind `/debug/pprof/heap` on the admin listener.
+#[cfg(feature = "jemalloc-profiling")]
+telemetry::jemalloc_allocator!();
+
 #[derive(Debug, Parser)]
 #[command(
     name = "fulfillment",

@@ -9,6 +9,10 @@
 //!   `application/openmetrics-text`, the classic text format otherwise.
 //! * `GET /debug/pprof/profile?seconds=N` -- CPU profile, pprof protobuf (`go tool pprof`);
 //!   `GET /debug/pprof/flamegraph?seconds=N` -- the same as an SVG (feature `pprof`, on by default).
+//! * `GET /debug/pprof/heap` -- heap profile: memory in use by allocating stack, gzipped pprof
+//!   protobuf from jemalloc's sampling profiler, symbolized
+//!   (`go tool pprof -http=: http://127.0.0.1:9464/debug/pprof/heap`; feature
+//!   `jemalloc-profiling`, on by default; 501 with the reason in a build without it).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,10 +42,7 @@ pub struct ServeConfig {
 
 /// The admin listener's routes.
 pub fn admin_router(state: AppState) -> Router {
-    let router = Router::new();
-    #[cfg(feature = "pprof")]
-    let router = router.merge(telemetry::profile::Profiler::default().router());
-    router
+    telemetry::profile::router()
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/maintenance", get(maintenance_log))

@@ -4,9 +4,11 @@
 //! [`http::record`] middleware and `/metrics` exposition; and [`Journey`] labels, declared
 //! once by each service.
 //!
-//! With the `pprof` feature, [`profile::Profiler`] serves CPU profiles and flame graphs.
+//! Traces go out over OTLP ([`trace`]); every storage call is a client span ([`db`]); log
+//! lines inside a request carry its `trace_id` and `span_id`.
 //!
-//! Traces (OTLP), exemplars and heap profiles will hang off the same entry point and guard.
+//! [`profile::router`] serves CPU profiles and flame graphs (feature `pprof`) and heap profiles
+//! (feature `jemalloc-profiling`, with [`jemalloc_allocator!`] in the binary).
 
 pub mod contract;
 pub mod db;
@@ -14,7 +16,6 @@ pub mod http;
 pub mod journey;
 pub mod metrics;
 mod process;
-#[cfg(feature = "pprof")]
 pub mod profile;
 pub mod trace;
 

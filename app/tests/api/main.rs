@@ -15,3 +15,7 @@ mod otlp;
 mod profile;
 mod traces;
 mod transitions;
+
+// The service's allocator and heap profiler, as in the binary, for the heap profile test.
+#[cfg(feature = "jemalloc-profiling")]
+telemetry::jemalloc_allocator!();

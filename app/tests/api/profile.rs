@@ -1,6 +1,7 @@
-//! CPU profiling on the admin listener: a real pprof profile taken while the service works,
-//! a flame graph, one profile at a time, and nothing of it on the public port. (One test,
-//! not one per backend: the sampler is process-wide and does not depend on the database.)
+//! Profiling on the admin listener: a real CPU profile taken while the service works, a flame
+//! graph, one CPU profile at a time; a heap profile that accounts for memory in use; and
+//! nothing of it on the public port. (One test each, not one per backend: the profilers are
+//! process-wide and do not depend on the database.)
 
 use std::time::Duration;
 
@@ -56,4 +57,39 @@ async fn a_cpu_profile_taken_under_load_is_valid_pprof_and_only_on_the_admin_por
         let r = app.http.get(format!("{}{path}", app.base)).send().await.expect("get");
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path} must not be on the public listener");
     }
+}
+
+#[cfg(feature = "jemalloc-profiling")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heap_profile_is_gzipped_pprof_that_accounts_for_memory_in_use_and_only_on_the_admin_port() {
+    use std::io::Read;
+    let Some(app) = spawn_app(Backend::Sqlite).await else { return };
+    // Arrange: 64 MiB held while the profile is taken. jemalloc samples one allocation per
+    // 512 KiB on average, so one this large is sampled for certain and must show up in full.
+    const BALLAST: usize = 64 << 20;
+    let ballast = std::hint::black_box(vec![7u8; BALLAST]);
+
+    // Act
+    let r = app.http.get(format!("{}/debug/pprof/heap", app.admin_base)).send().await.expect("heap");
+
+    // Assert
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let gzipped = r.bytes().await.expect("body");
+    let mut bytes = Vec::new();
+    flate2::read::GzDecoder::new(gzipped.as_ref()).read_to_end(&mut bytes).expect("gzip");
+    let decoded = pprof::protos::Profile::decode(bytes.as_slice()).expect("a pprof protobuf");
+    let sample_type = decoded.sample_type.first().expect("a sample type");
+    assert_eq!(decoded.string_table[usize::try_from(sample_type.ty).expect("index")], "inuse_space");
+    assert_eq!(decoded.string_table[usize::try_from(sample_type.unit).expect("index")], "bytes");
+    assert!(!decoded.sample.is_empty(), "no samples");
+    let in_use: i64 = decoded.sample.iter().filter_map(|s| s.value.first()).sum();
+    assert!(in_use >= BALLAST as i64, "{in_use} bytes in use, but {BALLAST} are held");
+    assert!(
+        decoded.string_table.iter().any(|s| s.contains("a_heap_profile_is_gzipped_pprof")),
+        "the profile is symbolized down to the test that allocated the ballast"
+    );
+    drop(ballast);
+
+    let r = app.http.get(format!("{}/debug/pprof/heap", app.base)).send().await.expect("get");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "/debug/pprof/heap must not be on the public listener");
 }
