@@ -11,8 +11,9 @@
 //! A query's name is the `/* name */` comment it starts with, or else its operation and first
 //! table (`select shipment`, `update stock`): bounded by the schema, never by the values.
 
+use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -39,7 +40,8 @@ pub struct DbMetrics {
     pub slow: Family<DbLabels, Counter>,
 }
 
-pub(crate) const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub(crate) const BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 fn histogram() -> Histogram {
     Histogram::new(BUCKETS.iter().copied())
@@ -75,13 +77,11 @@ impl<S: Subscriber> Layer<S> for DbLayer {
         }
         let mut fields = StatementFields::default();
         event.record(&mut fields);
-        let sql = if fields.statement.trim().is_empty() { &fields.summary } else { &fields.statement };
-        let (operation, name) = query_name(sql);
-        export_span(&name, &operation, sql, fields.elapsed_secs);
-        let labels = DbLabels { db_operation: operation, db_query_name: name };
-        metrics().duration.get_or_create(&labels).observe(fields.elapsed_secs);
+        let statement = fields.statement.unwrap_or_else(|| Statement::of(&fields.summary));
+        export_span(&statement, fields.elapsed_secs);
+        statement.duration.observe(fields.elapsed_secs);
         if *event.metadata().level() == Level::WARN {
-            metrics().slow.get_or_create(&labels).inc();
+            metrics().slow.get_or_create(&statement.labels).inc();
         }
     }
 }
@@ -93,37 +93,93 @@ pub fn set_system(system: &'static str) {
 
 static SYSTEM: OnceLock<&'static str> = OnceLock::new();
 
+/// The tracer statement spans are made with; [`crate::trace::provider`] sets it, and without
+/// it (tracing off) statements make no spans.
+pub(crate) fn set_tracer(tracer: opentelemetry_sdk::trace::SdkTracer) {
+    let _ = TRACER.set(tracer);
+}
+
+static TRACER: OnceLock<opentelemetry_sdk::trace::SdkTracer> = OnceLock::new();
+
+/// Distinct statement texts remembered; past this, new ones are worked out on every run.
+/// The service's statements are fixed strings (a few hundred at most); the bound only
+/// matters for statements built at run time.
+const MAX_STATEMENTS: usize = 4096;
+
+/// What one statement text needs on every run, worked out the first time it is seen: its
+/// labels and their histogram, and its span attributes. Statements run thousands of times a
+/// second, often while holding SQLite's one writer connection, so each run only looks this
+/// up by its text and clones reference-counted strings.
+#[derive(Debug)]
+struct Statement {
+    labels: DbLabels,
+    duration: Histogram,
+    /// `db.operation.name`, `db.query.name`, `db.query.text` (the statement with `$n`
+    /// placeholders, as sqlx reports it: never values).
+    attributes: [opentelemetry::KeyValue; 3],
+}
+
+impl Statement {
+    fn of(sql: &str) -> Arc<Statement> {
+        static SEEN: OnceLock<RwLock<HashMap<Box<str>, Arc<Statement>>>> = OnceLock::new();
+        let sql = sql.trim();
+        let seen = SEEN.get_or_init(RwLock::default);
+        if let Some(found) = seen.read().ok().and_then(|s| s.get(sql).cloned()) {
+            return found;
+        }
+        let statement = Arc::new(Statement::new(sql));
+        match seen.write() {
+            Ok(mut s) if s.len() < MAX_STATEMENTS => Arc::clone(s.entry(sql.into()).or_insert(statement)),
+            _ => statement,
+        }
+    }
+
+    fn new(sql: &str) -> Statement {
+        use opentelemetry::KeyValue;
+        let (operation, name) = query_name(sql);
+        let attributes = [
+            KeyValue::new("db.operation.name", Arc::<str>::from(operation.as_str())),
+            KeyValue::new("db.query.name", Arc::<str>::from(name.as_str())),
+            KeyValue::new("db.query.text", Arc::<str>::from(sql)),
+        ];
+        let labels = DbLabels { db_operation: operation, db_query_name: name };
+        let duration = metrics().duration.get_or_create(&labels).clone();
+        Statement { labels, duration, attributes }
+    }
+}
+
 /// A client span for one statement, a child of the current (request or job) span. sqlx
 /// reports a statement when it has finished, so the span is recorded with its real start.
-fn export_span(name: &str, operation: &str, statement: &str, elapsed_secs: f64) {
+fn export_span(statement: &Statement, elapsed_secs: f64) {
     use opentelemetry::KeyValue;
     use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
     use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let Some(tracer) = TRACER.get() else { return };
     let parent = tracing::Span::current().context();
     if !parent.span().span_context().is_sampled() {
         return;
     }
     let end = std::time::SystemTime::now();
     let start = end.checked_sub(std::time::Duration::from_secs_f64(elapsed_secs.max(0.0))).unwrap_or(end);
-    let tracer = opentelemetry::global::tracer("kura-db");
+    let mut attributes = Vec::with_capacity(4);
+    attributes.push(KeyValue::new("db.system", *SYSTEM.get().unwrap_or(&"unknown")));
+    attributes.extend(statement.attributes.iter().cloned());
     let mut span = tracer
-        .span_builder(name.to_owned())
+        .span_builder(statement.labels.db_query_name.clone())
         .with_kind(SpanKind::Client)
         .with_start_time(start)
-        .with_attributes(vec![
-            KeyValue::new("db.system", *SYSTEM.get().unwrap_or(&"unknown")),
-            KeyValue::new("db.operation.name", operation.to_owned()),
-            KeyValue::new("db.query.name", name.to_owned()),
-            KeyValue::new("db.query.text", statement.trim().to_owned()),
-        ])
-        .start_with_context(&tracer, &parent);
+        .with_attributes(attributes)
+        .start_with_context(tracer, &parent);
     span.end_with_timestamp(end);
 }
 
+/// The fields of sqlx's statement event that matter here. The statement is looked up while
+/// its text is borrowed from the event, so the text is never copied.
 #[derive(Default)]
 struct StatementFields {
+    /// The first words; the whole statement when it is that short (then `db.statement` is empty).
     summary: String,
-    statement: String,
+    statement: Option<Arc<Statement>>,
     elapsed_secs: f64,
 }
 
@@ -131,7 +187,7 @@ impl Visit for StatementFields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             "summary" => self.summary = value.to_owned(),
-            "db.statement" => self.statement = value.to_owned(),
+            "db.statement" if !value.trim().is_empty() => self.statement = Some(Statement::of(value)),
             _ => {}
         }
     }

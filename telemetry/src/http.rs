@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::journey::RouteJourneys;
 use crate::metrics::{MethodLabels, Metrics};
@@ -30,36 +31,51 @@ pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) ->
     let method = req.method().as_str().to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
     let journey = t.routes.journey(&method, &route);
-    // The server span, named by route template and continuing the caller's trace.
+    // The server span, named by route template and continuing the caller's trace. Its status
+    // code goes on the OpenTelemetry span only (below): no log line inside the request can
+    // show it, and each field recorded later costs the JSON log formatter a re-serialization.
     let span = tracing::info_span!(
         "http request",
-        otel.name = %format!("{method} {route}"),
+        otel.name = %format_args!("{method} {route}"),
         otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
         http.request.method = %method,
         http.route = %route,
         url.path = %req.uri().path(),
-        http.response.status_code = tracing::field::Empty,
         journey = %journey,
         trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
     );
     crate::trace::continue_from(&span, req.headers());
-    // Log lines inside the request carry its trace id (JSON logs include the current span's fields).
-    if let Some(id) = span.in_scope(crate::trace::current_trace_id) {
-        span.record("trace_id", id.as_str());
-    }
+    // Log lines inside the request carry its trace and span ids: JSON lines in their `span`
+    // object (the current span's fields), human ones in the span prefix.
+    let trace_id = crate::trace::ids(&span).map(|(trace_id, span_id)| {
+        let trace_id = trace_id.to_string();
+        record_ids(&span, &trace_id, span_id);
+        trace_id
+    });
     let active = t.metrics.http_active.get_or_create(&MethodLabels { http_request_method: method.clone() }).clone();
     active.inc();
     let response = next.run(req).instrument(span.clone()).await;
     active.dec();
     let status = response.status().as_u16();
-    span.record("http.response.status_code", status);
+    span.set_attribute("http.response.status_code", i64::from(status));
     if status >= 500 {
-        span.record("otel.status_code", "ERROR");
+        span.set_status(opentelemetry::trace::Status::error(""));
     }
-    let trace_id = span.in_scope(crate::trace::current_trace_id);
     t.metrics.observe_http(&route, &method, status, journey, start.elapsed(), trace_id);
     response
+}
+
+/// Records both ids in one call: the JSON log formatter re-serializes the span's fields on
+/// every record, so two `Span::record` calls would cost twice.
+fn record_ids(span: &tracing::Span, trace_id: &str, span_id: opentelemetry::trace::SpanId) {
+    let Some(fields) = span.metadata().map(|m| m.fields()) else { return };
+    let (Some(trace_field), Some(span_field)) = (fields.field("trace_id"), fields.field("span_id")) else { return };
+    let span_id = tracing::field::display(span_id);
+    span.record_all(&fields.value_set(&[
+        (&trace_field, Some(&trace_id as &dyn tracing::Value)),
+        (&span_field, Some(&span_id as &dyn tracing::Value)),
+    ]));
 }
 
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

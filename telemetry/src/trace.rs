@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 use std::sync::atomic::AtomicU64;
 
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter};
@@ -79,6 +79,7 @@ pub fn provider(service_name: &'static str, endpoint: Option<&str>) -> Result<Sd
     }
     let processor = BatchSpanProcessor::builder(Counting(exporter)).with_batch_config(batch.build()).build();
     let provider = SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource.build()).build();
+    crate::db::set_tracer(provider.tracer("kura-db"));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
     Ok(provider)
@@ -89,15 +90,31 @@ pub fn layer<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    tracing_opentelemetry::layer().with_tracer(provider.tracer("kura"))
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("kura"))
+        // Left out for their cost on every request, measured in BENCHMARKS.md: attaching the
+        // OTel context at each poll (ids are read with `Span::context`, never from the
+        // thread-local OTel context), busy/idle timing at each enter and exit, and the thread,
+        // source-location and target attributes (the route and journey say where a span is from).
+        .with_context_activation(false)
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_location(false)
+        .with_target(false)
+}
+
+/// The OpenTelemetry trace and span ids of `span`, if it is sampled: what log lines,
+/// exemplars and problem documents quote.
+pub fn ids(span: &tracing::Span) -> Option<(TraceId, SpanId)> {
+    let context = span.context();
+    let otel = context.span();
+    let sc = otel.span_context();
+    (sc.is_valid() && sc.is_sampled()).then(|| (sc.trace_id(), sc.span_id()))
 }
 
 /// The trace id of the current span, if it is sampled (for exemplars and problem documents).
 pub fn current_trace_id() -> Option<String> {
-    let context = tracing::Span::current().context();
-    let span = context.span();
-    let sc = span.span_context();
-    (sc.is_valid() && sc.is_sampled()).then(|| sc.trace_id().to_string())
+    ids(&tracing::Span::current()).map(|(trace_id, _)| trace_id.to_string())
 }
 
 /// Continues the trace of an incoming request (`traceparent`/`tracestate`) on `span`.

@@ -1,6 +1,6 @@
 //! Traces: a client's `traceparent` is continued through the service into its database
 //! spans, exported as real OTLP protobuf; exemplars point at exported traces; problem
-//! documents carry the trace id.
+//! documents carry the trace id; log lines carry the trace and span ids of the exported span.
 
 use reqwest::StatusCode;
 
@@ -95,4 +95,109 @@ async fn outgoing_calls_carry_the_current_trace_context() {
     let trace_id = span.in_scope(telemetry::trace::current_trace_id).expect("a sampled span");
     let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok()).expect("traceparent injected");
     assert!(traceparent.starts_with(&format!("00-{trace_id}-")), "{traceparent}");
+}
+
+/// Every line `reader` yields, as it comes (read to the end, so the writer never sees EPIPE).
+fn pump(reader: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(reader).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+/// The next line from `lines` that `matching` maps to something, waiting up to 20 s.
+fn next_line<T>(lines: &std::sync::mpsc::Receiver<String>, matching: impl Fn(&str) -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        if let Some(found) = matching(&lines.recv_timeout(left).ok()?) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+/// The next JSON line from `lines` that `matching` accepts.
+fn next_json(
+    lines: &std::sync::mpsc::Receiver<String>,
+    matching: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    next_line(lines, |l| serde_json::from_str::<serde_json::Value>(l).ok().filter(|j| matching(j)))
+}
+
+/// The real binary, killed and its database removed on drop.
+struct Served {
+    child: std::process::Child,
+    db: std::path::PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.db.display()));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_log_lines_inside_a_request_carry_the_trace_and_span_ids_of_its_exported_span() {
+    // Arrange: the binary as operators run it (stderr not a terminal, so JSON lines), exporting
+    // to the in-process receiver, with every statement over the slow threshold so that each
+    // one writes a WARN line inside the request.
+    let db = std::env::temp_dir().join(format!("kura-logs-{:016x}.db", rand::random::<u64>()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fulfillment"))
+        .args(["serve", "--seed", "--no-jobs", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display()))
+        .env("FULFILLMENT_SLOW_QUERY_MS", "0")
+        .env("RUST_LOG", "info,sqlx=warn")
+        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", crate::otlp::receiver())
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the fulfillment binary");
+    let stdout = pump(child.stdout.take().expect("stdout"));
+    let stderr = pump(child.stderr.take().expect("stderr"));
+    let _served = Served { child, db };
+    // The seed prints `  shipper acme    (id N) TOKEN`.
+    let token = next_line(&stdout, |l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        (words.first() == Some(&"shipper") && words.get(1) == Some(&"acme"))
+            .then(|| words.last().map(|w| (*w).to_owned()))?
+    })
+    .expect("the seed prints acme's token");
+    let listening = next_json(&stderr, |j| j["message"] == "fulfillment service listening")
+        .expect("a JSON line saying where the service listens");
+    let base = format!("http://{}", listening["public"].as_str().expect("public address"));
+    let trace_id = format!("{:032x}", rand::random::<u128>() | 1);
+
+    // Act
+    let r = reqwest::Client::new()
+        .get(format!("{base}/v1/stock?item_code=MUG-01"))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), StatusCode::OK);
+
+    // Assert: a statement's log line names the request's trace and its server span, as exported.
+    let line = next_json(&stderr, |j| j["target"] == "sqlx::query" && j["span"]["trace_id"] == trace_id.as_str())
+        .expect("a statement log line inside the request, carrying its trace id");
+    let span_id = line["span"]["span_id"].as_str().unwrap_or_else(|| panic!("no span_id: {line}"));
+    let spans = spans_of(&trace_id, 2).await;
+    let server = spans.iter().find(|s| s.name == "GET /v1/stock").unwrap_or_else(|| panic!("not exported: {spans:#?}"));
+    assert_eq!(span_id, server.span_id, "the log line names the exported server span: {line}");
+    assert_eq!(server.attribute("http.response.status_code"), Some("IntValue(200)"), "{server:?}");
+    assert!(
+        spans.iter().any(|s| s.parent_span_id == span_id && s.attribute("db.query.name").is_some()),
+        "the statements logged under {span_id} are its exported children: {spans:#?}"
+    );
 }
