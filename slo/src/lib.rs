@@ -6,5 +6,7 @@
 pub mod generate;
 pub mod import;
 pub mod math;
+pub mod source;
 pub mod spec;
+pub mod store;
 mod yaml;

@@ -1,0 +1,79 @@
+//! Where SLI data comes from: a Prometheus-compatible query API ([`prometheus`]) in
+//! production, or the controller's own scraper ([`scrape`]) on a small install. Both answer
+//! the same question for the evaluation loop — for each SLO, how many good and how many events
+//! happened over each range ending now — so an SLO evaluates the same whichever is configured.
+//! A failure is reported per SLO, never for the whole cycle.
+
+pub mod prometheus;
+pub mod scrape;
+
+use std::collections::BTreeMap;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::spec::{Sli, Slo, Spec};
+
+/// What the evaluation loop asks about one SLO: its SLI and the ranges (ending at the
+/// evaluation instant) it needs counts for — the SLO window (for a calendar window, the time
+/// since the period began) and every alert tier's long and short windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    pub service: String,
+    pub slo: String,
+    pub sli: Sli,
+    pub ranges: Vec<SignedDuration>,
+}
+
+impl Query {
+    /// The query for `slo` of `spec` at `now`: the window so far and every tier window.
+    pub fn for_slo(spec: &Spec, slo: &Slo, now: Timestamp) -> Query {
+        let (start, end) = slo.window.bounds(now);
+        let window = if slo.window.is_rolling() { end.duration_since(start) } else { now.duration_since(start) };
+        let mut ranges = vec![window];
+        for t in &slo.alerting.tiers {
+            ranges.extend([t.tier.long_window, t.tier.short_window]);
+        }
+        ranges.sort();
+        ranges.dedup();
+        Query { service: spec.service.clone(), slo: slo.id.clone(), sli: slo.sli.clone(), ranges }
+    }
+}
+
+/// Good and total events over one range. Counts are `f64` because a PromQL `increase()` is
+/// extrapolated; the embedded scraper's are whole numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counts {
+    pub good: f64,
+    pub total: f64,
+}
+
+impl Counts {
+    pub fn bad(&self) -> f64 {
+        (self.total - self.good).max(0.0)
+    }
+
+    /// The error ratio, or `None` without events.
+    pub fn error_ratio(&self) -> Option<f64> {
+        (self.total > 0.0).then(|| self.bad() / self.total)
+    }
+}
+
+/// A source's answer for one SLO: counts per requested range. A range missing from the map
+/// has no data (e.g. the scraper has not been running that long).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    pub ranges: BTreeMap<SignedDuration, Counts>,
+}
+
+/// Why a source could not answer for one SLO.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SourceError {
+    #[error("the source is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the query failed: {0}")]
+    Query(String),
+    #[error("this source cannot evaluate a {0} SLI")]
+    Unsupported(&'static str),
+    #[error("no source is configured")]
+    NotConfigured,
+}

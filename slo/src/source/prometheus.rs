@@ -1,0 +1,2 @@
+//! The PromQL source: any Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir,
+//! VictoriaMetrics).

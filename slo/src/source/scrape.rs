@@ -1,0 +1,1 @@
+//! The embedded scraper: the source used when no Prometheus is configured.
