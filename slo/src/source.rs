@@ -83,14 +83,30 @@ pub enum SourceError {
 pub enum Source {
     /// Neither `--prometheus` nor `--scrape`: every SLO reports `no-data`.
     None,
+    /// `--prometheus URL`: a PromQL API.
+    Prometheus(prometheus::PrometheusSource),
+    /// `--scrape URL`...: the embedded scraper.
+    Scrape(scrape::ScrapeSource),
 }
 
 impl Source {
     /// One answer per query, in order. Batching is the source's business: a cycle over
     /// hundreds of SLOs must not mean thousands of requests.
-    pub async fn read(&self, queries: &[Query], _at: Timestamp) -> Vec<Result<Reading, SourceError>> {
+    pub async fn read(&self, queries: &[Query], at: Timestamp) -> Vec<Result<Reading, SourceError>> {
         match self {
             Source::None => queries.iter().map(|_| Err(SourceError::NotConfigured)).collect(),
+            Source::Prometheus(p) => p.read(queries, at).await,
+            Source::Scrape(s) => s.read(queries, at).await,
+        }
+    }
+
+    /// Requests (PromQL queries, or scrapes) sent since the source was built, for the
+    /// controller's metrics.
+    pub fn queries_issued(&self) -> u64 {
+        match self {
+            Source::None => 0,
+            Source::Prometheus(p) => p.queries_issued(),
+            Source::Scrape(s) => s.scrapes_issued(),
         }
     }
 }

@@ -90,7 +90,7 @@
 //! comparisons; weekly ones are placed in UTC (PromQL's clock) from the spec's zone, see
 //! `promql::maintenance_open`.
 
-mod promql;
+pub(crate) mod promql;
 mod yaml;
 
 use std::collections::BTreeMap;

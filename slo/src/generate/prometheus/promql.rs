@@ -44,7 +44,35 @@ impl Events<'_> {
         }
     }
 
-    fn counting(&self) -> Counting {
+    /// The numerator's events (good or bad, per [`counting`](Self::counting)) over `range`,
+    /// summed: what the controller's PromQL source reads. Counters are read with `increase()`;
+    /// a raw `promql` SLI is an events-per-second expression, so it is multiplied by the range's
+    /// seconds to count events.
+    pub(crate) fn numerator_events(&self, range: SignedDuration) -> String {
+        let text = format_duration(range);
+        match self.sli {
+            Sli::Ratio { numerator, .. } => increase(numerator, &text),
+            Sli::Latency { histogram, threshold } | Sli::Freshness { histogram, threshold } => {
+                increase(&bucket(histogram, threshold), &text)
+            }
+            Sli::Promql { numerator, .. } => events_from_rate(numerator, range),
+        }
+    }
+
+    /// All events over `range`, summed (see [`numerator_events`](Self::numerator_events)).
+    pub(crate) fn total_events(&self, range: SignedDuration) -> String {
+        let text = format_duration(range);
+        match self.sli {
+            Sli::Ratio { total, .. } => increase(total, &text),
+            Sli::Latency { histogram, .. } | Sli::Freshness { histogram, .. } => {
+                increase(&histogram.with_metric(format!("{}_count", histogram.metric)), &text)
+            }
+            Sli::Promql { total, .. } => events_from_rate(total, range),
+        }
+    }
+
+    /// Whether the numerator counts good or bad events (histograms count good ones).
+    pub(crate) fn counting(&self) -> Counting {
         match self.sli {
             Sli::Ratio { counting, .. } | Sli::Promql { counting, .. } => *counting,
             Sli::Latency { .. } | Sli::Freshness { .. } => Counting::Good,
@@ -71,6 +99,16 @@ impl Events<'_> {
     }
 }
 
+fn increase(selector: &Selector, range: &str) -> String {
+    format!("sum(increase({selector}[{range}]))")
+}
+
+/// A raw PromQL rate over `range` as a number of events: `sum(rate) * seconds`.
+fn events_from_rate(query: &str, range: SignedDuration) -> String {
+    let seconds = range.as_secs_f64();
+    format!("sum({}) * {seconds}", window(query, &format_duration(range)))
+}
+
 fn rate(selector: &Selector, range: &str) -> String {
     format!("sum(rate({selector}[{range}]))")
 }
@@ -85,7 +123,7 @@ fn window(query: &str, range: &str) -> String {
 /// The histogram bucket at `threshold`. Prometheus 3 stores `le` as float text (`0.3`, `300.0`);
 /// Prometheus 2 keeps what the exporter wrote, and Go exporters write whole bounds without the
 /// `.0` (`300`). Fractional bounds are the same text in both; whole ones match either form.
-fn bucket(histogram: &Selector, threshold: &Threshold) -> Selector {
+pub(crate) fn bucket(histogram: &Selector, threshold: &Threshold) -> Selector {
     let bucket = histogram.with_metric(format!("{}_bucket", histogram.metric));
     let le = threshold.le_label();
     match le.strip_suffix(".0") {
