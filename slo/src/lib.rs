@@ -3,6 +3,9 @@
 //! Grafana dashboards, Datadog Terraform, OpenSLO). The controller and the deploy gate are
 //! built on it.
 
+pub mod api;
+pub mod controller;
+pub mod eval;
 pub mod generate;
 pub mod import;
 pub mod math;
