@@ -9,4 +9,5 @@ mod math;
 mod openslo;
 mod prometheus;
 mod sloth;
+mod source;
 mod support;
