@@ -11,6 +11,7 @@
 //!   deadlock, serialization failure or a busy SQLite file, so those never surface as 500s.
 
 pub mod billing;
+pub mod channels;
 pub mod idempotency;
 pub mod inbounds;
 pub mod items;

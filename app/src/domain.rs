@@ -3,10 +3,12 @@
 //!
 //! Vocabulary follows `shared/DOMAIN.md` (and OPENLOGI's public API for statuses) so that
 //! integrators read it naturally: shipper, item, stock, inbound, shipment, allocation,
-//! wave, scan, package, handover, billing event.
+//! wave, scan, package, handover, billing event, channel (an EC shop whose orders become
+//! shipments).
 
 pub mod access;
 pub mod calendar;
+pub mod channel;
 pub mod error;
 pub mod inbound;
 pub mod shipment;

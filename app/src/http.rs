@@ -1,11 +1,13 @@
 //! The HTTP API: the shipper API under `/v1`, the warehouse (WMS/HHT) API under `/wms/v1`,
-//! the admin API under `/admin/v1`, and the OpenAPI 3.1 document at `/openapi.json`.
+//! the admin API under `/admin/v1`, EC channel webhooks under `/channels/v1` (signed, not
+//! token-authenticated), and the OpenAPI 3.1 document at `/openapi.json`.
 //!
 //! Layers, outermost first: request metrics (route template, status, journey); load shedding (503 `overloaded` past `max_in_flight`); panic → 500 problem; request timeout; maintenance mode (writes
 //! answer 503 with `Retry-After`); `Idempotency-Key` replay on POST; body limit. Handlers are
 //! thin: extract typed input, call one `db` operation, map the result.
 
 pub mod admin;
+pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -27,7 +29,7 @@ use tower::limit::ConcurrencyLimitLayer;
 use tower::load_shed::LoadShedLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -98,7 +100,8 @@ impl<T: ToSchema> List<T> {
     tags(
         (name = "shipper", description = "Shipper (荷主) API: items, inbounds, shipments, stock, billing"),
         (name = "warehouse", description = "Warehouse API: receiving, waves, HHT scans, inspection, packing, labels, handover"),
-        (name = "admin", description = "Admin API: master data, tokens, maintenance mode"),
+        (name = "admin", description = "Admin API: master data, tokens, channels, maintenance mode"),
+        (name = "channel", description = "EC channel webhooks (Shopify `orders/create`), authenticated by the body's HMAC signature"),
     )
 )]
 struct ApiDoc;
@@ -112,6 +115,13 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "shopify_hmac",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                channels::HMAC_HEADER,
+                "base64 HMAC-SHA256 of the raw request body under the channel's webhook secret",
+            ))),
+        );
         openapi.security =
             Some(vec![utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new())]);
     }
@@ -123,6 +133,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(shipper::router())
         .merge(wms::router())
         .merge(admin::router())
+        .merge(channels::router())
         .split_for_parts();
     let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     let router = router

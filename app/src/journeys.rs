@@ -12,6 +12,8 @@ pub const HHT_SCAN: Journey = Journey::new("hht-scan");
 pub const WAVE_GENERATION: Journey = Journey::new("wave-generation");
 /// A package's shipping label is issued.
 pub const LABEL_ISSUANCE: Journey = Journey::new("label-issuance");
+/// An EC channel's order (Shopify `orders/create`) becomes a shipment.
+pub const ORDER_SYNC: Journey = Journey::new("order-sync");
 /// A shipper or channel reads stock.
 pub const STOCK_READ: Journey = Journey::new("stock-read");
 /// Received goods reach the shelves (and backorders get allocated).
@@ -27,6 +29,7 @@ pub const ROUTES: RouteJourneys = RouteJourneys(&[
     ("POST", "/wms/v1/packages/{package_id}/label", LABEL_ISSUANCE),
     ("GET", "/v1/stock", STOCK_READ),
     ("POST", "/wms/v1/inbounds/{inbound_id}/putaway", INBOUND_TO_STOCK),
+    ("POST", "/channels/v1/shopify/{channel_id}/orders", ORDER_SYNC),
 ]);
 
 /// Background jobs and the journeys they serve: (job name, journey).

@@ -44,7 +44,7 @@ enum Command {
     /// OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG, OTEL_BSP_*, and OTEL_SDK_DISABLED=true to turn them off.
     Serve {
         /// Public API address (shipper, warehouse and admin APIs, /openapi.json).
-        #[arg(long, env = "FULFILLMENT_LISTEN", default_value = "127.0.0.1:8080")]
+        #[arg(long, env = "FULFILLMENT_LISTEN", default_value = DEFAULT_LISTEN)]
         listen: SocketAddr,
         /// Admin listener address (/livez, /readyz, /maintenance, /metrics); keep it private.
         #[arg(long, env = "FULFILLMENT_ADMIN_LISTEN", default_value = "127.0.0.1:9464")]
@@ -128,7 +128,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Seed => {
             let db = Db::open_with(&cli.database_url, slow).await?;
-            print_seed(&db::seed::run(&db).await.context("seeding")?);
+            print_seed(&db::seed::run(&db).await.context("seeding")?, DEFAULT_LISTEN);
         }
         Command::Maintenance { state, reason, actor } => {
             let db = Db::open_with(&cli.database_url, slow).await?;
@@ -148,7 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Db::connect_with(&cli.database_url, slow).await?
             };
             if seed {
-                print_seed(&db::seed::run(&db).await.context("seeding")?);
+                print_seed(&db::seed::run(&db).await.context("seeding")?, &listen.to_string());
             }
             let config = ServeConfig {
                 listen,
@@ -165,13 +165,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_seed(s: &db::seed::Seeded) {
+/// `serve --listen`'s default.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Prints the demo tokens and the demo Shopify channel; `listen` is where the API serves.
+fn print_seed(s: &db::seed::Seeded, listen: &str) {
     println!("Demo data ready (warehouse TKY1 = id {}). Tokens (shown once):", s.warehouse_id);
     println!("  admin      {}", s.admin_token);
     println!("  warehouse  {}", s.warehouse_token);
     for (code, id, token) in &s.shipper_tokens {
         println!("  shipper {code:<7} (id {id}) {token}");
     }
+    let c = &s.shopify_channel;
+    println!("Shopify channel {} of {} (id {}), orders/create webhook:", c.shop_domain, c.shipper_code, c.channel_id);
+    println!("  url     http://{listen}{}", c.webhook_path);
+    println!("  secret  {}", c.webhook_secret);
 }
 
 /// Hides a password in a database URL before printing it.

@@ -46,6 +46,7 @@ pub const CONTRACT: &[MetricFamily] = &[
     family("job_runs", Counter, &["job", "journey", "outcome"], &[]),
     family("job_duration_seconds", Histogram, &["job", "journey"], LATENCY_BUCKETS),
     family("job_queue_lag_seconds", Histogram, &["job", "journey"], LATENCY_BUCKETS),
+    family("order_sync_lag_seconds", Histogram, &["channel_kind", "journey", "outcome"], LATENCY_BUCKETS),
     family("db_client_operation_duration_seconds", Histogram, &["db_operation", "db_query_name"], crate::db::BUCKETS),
     family("db_client_slow_queries", Counter, &["db_operation", "db_query_name"], &[]),
     family("otel_spans_dropped", Counter, &[], &[]),
@@ -69,6 +70,13 @@ mod tests {
             None,
         );
         metrics.observe_queue_lag("cutoff-waves", Journey::new("wave-generation"), Duration::from_secs(1));
+        metrics.observe_order_sync_lag(
+            "shopify",
+            Journey::new("order-sync"),
+            "created",
+            Duration::from_secs(2),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736".into()),
+        );
         metrics
             .job_runs
             .get_or_create(&crate::metrics::JobRunLabels { job: "j", journey: "none", outcome: "success" })
@@ -87,16 +95,16 @@ mod tests {
         let text = exposition();
         for family in CONTRACT {
             let kind = match family.kind {
-                MetricKind::Counter => "counter",
-                MetricKind::Gauge => "gauge",
-                MetricKind::Histogram => "histogram",
+                Counter => "counter",
+                Gauge => "gauge",
+                Histogram => "histogram",
             };
             let type_line = format!("# TYPE {} {kind}", family.name);
             assert!(text.contains(&type_line), "missing `{type_line}` in:\n{text}");
             let series = match family.kind {
-                MetricKind::Counter => format!("{}_total", family.name),
-                MetricKind::Gauge => family.name.to_string(),
-                MetricKind::Histogram => format!("{}_count", family.name),
+                Counter => format!("{}_total", family.name),
+                Gauge => family.name.to_string(),
+                Histogram => format!("{}_count", family.name),
             };
             let sample = text
                 .lines()
@@ -120,7 +128,7 @@ mod tests {
     #[test]
     fn histogram_buckets_in_the_contract_are_the_exposed_bounds() {
         let text = exposition();
-        for family in CONTRACT.iter().filter(|f| f.kind == MetricKind::Histogram) {
+        for family in CONTRACT.iter().filter(|f| f.kind == Histogram) {
             for bound in family.buckets {
                 let le = format!("le=\"{bound:?}\"");
                 assert!(

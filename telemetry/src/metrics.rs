@@ -4,6 +4,11 @@
 //! - `http_server_active_requests{http_request_method}`
 //! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`,
 //!   `job_queue_lag_seconds{job, journey}`
+//! - `order_sync_lag_seconds{channel_kind, journey, outcome}`: from "the order was placed on
+//!   the channel" (its `created_at`) to "the order exists as a shipment", observed when the
+//!   transaction that handled a channel event commits; `outcome` is `created`, `duplicate` or
+//!   `rejected`. It is the freshness SLI of the `order-sync` journey (threshold 300 s, a bucket
+//!   bound), with the handling request's trace as exemplar.
 //! - `db_client_operation_duration_seconds`, `db_client_slow_queries_total` (see [`crate::db`])
 //! - `process_*` (CPU, resident memory, open fds, start time) and `tokio_*` runtime gauges,
 //!   sampled at scrape time.
@@ -64,6 +69,15 @@ pub struct JobLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OrderSyncLabels {
+    /// The channel's platform, e.g. `shopify`.
+    pub channel_kind: &'static str,
+    pub journey: &'static str,
+    /// `created`, `duplicate` or `rejected`.
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct JobRunLabels {
     pub job: &'static str,
     pub journey: &'static str,
@@ -80,6 +94,8 @@ pub struct Metrics {
     pub job_duration: Family<JobLabels, Histogram>,
     /// How long work waited before a job picked it up (e.g. cut-off to wave released).
     pub job_queue_lag: Family<JobLabels, Histogram>,
+    /// Channel order placed → shipment exists (see the module doc).
+    pub order_sync_lag: Family<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>,
     process: crate::process::ProcessMetrics,
 }
 
@@ -120,6 +136,15 @@ impl Metrics {
             Unit::Seconds,
             job_queue_lag.clone(),
         );
+        let order_sync_lag = Family::<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>::new_with_constructor(
+            latency_histogram_with_exemplars as fn() -> HistogramWithExemplars<TraceLabel>,
+        );
+        registry.register_with_unit(
+            "order_sync_lag",
+            "Time from an order being placed on a channel to it existing as a shipment",
+            Unit::Seconds,
+            order_sync_lag.clone(),
+        );
         let process = crate::process::ProcessMetrics::register(&mut registry);
         crate::db::register(&mut registry);
         registry.register(
@@ -134,6 +159,7 @@ impl Metrics {
             job_runs,
             job_duration,
             job_queue_lag,
+            order_sync_lag,
             process,
         }
     }
@@ -178,6 +204,23 @@ impl Metrics {
     /// Records how long work waited before `job` picked it up.
     pub fn observe_queue_lag(&self, job: &'static str, journey: Journey, lag: Duration) {
         self.job_queue_lag.get_or_create(&JobLabels { job, journey: journey.name() }).observe(lag.as_secs_f64());
+    }
+
+    /// Records one handled channel order: `lag` from the order's placement on the channel to
+    /// the moment it existed as a shipment (or was rejected); `trace_id` becomes the exemplar.
+    pub fn observe_order_sync_lag(
+        &self,
+        channel_kind: &'static str,
+        journey: Journey,
+        outcome: &'static str,
+        lag: Duration,
+        trace_id: Option<String>,
+    ) {
+        self.order_sync_lag.get_or_create(&OrderSyncLabels { channel_kind, journey: journey.name(), outcome }).observe(
+            lag.as_secs_f64(),
+            trace_id.map(|trace_id| TraceLabel { trace_id }),
+            None,
+        );
     }
 
     /// The OpenMetrics text exposition (ends with `# EOF`).
@@ -263,5 +306,24 @@ mod tests {
         assert!(text.contains(
             "http_server_request_duration_seconds_count{http_route=\"/v1/shipments/{shipment_id}\",http_request_method=\"GET\",http_response_status_code=\"404\",journey=\"stock-read\"} 1"
         ), "{text}");
+    }
+
+    #[test]
+    fn an_order_sync_lag_lands_in_its_bucket_with_the_trace_as_exemplar() {
+        let m = Metrics::new();
+        m.observe_order_sync_lag(
+            "shopify",
+            Journey::new("order-sync"),
+            "created",
+            Duration::from_secs(42),
+            Some("0af7651916cd43dd8448eb211c80319c".into()),
+        );
+        let text = m.encode_openmetrics();
+        let labels = "channel_kind=\"shopify\",journey=\"order-sync\",outcome=\"created\"";
+        assert!(text.contains(&format!("order_sync_lag_seconds_count{{{labels}}} 1")), "{text}");
+        assert!(text.contains(&format!("order_sync_lag_seconds_bucket{{le=\"30.0\",{labels}}} 0")), "{text}");
+        let bucket = format!("order_sync_lag_seconds_bucket{{le=\"60.0\",{labels}}} 1");
+        let line = text.lines().find(|l| l.starts_with(&bucket)).unwrap_or_else(|| panic!("no {bucket}: {text}"));
+        assert!(line.contains("# {trace_id=\"0af7651916cd43dd8448eb211c80319c\"} 42.0"), "{line}");
     }
 }

@@ -271,3 +271,53 @@ create table idempotency_key (
     created_at text not null,
     primary key (principal, idempotency_key)
 );
+
+-- An EC channel (Shopify shop) whose orders become shipments of one shipper, shipped from
+-- one warehouse. Shopify signs each webhook with HMAC-SHA256 under `webhook_secret`, so the
+-- secret is kept as given (a hash could not verify a signature).
+create table channel (
+    channel_id integer primary key,
+    shipper_id bigint not null references shipper (shipper_id),
+    warehouse_id bigint not null references warehouse (warehouse_id),
+    kind text not null check (kind in ('shopify')),
+    shop_domain text not null,
+    webhook_secret text not null,
+    delivery_carrier text not null,
+    created_at text not null,
+    updated_at text not null,
+    unique (kind, shop_domain)
+);
+
+-- Every webhook delivery a channel accepted, once per webhook id (a redelivery finds its row
+-- and answers the first outcome). Written in the same transaction as its effect, so the
+-- status is never seen as `received`: `created` (this event made the shipment),
+-- `duplicate` (the order already was one) or `rejected` (`reason`, `detail`).
+create table channel_event (
+    channel_event_id integer primary key,
+    channel_id bigint not null references channel (channel_id),
+    webhook_id text not null,
+    topic text not null,
+    external_order_id text not null,
+    order_name text,
+    status text not null check (status in ('received', 'created', 'duplicate', 'rejected')),
+    reason text,
+    detail text,
+    shipment_id bigint references shipment (shipment_id),
+    order_created_at text not null,
+    triggered_at text,
+    created_at text not null,
+    updated_at text not null,
+    unique (channel_id, webhook_id),
+    check ((status = 'rejected') = (reason is not null))
+);
+create index channel_event_status_idx on channel_event (channel_id, status);
+
+-- A channel's order that became a shipment: one per (channel, external order id), whichever
+-- webhook or reconciliation got there first.
+create table channel_order (
+    channel_id bigint not null references channel (channel_id),
+    external_order_id text not null,
+    shipment_id bigint not null unique references shipment (shipment_id),
+    created_at text not null,
+    primary key (channel_id, external_order_id)
+);

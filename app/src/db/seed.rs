@@ -1,14 +1,17 @@
-//! Demo data for a local run: a Tokyo warehouse, two shippers with items and stock, and fresh
-//! tokens for every role. Master data is created once; tokens are new on every run (the old
-//! ones keep working), since tokens are only ever shown when created.
+//! Demo data for a local run: a Tokyo warehouse, two shippers with items and stock, a Shopify
+//! channel for `acme`, and fresh tokens for every role. Master data is created once; tokens
+//! are new on every run (the old ones keep working), since tokens are only ever shown when
+//! created. The channel's webhook secret is stored as it is (it must verify signatures), so
+//! every run prints the same one.
 
 use serde::Serialize;
 
 use super::stock::{self, Reference, StockKey};
-use super::{Db, tokens, warehouses};
+use super::{Db, channels, tokens, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Role;
-use crate::domain::values::{Bucket, LedgerKind, LocationId, LocationKind, ShipperId, WarehouseId};
+use crate::domain::channel::ChannelKind;
+use crate::domain::values::{Bucket, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Seeded {
@@ -17,7 +20,22 @@ pub struct Seeded {
     pub warehouse_token: String,
     /// (shipper code, shipper id, token)
     pub shipper_tokens: Vec<(String, i64, String)>,
+    /// The demo Shopify shop of `acme`.
+    pub shopify_channel: SeededChannel,
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeededChannel {
+    pub channel_id: i64,
+    pub shipper_code: String,
+    pub shop_domain: String,
+    /// Below the API's base URL.
+    pub webhook_path: String,
+    pub webhook_secret: String,
+}
+
+/// The demo shop: `acme`'s Shopify store.
+pub const DEMO_SHOP: (&str, &str) = ("acme", "acme-demo.myshopify.com");
 
 const SHIPPERS: &[(&str, &str, bool)] = &[("acme", "ACME Online Store", true), ("sakura", "Sakura Cosmetics", false)];
 
@@ -72,7 +90,38 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
         }
         let (_, warehouse_token) = tokens::create(tx, "TKY1 staff (seed)", Role::Warehouse, None, &[warehouse]).await?;
         let (_, admin_token) = tokens::create(tx, "admin (seed)", Role::Admin, None, &[]).await?;
-        Ok(Seeded { warehouse_id: warehouse.0, admin_token, warehouse_token, shipper_tokens })
+        let shopify_channel = seed_channel(tx, &shipper_tokens, warehouse).await?;
+        Ok(Seeded { warehouse_id: warehouse.0, admin_token, warehouse_token, shipper_tokens, shopify_channel })
+    })
+}
+
+async fn seed_channel(
+    tx: &mut super::Tx,
+    shippers: &[(String, i64, String)],
+    warehouse: WarehouseId,
+) -> Result<SeededChannel, Error> {
+    let (shipper_code, shop) = DEMO_SHOP;
+    let (channel, webhook_secret) = match channels::by_shop_in(tx, ChannelKind::Shopify, shop).await? {
+        Some(found) => found,
+        None => {
+            let shipper = shippers.iter().find(|(code, _, _)| code == shipper_code).map_or(0, |(_, id, _)| *id);
+            let new = channels::NewChannel {
+                shipper_id: ShipperId(shipper),
+                warehouse_id: warehouse,
+                kind: ChannelKind::Shopify,
+                shop_domain: ShopDomain::parse(shop).map_err(|m| Error::invalid("/shop_domain", m))?,
+                webhook_secret: None,
+                delivery_carrier: None,
+            };
+            channels::create_in(tx, &new).await?
+        }
+    };
+    Ok(SeededChannel {
+        channel_id: channel.channel_id,
+        shipper_code: shipper_code.to_owned(),
+        shop_domain: channel.shop_domain,
+        webhook_path: format!("/channels/v1/{}/{}/orders", channel.kind, channel.channel_id),
+        webhook_secret,
     })
 }
 

@@ -299,70 +299,11 @@ pub enum Created {
 }
 
 pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Created, Error> {
-    check_lines(&new.lines, "/lines")?;
     let hash = request_hash(new);
-    let result = crate::transaction!(db, |tx| {
-        let hash = hash.clone();
-        let warehouse = warehouses::get_in(tx, new.warehouse_id)
-            .await
-            .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
-        let clock = warehouse.clock()?;
-        let now_ts = jiff::Timestamp::now();
-        let ship_date = match &new.ship_date {
-            Some(d) => {
-                let date = parse_date("/ship_date", d)?;
-                if date < clock.local_date(now_ts) {
-                    return Err(Error::invalid("/ship_date", "must not be in the past"));
-                }
-                date
-            }
-            None => clock.default_ship_date(now_ts),
-        };
-        if let Some(existing) = existing(tx, shipper, new.identifier.as_str()).await? {
-            return replay(tx, existing, &hash).await;
-        }
-        let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
-        let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
-        let ts = now();
-        let r = &new.recipient;
-        let id: i64 = sqlx::query_scalar(
-            "insert into shipment (shipper_id, warehouse_id, identifier, request_hash, status, allocate_priority, \
-                     ship_date, recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
-                     recipient_address2, recipient_phone, delivery_carrier, gift_wrap, created_at, updated_at) \
-                     values ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
-                     returning shipment_id",
-        )
-        .bind(shipper.0)
-        .bind(new.warehouse_id.0)
-        .bind(new.identifier.as_str())
-        .bind(&hash)
-        .bind(new.allocate_priority.map_or(50, Priority::get))
-        .bind(ship_date.to_string())
-        .bind(r.name.as_str())
-        .bind(r.postal_code.as_str())
-        .bind(r.prefecture.as_str())
-        .bind(r.address1.as_str())
-        .bind(r.address2.as_ref().map(Text::as_str))
-        .bind(r.phone.as_str())
-        .bind(new.delivery_carrier.as_str())
-        .bind(i64::from(new.gift_wrap))
-        .bind(&ts)
-        .fetch_one(&mut **tx)
-        .await?;
-        let id = ShipmentId(id);
-        let demands = insert_lines(tx, id, &new.lines, &item_ids).await?;
-        let status = allocate_or_backorder(tx, shipper, new.warehouse_id, id, demands).await?;
-        if status == ShipmentStatus::Backordered {
-            sqlx::query("update shipment set status = 'backordered' where shipment_id = $1")
-                .bind(id.0)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(Created::New(load(tx, id).await?))
-    });
+    let result = crate::transaction!(db, |tx| { create_in(tx, shipper, new).await });
     match result {
         // Two submissions of one identifier raced: the loser answers like a later resubmission.
-        Err(e) if is_unique_violation(&e, "shipment_shipper_id_identifier_key", "shipment.identifier") => {
+        Err(e) if is_unique_violation(&e, IDENTIFIER_KEY, "shipment.identifier") => {
             crate::transaction!(db, |tx| {
                 let hash = hash.clone();
                 let existing = existing(tx, shipper, new.identifier.as_str()).await?.ok_or(e_dup())?;
@@ -371,6 +312,72 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Cr
         }
         other => other,
     }
+}
+
+/// The (shipper, identifier) unique constraint, as PostgreSQL names it.
+pub const IDENTIFIER_KEY: &str = "shipment_shipper_id_identifier_key";
+
+/// [`create`] inside the caller's transaction (a channel order is created together with its
+/// event). A race on the identifier surfaces as the unique violation [`IDENTIFIER_KEY`].
+pub async fn create_in(tx: &mut Tx, shipper: ShipperId, new: &NewShipment) -> Result<Created, Error> {
+    check_lines(&new.lines, "/lines")?;
+    let hash = request_hash(new);
+    let warehouse = warehouses::get_in(tx, new.warehouse_id)
+        .await
+        .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
+    let clock = warehouse.clock()?;
+    let now_ts = jiff::Timestamp::now();
+    let ship_date = match &new.ship_date {
+        Some(d) => {
+            let date = parse_date("/ship_date", d)?;
+            if date < clock.local_date(now_ts) {
+                return Err(Error::invalid("/ship_date", "must not be in the past"));
+            }
+            date
+        }
+        None => clock.default_ship_date(now_ts),
+    };
+    if let Some(existing) = existing(tx, shipper, new.identifier.as_str()).await? {
+        return replay(tx, existing, &hash).await;
+    }
+    let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
+    let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+    let ts = now();
+    let r = &new.recipient;
+    let id: i64 = sqlx::query_scalar(
+        "insert into shipment (shipper_id, warehouse_id, identifier, request_hash, status, allocate_priority, \
+                 ship_date, recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
+                 recipient_address2, recipient_phone, delivery_carrier, gift_wrap, created_at, updated_at) \
+                 values ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+                 returning shipment_id",
+    )
+    .bind(shipper.0)
+    .bind(new.warehouse_id.0)
+    .bind(new.identifier.as_str())
+    .bind(&hash)
+    .bind(new.allocate_priority.map_or(50, Priority::get))
+    .bind(ship_date.to_string())
+    .bind(r.name.as_str())
+    .bind(r.postal_code.as_str())
+    .bind(r.prefecture.as_str())
+    .bind(r.address1.as_str())
+    .bind(r.address2.as_ref().map(Text::as_str))
+    .bind(r.phone.as_str())
+    .bind(new.delivery_carrier.as_str())
+    .bind(i64::from(new.gift_wrap))
+    .bind(&ts)
+    .fetch_one(&mut **tx)
+    .await?;
+    let id = ShipmentId(id);
+    let demands = insert_lines(tx, id, &new.lines, &item_ids).await?;
+    let status = allocate_or_backorder(tx, shipper, new.warehouse_id, id, demands).await?;
+    if status == ShipmentStatus::Backordered {
+        sqlx::query("update shipment set status = 'backordered' where shipment_id = $1")
+            .bind(id.0)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(Created::New(load(tx, id).await?))
 }
 
 fn e_dup() -> Error {

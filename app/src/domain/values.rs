@@ -33,6 +33,8 @@ id_type!(
     PackageId,
     HandoverId,
     AllocationId,
+    ChannelId,
+    ChannelEventId,
 );
 
 /// Declares a string value with a validating constructor, serde `try_from`, and an OpenAPI schema.
@@ -157,6 +159,33 @@ string_value!(
             Ok(())
         } else {
             Err("must be 10-13 digits, optionally with hyphens".into())
+        }
+    }
+);
+
+string_value!(
+    /// A channel's shop host name as the platform names it (`acme.myshopify.com`): lowercase
+    /// letters, digits, `-` and `.`, at least two labels.
+    ShopDomain,
+    |s| {
+        bounded(s, 255)?;
+        let labels_ok = s.split('.').count() >= 2 && s.split('.').all(|l| !l.is_empty());
+        if labels_ok && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.')) {
+            Ok(())
+        } else {
+            Err("must be a lowercase host name such as acme.myshopify.com".into())
+        }
+    }
+);
+string_value!(
+    /// The secret a channel signs its webhooks with: 16-255 visible ASCII characters.
+    WebhookSecret,
+    |s| {
+        let n = s.chars().count();
+        if (16..=255).contains(&n) && s.chars().all(|c| c.is_ascii_graphic()) {
+            Ok(())
+        } else {
+            Err(format!("must be 16-255 visible ASCII characters (got {n} characters)"))
         }
     }
 );

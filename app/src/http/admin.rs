@@ -1,5 +1,5 @@
-//! The admin API (`/admin/v1`): shippers, warehouses and locations, API tokens, and the
-//! maintenance switch with its audit log.
+//! The admin API (`/admin/v1`): shippers, warehouses and locations, API tokens, EC channels,
+//! and the maintenance switch with its audit log.
 
 use std::sync::atomic::Ordering;
 
@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::{AsAdmin, Id, Json, QueryParams};
-use crate::db::{maintenance, tokens, warehouses};
+use crate::db::{channels, maintenance, tokens, warehouses};
 use crate::domain::access::Role;
 use crate::domain::calendar::{DEFAULT_CUTOFF, DEFAULT_TIME_ZONE};
 use crate::domain::values::{Identifier, LocationKind, Name, ShipperId, Text, WarehouseId};
@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_warehouse))
         .routes(routes!(create_token))
         .routes(routes!(revoke_token))
+        .routes(routes!(create_channel))
         .routes(routes!(get_maintenance, set_maintenance))
         .routes(routes!(maintenance_events))
 }
@@ -142,6 +143,32 @@ async fn create_token(
 async fn revoke_token(State(s): State<AppState>, _: AsAdmin, Id(id): Id) -> Result<StatusCode> {
     tokens::revoke(&s.db, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct RegisteredChannel {
+    #[serde(flatten)]
+    channel: channels::Channel,
+    /// Where the shop sends its `orders/create` webhooks, below this API's base URL.
+    webhook_path: String,
+    /// The generated webhook secret, shown once; absent when the request gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook_secret: Option<String>,
+}
+
+/// Registers an EC channel (a Shopify shop) for a shipper: its orders become that shipper's
+/// shipments from `warehouse_id`. One channel per shop.
+#[utoipa::path(post, path = "/admin/v1/channels", tag = "admin", request_body = channels::NewChannel,
+    responses((status = 201, body = RegisteredChannel), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create_channel(
+    State(s): State<AppState>,
+    _: AsAdmin,
+    Json(n): Json<channels::NewChannel>,
+) -> Result<(StatusCode, axum::Json<RegisteredChannel>)> {
+    let (channel, secret) = channels::create(&s.db, &n).await?;
+    let webhook_path = format!("/channels/v1/{}/{}/orders", channel.kind, channel.channel_id);
+    let webhook_secret = n.webhook_secret.is_none().then_some(secret);
+    Ok((StatusCode::CREATED, axum::Json(RegisteredChannel { channel, webhook_path, webhook_secret })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

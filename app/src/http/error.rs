@@ -60,6 +60,13 @@ pub enum ApiError {
     Unauthorized,
     #[error("this endpoint is for {0} tokens")]
     Forbidden(&'static str),
+    /// A webhook whose signature header does not match its body under the channel's secret.
+    #[error("{0} does not match the body signed with this channel's secret")]
+    BadSignature(&'static str),
+    /// A correctly signed webhook from another shop than the channel's (one app secret can
+    /// sign for many shops).
+    #[error("{header} names another shop than this channel's")]
+    WrongShop { header: &'static str },
     #[error("no such route")]
     NoRoute,
     #[error("method not allowed")]
@@ -137,6 +144,14 @@ impl ApiError {
                 (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized")
             }
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::BadSignature(header) => {
+                p.field = Some((*header).to_owned());
+                (StatusCode::UNAUTHORIZED, "invalid-signature", "Invalid signature")
+            }
+            ApiError::WrongShop { header } => {
+                p.field = Some((*header).to_owned());
+                (StatusCode::FORBIDDEN, "wrong-shop", "Wrong shop")
+            }
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed"),
             ApiError::IdempotencyMismatch => {
@@ -181,6 +196,11 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"kura\""));
+            }
+            // A 401 names its scheme (RFC 9110 §11.6.1): here, an HMAC of the body.
+            ApiError::BadSignature(_) => {
+                headers
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("HMAC-SHA256 realm=\"kura-channels\""));
             }
             ApiError::Maintenance => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(MAINTENANCE_RETRY_AFTER));

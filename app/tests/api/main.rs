@@ -11,6 +11,7 @@ mod jobs;
 mod lifecycle;
 mod metrics;
 mod openapi;
+mod order_sync;
 mod otlp;
 mod profile;
 mod traces;

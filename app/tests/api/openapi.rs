@@ -19,7 +19,7 @@ async fn the_openapi_document_is_3_1_and_every_documented_operation_is_routed(ba
     assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().expect("paths");
     assert!(paths.len() >= 30, "{} paths", paths.len());
-    for area in ["/v1/", "/wms/v1/", "/admin/v1/"] {
+    for area in ["/v1/", "/wms/v1/", "/admin/v1/", "/channels/v1/"] {
         assert!(paths.keys().any(|p| p.starts_with(area)), "no {area} paths");
     }
     let mut operations = 0;
@@ -50,6 +50,10 @@ async fn the_openapi_document_is_3_1_and_every_documented_operation_is_routed(ba
         }
     }
     assert!(operations >= 35, "{operations} operations");
+    // Channel webhooks carry no bearer token: their credential is the body's signature.
+    let webhook = &paths["/channels/v1/shopify/{channel_id}/orders"]["post"];
+    assert_eq!(webhook["security"], serde_json::json!([{"shopify_hmac": []}]), "{webhook}");
+    assert_eq!(doc["components"]["securitySchemes"]["shopify_hmac"]["name"], "X-Shopify-Hmac-Sha256");
 
     // Every route a journey is declared for is a real route (a typo would silently label nothing).
     for (method, route, journey) in fulfillment::journeys::ROUTES.0 {

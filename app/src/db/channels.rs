@@ -1,0 +1,583 @@
+//! EC channels and their events: registering a shop, and turning one Shopify `orders/create`
+//! webhook into at most one shipment.
+//!
+//! [`receive_order`] is one transaction: it claims the webhook id (a row in `channel_event`,
+//! unique per channel), then creates the shipment or records the rejection, then writes the
+//! outcome on the event. Nothing is acknowledged that is not committed (DOMAIN.md hazard 4),
+//! and a redelivery finds its event and answers the first outcome (hazard 3):
+//! - Concurrent deliveries of one webhook id queue on the event's unique key; the first
+//!   commits, the others see its row and change nothing.
+//! - One order under several webhook ids (or a reconciliation) is kept to one shipment by
+//!   `channel_order` (unique per channel and external order id) and by the shipment's unique
+//!   (shipper, identifier), the identifier being `shopify-<order id>`. The creation runs under
+//!   a savepoint: a rejection, or a lost race on either key, rolls back to it and leaves the
+//!   event's own row intact.
+
+use jiff::Timestamp;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use utoipa::ToSchema;
+
+use super::shipments::{self, Created, NewLine, NewShipment, Recipient};
+use super::{Db, Tx, format_timestamp, is_unique_violation, now};
+use crate::domain::Error;
+use crate::domain::channel::shopify::{self, ShippingAddress};
+use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
+use crate::domain::values::{
+    Carrier, ChannelId, Identifier, ItemCode, Name, Phone, PostalCode, Quantity, ShipperId, ShopDomain, Text,
+    WarehouseId, WebhookSecret,
+};
+
+/// A channel as the API shows it (never with its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Channel {
+    pub channel_id: i64,
+    pub shipper_id: i64,
+    /// The warehouse its orders ship from.
+    pub warehouse_id: i64,
+    pub kind: ChannelKind,
+    pub shop_domain: String,
+    /// The carrier its shipments go with.
+    pub delivery_carrier: Carrier,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChannel {
+    pub shipper_id: ShipperId,
+    /// The warehouse its orders ship from.
+    pub warehouse_id: WarehouseId,
+    pub kind: ChannelKind,
+    /// The shop's platform domain, as Shopify sends it in `X-Shopify-Shop-Domain`.
+    pub shop_domain: ShopDomain,
+    /// The secret the shop signs webhooks with (for a Shopify app, its client secret).
+    /// Omitted: Kura generates one and returns it, once.
+    pub webhook_secret: Option<WebhookSecret>,
+    /// Default `yamato`.
+    pub delivery_carrier: Option<Carrier>,
+}
+
+const CHANNEL_COLUMNS: &str =
+    "channel_id, shipper_id, warehouse_id, kind, shop_domain, delivery_carrier, created_at, updated_at, webhook_secret";
+
+fn decode<T>(column: &str, parsed: Option<T>) -> Result<T, Error> {
+    parsed.ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("bad {column}").into())))
+}
+
+/// The channel and its webhook secret.
+fn channel_of(r: &sqlx::any::AnyRow) -> Result<(Channel, String), Error> {
+    let channel = Channel {
+        channel_id: r.try_get("channel_id")?,
+        shipper_id: r.try_get("shipper_id")?,
+        warehouse_id: r.try_get("warehouse_id")?,
+        kind: decode("kind", ChannelKind::parse(&r.try_get::<String, _>("kind")?))?,
+        shop_domain: r.try_get("shop_domain")?,
+        delivery_carrier: decode("delivery_carrier", Carrier::parse(&r.try_get::<String, _>("delivery_carrier")?))?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    };
+    Ok((channel, r.try_get("webhook_secret")?))
+}
+
+fn generate_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Registers a channel; returns it with its webhook secret (the given one or a generated one).
+pub async fn create(db: &Db, new: &NewChannel) -> Result<(Channel, String), Error> {
+    crate::transaction!(db, |tx| { create_in(tx, new).await }).map_err(|e| {
+        // Two registrations of one shop raced: the loser is told it exists.
+        if is_unique_violation(&e, "channel_kind_shop_domain_key", "channel.shop_domain") {
+            Error::Duplicate { field: "/shop_domain", existing_id: None }
+        } else {
+            e
+        }
+    })
+}
+
+pub async fn create_in(tx: &mut Tx, new: &NewChannel) -> Result<(Channel, String), Error> {
+    let shipper: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
+        .bind(new.shipper_id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if shipper.is_none() {
+        return Err(Error::invalid("/shipper_id", "unknown shipper"));
+    }
+    super::warehouses::get_in(tx, new.warehouse_id)
+        .await
+        .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
+    let existing: Option<i64> =
+        sqlx::query_scalar("select channel_id from channel where kind = $1 and shop_domain = $2")
+            .bind(new.kind.as_str())
+            .bind(new.shop_domain.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(id) = existing {
+        return Err(Error::Duplicate { field: "/shop_domain", existing_id: Some(id) });
+    }
+    let secret = new.webhook_secret.as_ref().map_or_else(generate_secret, |s| s.as_str().to_owned());
+    let row = sqlx::query(&format!(
+        "insert into channel (shipper_id, warehouse_id, kind, shop_domain, webhook_secret, delivery_carrier, \
+         created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7) returning {CHANNEL_COLUMNS}"
+    ))
+    .bind(new.shipper_id.0)
+    .bind(new.warehouse_id.0)
+    .bind(new.kind.as_str())
+    .bind(new.shop_domain.as_str())
+    .bind(&secret)
+    .bind(new.delivery_carrier.unwrap_or(Carrier::Yamato).as_str())
+    .bind(now())
+    .fetch_one(&mut **tx)
+    .await?;
+    channel_of(&row)
+}
+
+/// A channel of `kind` and its webhook secret; any other id is not found.
+pub async fn get_with_secret(db: &Db, kind: ChannelKind, id: ChannelId) -> Result<(Channel, String), Error> {
+    let row = sqlx::query(&format!("select {CHANNEL_COLUMNS} from channel where channel_id = $1 and kind = $2"))
+        .bind(id.0)
+        .bind(kind.as_str())
+        .fetch_optional(db.reader())
+        .await?
+        .ok_or(Error::NotFound("channel"))?;
+    channel_of(&row)
+}
+
+/// The channel registered for a shop, with its secret (the demo seed prints it).
+pub async fn by_shop_in(tx: &mut Tx, kind: ChannelKind, shop: &str) -> Result<Option<(Channel, String)>, Error> {
+    let row = sqlx::query(&format!("select {CHANNEL_COLUMNS} from channel where kind = $1 and shop_domain = $2"))
+        .bind(kind.as_str())
+        .bind(shop)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(channel_of).transpose()
+}
+
+/// One webhook delivery a channel accepted, and what became of it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChannelEvent {
+    pub channel_event_id: i64,
+    pub channel_id: i64,
+    /// The platform's delivery id (`X-Shopify-Webhook-Id`), unique per channel.
+    pub webhook_id: String,
+    pub topic: String,
+    /// The order's id on the channel.
+    pub external_order_id: String,
+    /// The order's name on the channel, e.g. `#1001`.
+    pub order_name: Option<String>,
+    pub status: EventStatus,
+    /// Why the order was rejected (`rejected` only).
+    pub reason: Option<RejectReason>,
+    /// The field at fault and what is wrong with it (`rejected` only).
+    pub detail: Option<String>,
+    /// The order's shipment (`created` and `duplicate`).
+    pub shipment_id: Option<i64>,
+    /// When the order was placed on the channel.
+    pub order_created_at: String,
+    /// When the channel sent the event (`X-Shopify-Triggered-At`).
+    pub triggered_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const EVENT_COLUMNS: &str = "e.channel_event_id, e.channel_id, e.webhook_id, e.topic, e.external_order_id, \
+    e.order_name, e.status, e.reason, e.detail, e.shipment_id, e.order_created_at, e.triggered_at, e.created_at, \
+    e.updated_at";
+
+fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
+    let reason: Option<String> = r.try_get("reason")?;
+    Ok(ChannelEvent {
+        channel_event_id: r.try_get("channel_event_id")?,
+        channel_id: r.try_get("channel_id")?,
+        webhook_id: r.try_get("webhook_id")?,
+        topic: r.try_get("topic")?,
+        external_order_id: r.try_get("external_order_id")?,
+        order_name: r.try_get("order_name")?,
+        status: decode("status", EventStatus::parse(&r.try_get::<String, _>("status")?))?,
+        reason: reason.map(|r| decode("reason", RejectReason::parse(&r))).transpose()?,
+        detail: r.try_get("detail")?,
+        shipment_id: r.try_get("shipment_id")?,
+        order_created_at: r.try_get("order_created_at")?,
+        triggered_at: r.try_get("triggered_at")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+/// A channel's events, oldest first, optionally of one status (`?cursor=` is the last id seen).
+pub async fn list_events(
+    db: &Db,
+    shipper: ShipperId,
+    status: Option<EventStatus>,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<ChannelEvent>, Error> {
+    let rows = sqlx::query(&format!(
+        "select {EVENT_COLUMNS} from channel_event e join channel c on c.channel_id = e.channel_id \
+         where c.shipper_id = $1 and e.channel_event_id > $2 and ($3 is null or e.status = $3) \
+         order by e.channel_event_id limit $4"
+    ))
+    .bind(shipper.0)
+    .bind(after)
+    .bind(status.map(EventStatus::as_str))
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(event_of).collect()
+}
+
+/// What one delivery did, for the response and the `order_sync_lag_seconds` outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// This delivery created the shipment.
+    Created,
+    /// The order already was a shipment (another webhook id, a redelivery, a reconciliation).
+    Duplicate,
+    /// The order cannot become a shipment; recorded on the event.
+    Rejected,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// The delivery's headers, validated by the handler.
+#[derive(Debug, Clone)]
+pub struct Delivery<'a> {
+    pub webhook_id: &'a str,
+    pub topic: &'a str,
+    pub triggered_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// The event as stored; for a redelivery, as the first delivery left it.
+    pub event: ChannelEvent,
+    pub outcome: Outcome,
+    /// For a duplicate: when the order's shipment was created (the order existed from then on).
+    pub existed_since: Option<Timestamp>,
+}
+
+/// What the order became inside the savepoint.
+#[derive(Debug)]
+enum Synced {
+    Created(i64),
+    Existing { shipment_id: i64, since: Timestamp },
+    Rejected(Rejection),
+}
+
+/// Handles one `orders/create` delivery in one transaction (see the module doc).
+pub async fn receive_order(
+    db: &Db,
+    channel: &Channel,
+    delivery: &Delivery<'_>,
+    order: &shopify::Order,
+) -> Result<Handled, Error> {
+    let external_id = order.id.to_string();
+    crate::transaction!(db, |tx| {
+        let external_id = external_id.as_str();
+        let ts = now();
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "insert into channel_event (channel_id, webhook_id, topic, external_order_id, order_name, status, \
+             order_created_at, triggered_at, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $8) \
+             on conflict (channel_id, webhook_id) do nothing returning channel_event_id",
+        )
+        .bind(channel.channel_id)
+        .bind(delivery.webhook_id)
+        .bind(delivery.topic)
+        .bind(external_id)
+        .bind(order.name.as_deref())
+        .bind(format_timestamp(order.created_at))
+        .bind(delivery.triggered_at.map(format_timestamp))
+        .bind(&ts)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(event_id) = claimed else {
+            // A redelivery: answer what the first delivery did, and change nothing.
+            let event = event_by_webhook(tx, channel.channel_id, delivery.webhook_id).await?;
+            if event.external_order_id != external_id {
+                return Err(Error::invalid("X-Shopify-Webhook-Id", "was already used for another order"));
+            }
+            let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
+            let existed_since = match event.shipment_id {
+                Some(id) => Some(shipment_created_at(tx, id).await?),
+                None => None,
+            };
+            return Ok(Handled { event, outcome, existed_since });
+        };
+        let synced = sync_order(tx, channel, order).await?;
+        let (status, rejection, shipment_id, existed_since) = match synced {
+            Synced::Created(id) => (EventStatus::Created, None, Some(id), None),
+            Synced::Existing { shipment_id, since } => (EventStatus::Duplicate, None, Some(shipment_id), Some(since)),
+            Synced::Rejected(r) => (EventStatus::Rejected, Some(r), None, None),
+        };
+        sqlx::query(
+            "update channel_event set status = $1, reason = $2, detail = $3, shipment_id = $4, updated_at = $5 \
+             where channel_event_id = $6",
+        )
+        .bind(status.as_str())
+        .bind(rejection.as_ref().map(|r| r.reason.as_str()))
+        .bind(rejection.as_ref().map(|r| r.detail.as_str()))
+        .bind(shipment_id)
+        .bind(now())
+        .bind(event_id)
+        .execute(&mut **tx)
+        .await?;
+        let event = event_by_id(tx, event_id).await?;
+        let outcome = match status {
+            EventStatus::Created => Outcome::Created,
+            EventStatus::Rejected => Outcome::Rejected,
+            EventStatus::Duplicate | EventStatus::Received => Outcome::Duplicate,
+        };
+        Ok(Handled { event, outcome, existed_since })
+    })
+}
+
+async fn event_by_webhook(tx: &mut Tx, channel: i64, webhook_id: &str) -> Result<ChannelEvent, Error> {
+    let row = sqlx::query(&format!(
+        "select {EVENT_COLUMNS} from channel_event e where e.channel_id = $1 and e.webhook_id = $2"
+    ))
+    .bind(channel)
+    .bind(webhook_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    event_of(&row)
+}
+
+async fn event_by_id(tx: &mut Tx, id: i64) -> Result<ChannelEvent, Error> {
+    let row = sqlx::query(&format!("select {EVENT_COLUMNS} from channel_event e where e.channel_event_id = $1"))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    event_of(&row)
+}
+
+fn parse_stored(ts: &str) -> Result<Timestamp, Error> {
+    ts.parse().map_err(|e: jiff::Error| Error::Database(sqlx::Error::Decode(e.into())))
+}
+
+async fn shipment_created_at(tx: &mut Tx, id: i64) -> Result<Timestamp, Error> {
+    let ts: String = sqlx::query_scalar("select created_at from shipment where shipment_id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    parse_stored(&ts)
+}
+
+/// Creates the order's shipment under a savepoint, or finds it, or says why it cannot be one.
+async fn sync_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) -> Result<Synced, Error> {
+    sqlx::query("savepoint channel_order").execute(&mut **tx).await?;
+    let attempt = create_order(tx, channel, order).await;
+    if !matches!(attempt, Ok(Synced::Created(_) | Synced::Existing { .. })) {
+        // Undo a half-made shipment (rows written before allocation came up short), or leave
+        // PostgreSQL's aborted state after a lost race; the event row stays.
+        sqlx::query("rollback to savepoint channel_order").execute(&mut **tx).await?;
+    }
+    sqlx::query("release savepoint channel_order").execute(&mut **tx).await?;
+    match attempt {
+        // Another event of this order (another webhook id, a reconciliation) committed first.
+        Err(e)
+            if is_unique_violation(&e, shipments::IDENTIFIER_KEY, "shipment.identifier")
+                || is_unique_violation(&e, "channel_order_pkey", "channel_order.") =>
+        {
+            existing_order(tx, channel, order).await?.ok_or(e)
+        }
+        other => other,
+    }
+}
+
+async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) -> Result<Synced, Error> {
+    if let Some(existing) = existing_order(tx, channel, order).await? {
+        return Ok(existing);
+    }
+    let (new, line_items) = match shipment_request(order, channel) {
+        Ok(request) => request,
+        Err(rejection) => return Ok(Synced::Rejected(rejection)),
+    };
+    let shipper = ShipperId(channel.shipper_id);
+    for (line, i) in new.lines.iter().zip(&line_items) {
+        let item: Option<i64> = sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
+            .bind(shipper.0)
+            .bind(line.item_code.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+        if item.is_none() {
+            let field = format!("/line_items/{i}/sku");
+            let message = format!("the shipper has no item {}", line.item_code);
+            return Ok(Synced::Rejected(Rejection::new(RejectReason::UnknownSku, &field, message)));
+        }
+    }
+    let shipment_id = match shipments::create_in(tx, shipper, &new).await {
+        Ok(Created::New(s)) => s.shipment_id,
+        // Made under the order's identifier since `existing_order` looked: the order exists.
+        Ok(Created::Existing(s)) => {
+            return Ok(Synced::Existing { shipment_id: s.shipment_id, since: parse_stored(&s.created_at)? });
+        }
+        Err(Error::InsufficientStock(short)) => {
+            let items: Vec<String> = short
+                .iter()
+                .map(|s| format!("{} (ordered {}, available {})", s.item_code, s.requested, s.available))
+                .collect();
+            let message = format!("out of stock and the shipper takes no backorders: {}", items.join(", "));
+            return Ok(Synced::Rejected(Rejection::new(RejectReason::OutOfStock, "/line_items", message)));
+        }
+        Err(Error::Invalid { field, message }) => {
+            return Ok(Synced::Rejected(Rejection::new(RejectReason::InvalidOrder, &field, message)));
+        }
+        Err(e) => return Err(e),
+    };
+    sqlx::query(
+        "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) values ($1, $2, $3, $4)",
+    )
+    .bind(channel.channel_id)
+    .bind(order.id.to_string())
+    .bind(shipment_id)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(Synced::Created(shipment_id))
+}
+
+/// The order's shipment if it exists: made from this channel's order, or made under the
+/// order's identifier some other way (then it is linked to the order here).
+async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) -> Result<Option<Synced>, Error> {
+    let linked = sqlx::query(
+        "select s.shipment_id, s.created_at from channel_order co join shipment s on s.shipment_id = co.shipment_id \
+         where co.channel_id = $1 and co.external_order_id = $2",
+    )
+    .bind(channel.channel_id)
+    .bind(order.id.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let found = match linked {
+        Some(row) => row,
+        None => {
+            let by_identifier =
+                sqlx::query("select shipment_id, created_at from shipment where shipper_id = $1 and identifier = $2")
+                    .bind(channel.shipper_id)
+                    .bind(order.identifier())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some(row) = by_identifier else { return Ok(None) };
+            sqlx::query(
+                "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) \
+                 values ($1, $2, $3, $4) on conflict do nothing",
+            )
+            .bind(channel.channel_id)
+            .bind(order.id.to_string())
+            .bind(row.try_get::<i64, _>("shipment_id")?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+            row
+        }
+    };
+    Ok(Some(Synced::Existing {
+        shipment_id: found.try_get("shipment_id")?,
+        since: parse_stored(&found.try_get::<String, _>("created_at")?)?,
+    }))
+}
+
+/// The shipment an order asks for, or why it cannot be one. Lines of one SKU are merged; the
+/// second value maps each shipment line to its first `line_items` index (for error pointers).
+fn shipment_request(order: &shopify::Order, channel: &Channel) -> Result<(NewShipment, Vec<usize>), Rejection> {
+    let recipient = recipient(order.shipping_address.as_ref())?;
+    let mut lines: Vec<NewLine> = Vec::new();
+    let mut line_items = Vec::new();
+    for (i, item) in order.line_items.iter().enumerate() {
+        if item.requires_shipping == Some(false) {
+            continue;
+        }
+        let field = format!("/line_items/{i}/sku");
+        let sku = item
+            .sku
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| Rejection::new(RejectReason::UnknownSku, &field, "the line has no SKU"))?;
+        let code = ItemCode::parse(sku).map_err(|m| {
+            Rejection::new(RejectReason::UnknownSku, &field, format!("{sku:?} is not an item code: {m}"))
+        })?;
+        match lines.iter_mut().find(|l| l.item_code == code) {
+            Some(line) => {
+                line.quantity = Quantity::try_from(line.quantity.get() + item.quantity.get())
+                    .map_err(|m| Rejection::new(RejectReason::InvalidOrder, &format!("/line_items/{i}/quantity"), m))?;
+            }
+            None => {
+                lines.push(NewLine { item_code: code, quantity: item.quantity });
+                line_items.push(i);
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Err(Rejection::new(RejectReason::InvalidOrder, "/line_items", "no line item requires shipping"));
+    }
+    let identifier =
+        Identifier::parse(order.identifier()).map_err(|m| Rejection::new(RejectReason::InvalidOrder, "/id", m))?;
+    let new = NewShipment {
+        identifier,
+        warehouse_id: WarehouseId(channel.warehouse_id),
+        allocate_priority: None,
+        ship_date: None,
+        recipient,
+        delivery_carrier: channel.delivery_carrier,
+        gift_wrap: false,
+        lines,
+    };
+    Ok((new, line_items))
+}
+
+fn address_field(name: &str) -> String {
+    format!("/shipping_address/{name}")
+}
+
+fn bad_address(name: &str) -> impl Fn(String) -> Rejection + '_ {
+    move |message| Rejection::new(RejectReason::BadAddress, &address_field(name), message)
+}
+
+fn present(name: &str, value: Option<&str>) -> Result<String, Rejection> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| bad_address(name)("is missing".into()))
+}
+
+/// A Shopify shipping address as a Kura recipient: Japanese addresses only (Kura's postal
+/// codes, prefectures and phone numbers are Japanese); the city goes before `address1`.
+fn recipient(address: Option<&ShippingAddress>) -> Result<Recipient, Rejection> {
+    let a = address.ok_or_else(|| {
+        Rejection::new(RejectReason::BadAddress, "/shipping_address", "the order has no shipping address")
+    })?;
+    let country = present("country_code", a.country_code.as_deref())?;
+    if !country.eq_ignore_ascii_case("JP") {
+        return Err(bad_address("country_code")(format!("Kura ships within Japan only (got {country})")));
+    }
+    let street = present("address1", a.address1.as_deref())?;
+    let line1 = match a.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(city) => format!("{city} {street}"),
+        None => street,
+    };
+    let address2 = a.address2.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    Ok(Recipient {
+        name: Name::parse(present("name", a.name.as_deref())?).map_err(bad_address("name"))?,
+        postal_code: PostalCode::parse(present("zip", a.zip.as_deref())?).map_err(bad_address("zip"))?,
+        prefecture: Name::parse(present("province", a.province.as_deref())?).map_err(bad_address("province"))?,
+        address1: Text::parse(line1).map_err(bad_address("address1"))?,
+        address2: address2.map(Text::parse).transpose().map_err(bad_address("address2"))?,
+        phone: Phone::parse(shopify::domestic_phone(&present("phone", a.phone.as_deref())?))
+            .map_err(bad_address("phone"))?,
+    })
+}
