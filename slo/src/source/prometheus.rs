@@ -311,7 +311,10 @@ fn counts(samples: &HashMap<(String, String), f64>, tag: &str, counting: Countin
 
 /// `expr` with the `kura_slo` and `kura_part` labels set.
 fn tagged(expr: &str, slo: &str, part: &str) -> String {
-    format!(r#"label_replace(label_replace({expr}, "kura_slo", "{}", "", ""), "kura_part", "{part}", "", "")"#, quote(slo))
+    format!(
+        r#"label_replace(label_replace({expr}, "kura_slo", "{}", "", ""), "kura_part", "{part}", "", "")"#,
+        quote(slo)
+    )
 }
 
 /// The body of a PromQL double-quoted string.

@@ -322,11 +322,8 @@ impl ScrapeSource {
             .map(|(q, answer)| {
                 answer?;
                 let key = (q.service.clone(), q.slo.clone());
-                let ranges = q
-                    .ranges
-                    .iter()
-                    .filter_map(|r| sums.get(r).and_then(|s| s.get(&key)).map(|c| (*r, *c)))
-                    .collect();
+                let ranges =
+                    q.ranges.iter().filter_map(|r| sums.get(r).and_then(|s| s.get(&key)).map(|c| (*r, *c))).collect();
                 Ok(Reading { ranges })
             })
             .collect()
@@ -360,9 +357,7 @@ impl Inner {
     /// The watched SLOs, updated with any query whose SLI is new or changed (a reloaded spec).
     fn watch(&self, queries: &[Query]) -> Arc<Watched> {
         let current = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let changed = |q: &Query| {
-            current.slos.get(&(q.service.clone(), q.slo.clone())).is_none_or(|w| w.sli != q.sli)
-        };
+        let changed = |q: &Query| current.slos.get(&(q.service.clone(), q.slo.clone())).is_none_or(|w| w.sli != q.sli);
         if !queries.iter().any(changed) {
             return current;
         }

@@ -427,10 +427,8 @@ async fn the_scraper_and_prometheus_report_the_same_budget_within_the_stated_tol
     let config = ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_secs(1));
     let mut scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open the scraper");
     let ranges = [MINUTE, SignedDuration::from_mins(5)];
-    let queries = [
-        query("availability", availability(), &ranges),
-        query("latency", latency(Decimal::new(3, 1)), &ranges),
-    ];
+    let queries =
+        [query("availability", availability(), &ranges), query("latency", latency(Decimal::new(3, 1)), &ranges)];
     // The first read tells the scraper which series to keep (a controller passes its specs).
     let _ = scraper.read(&queries, Timestamp::now()).await;
     scraper.spawn();
@@ -485,7 +483,11 @@ async fn a_target_that_stopped_answering_makes_its_slos_unreachable_after_two_in
     let earlier = scraper.read(&queries, t0 + SignedDuration::from_secs(29)).await;
 
     // Assert
-    assert!(matches!(&results[0], Err(SourceError::Unreachable(m)) if m.contains("http://a/metrics")), "{:?}", results[0]);
+    assert!(
+        matches!(&results[0], Err(SourceError::Unreachable(m)) if m.contains("http://a/metrics")),
+        "{:?}",
+        results[0]
+    );
     assert_eq!(counts(&results[1], MINUTE), Counts { good: 30.0, total: 30.0 });
     assert!(earlier[0].is_ok(), "two intervals are not yet stale: {:?}", earlier[0]);
     db.drop().await;

@@ -129,9 +129,7 @@ impl Watched {
         let Some(entries) = self.by_metric.get(&sample.name) else { return Vec::new() };
         entries
             .iter()
-            .filter(|(key, role)| {
-                self.slos.get(key).and_then(|s| s.selector(*role)).is_some_and(|c| c.matches(sample))
-            })
+            .filter(|(key, role)| self.slos.get(key).and_then(|s| s.selector(*role)).is_some_and(|c| c.matches(sample)))
             .map(|(key, role)| (key, *role))
             .collect()
     }

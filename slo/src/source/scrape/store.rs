@@ -116,7 +116,8 @@ pub async fn write_scrape(
 
 /// Every target's last series values and when they were scraped (Unix milliseconds).
 pub async fn load_series(db: &Db) -> Result<HashMap<String, (HashMap<String, f64>, i64)>, sqlx::Error> {
-    let rows = sqlx::query("select target, series, value, scraped_at from scrape_series").fetch_all(db.reader()).await?;
+    let rows =
+        sqlx::query("select target, series, value, scraped_at from scrape_series").fetch_all(db.reader()).await?;
     let mut out: HashMap<String, (HashMap<String, f64>, i64)> = HashMap::new();
     for row in rows {
         let entry = out.entry(row.try_get(0)?).or_default();
