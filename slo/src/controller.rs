@@ -254,6 +254,8 @@ impl Controller {
         now: Timestamp,
         readings: Vec<Result<Reading, SourceError>>,
     ) -> Result<usize, sqlx::Error> {
+        // The history keeps milliseconds: the evaluations served from memory say the same.
+        let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let mut readings = readings.into_iter();
         let mut evaluations = Vec::new();
         for spec in specs {

@@ -119,7 +119,7 @@ pub struct Evaluation {
 }
 
 /// The open maintenance window at `now`, if any.
-pub fn open_maintenance<'a>(spec: &'a Spec, now: Timestamp) -> Option<&'a Maintenance> {
+pub fn open_maintenance(spec: &Spec, now: Timestamp) -> Option<&Maintenance> {
     let tz = jiff::tz::TimeZone::get(&spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     spec.maintenance.iter().find(|m| match m {
         Maintenance::Once { start, end, .. } => *start <= now && now < *end,

@@ -1,7 +1,9 @@
 //! The `slo` crate's black-box tests, compiled into one binary: the spec loader and `slo lint`,
-//! the error-budget math, every generator against its golden files (and promtool), and the
+//! the error-budget math, the controller (evaluation loop, history, API) on SQLite and
+//! PostgreSQL, every generator against its golden files (and promtool), and the
 //! importers. `KURA_BLESS=1 cargo test -p slo` rewrites the golden files; review the diff.
 
+mod controller;
 mod datadog;
 mod grafana;
 mod lint;
