@@ -9,8 +9,7 @@
 //!   most [`history::RETENTION`] back; `limit` at most [`MAX_HISTORY`] points.
 //! * `GET /api/v1/journeys` -- per journey: the worst status of its SLOs and its composite.
 //! * `GET /api/v1/services` -- per service: SLO counts by status, the worst SLO.
-//! * `GET /` -- a minimal server-rendered table of every SLO (no JavaScript); the full
-//!   dashboard replaces it.
+//! * `GET /`, `/journeys/…`, `/slos/…`, `/assets/…` -- the dashboard ([`crate::dashboard`]).
 //!
 //! Every endpoint is a read and open to whoever reaches the port. Writes (silences,
 //! maintenance windows) arrive with alerting and will require a token.
@@ -18,13 +17,12 @@
 pub mod error;
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
@@ -179,7 +177,7 @@ pub fn api(controller: AppState) -> (Router, utoipa::openapi::OpenApi) {
                 async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
             }),
         )
-        .route("/", axum::routing::get(overview))
+        .merge(crate::dashboard::router())
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
@@ -399,38 +397,4 @@ async fn list_services(State(c): State<AppState>) -> axum::Json<Vec<ServiceView>
         b.status.severity_rank().cmp(&a.status.severity_rank()).then_with(|| a.service.cmp(&b.service))
     });
     axum::Json(views)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-/// A plain table of every SLO, worst budget first; refreshes itself every 30 s.
-async fn overview(State(c): State<AppState>) -> Html<String> {
-    let mut html = String::from(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
-         <title>Kura SLOs</title></head><body><h1>Kura SLOs</h1><table border=\"1\"><thead><tr>\
-         <th>Service</th><th>Journey</th><th>SLO</th><th>Objective</th><th>Window</th><th>Status</th>\
-         <th>SLI</th><th>Budget left</th><th>Reason</th><th>Evaluated</th></tr></thead><tbody>",
-    );
-    let pct = |v: Option<f64>| v.map_or("–".to_owned(), |x| format!("{:.3} %", x * 100.0));
-    for v in slo_views(&c) {
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} %</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&v.service),
-            escape(&v.journey),
-            escape(&v.slo),
-            escape(&v.objective),
-            escape(&v.window),
-            v.status.as_str(),
-            v.status.as_str(),
-            pct(v.sli),
-            pct(v.budget_remaining),
-            escape(v.reason.as_deref().unwrap_or("")),
-            escape(v.evaluated_at.as_deref().unwrap_or("never")),
-        );
-    }
-    html.push_str("</tbody></table><p><a href=\"/api/v1/slos\">JSON</a> · <a href=\"/openapi.json\">OpenAPI</a></p></body></html>");
-    Html(html)
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod controller;
+pub mod dashboard;
 pub mod eval;
 pub mod generate;
 pub mod import;

@@ -4,6 +4,7 @@
 //! importers. `KURA_BLESS=1 cargo test -p slo` rewrites the golden files; review the diff.
 
 mod controller;
+mod dashboard;
 mod datadog;
 mod grafana;
 mod lint;

@@ -1,0 +1,375 @@
+//! The dashboard, black box: the controller's public router on port 0 against a fresh SQLite
+//! file, fed known readings through [`Controller::record`] at chosen instants (so the history
+//! and "since when" are known), read over real HTTP and, for the browser test, rendered by
+//! headless Chromium (Debian's `chromium`; missing is a failure, never a skip).
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use reqwest::StatusCode;
+use slo::controller::{Config, Controller};
+use slo::source::{Counts, Query, Reading, Source, SourceError};
+use slo::store::Db;
+use tokio::net::TcpListener;
+
+fn unique() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("{:x}_{}_{}", Timestamp::now().as_nanosecond(), std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A scratch directory (spec file, SQLite file, browser profile), removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kura-dashboard-test-{}", unique()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A controller on `specs` (files or directories) with a fresh SQLite database, its public
+/// router served on port 0; returns it and the base URL.
+async fn serve(scratch: &Scratch, specs: Vec<PathBuf>) -> (Arc<Controller>, String) {
+    let db = Db::open(&format!("sqlite://{}?mode=rwc", scratch.0.join("slo.db").display()))
+        .await
+        .expect("open and migrate the test database");
+    let config = Config { slos: specs, interval: Duration::from_secs(30), instance: "dashboard-test".into() };
+    let c = Arc::new(Controller::new(db, Source::None, config).expect("valid specs"));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = slo::api::router(Arc::clone(&c));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (c, base)
+}
+
+/// One reading per SLO: 1000 events an hour over every range, with the error ratio
+/// `bad(slo id, range)`.
+fn readings(
+    c: &Controller,
+    now: Timestamp,
+    bad: impl Fn(&str, SignedDuration) -> f64,
+) -> Vec<Result<Reading, SourceError>> {
+    let specs = c.specs();
+    specs
+        .iter()
+        .flat_map(|spec| spec.slos().map(move |slo| (spec, slo)))
+        .map(|(spec, slo)| {
+            let ranges = Query::for_slo(spec, slo, now)
+                .ranges
+                .iter()
+                .map(|r| {
+                    let total = 1000.0 * r.as_secs_f64() / 3600.0;
+                    (*r, Counts { good: total * (1.0 - bad(&slo.id, *r)), total })
+                })
+                .collect();
+            Ok(Reading { ranges })
+        })
+        .collect()
+}
+
+/// The instant `t` as the dashboard prints it.
+fn minute(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn get(url: &str) -> (StatusCode, String, String) {
+    let res = reqwest::get(url).await.expect("request");
+    let status = res.status();
+    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    (status, content_type, res.text().await.expect("body"))
+}
+
+/// `checkout` is burning since `t2` (a fast burn: 20× over the short windows, 80 % of the
+/// budget left), `search` is fine; `checkout`'s description tries to inject a script.
+struct Shop {
+    _scratch: Scratch,
+    c: Arc<Controller>,
+    base: String,
+    times: [Timestamp; 3],
+}
+
+async fn shop() -> Shop {
+    let scratch = Scratch::new();
+    let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
+    let times = [now - SignedDuration::from_hours(2), now - SignedDuration::from_hours(1), now];
+    let spec = format!(
+        r#"
+service: shop
+time_zone: UTC
+maintenance:
+  - name: db-upgrade
+    start: {}
+    end: {}
+journeys:
+  checkout:
+    description: 'Pays <script>alert("owned")</script> for the cart'
+    slos:
+      - id: checkout-availability
+        objective: 99
+        window: 30d
+        sli:
+          ratio:
+            bad: http_server_request_duration_seconds_count{{journey="checkout", http_response_status_code=~"5.."}}
+            total: http_server_request_duration_seconds_count{{journey="checkout"}}
+  search:
+    description: A shopper finds items.
+    slos:
+      - id: search-availability
+        objective: 99.9
+        window: 30d
+        sli:
+          ratio:
+            bad: http_server_request_duration_seconds_count{{journey="search", http_response_status_code=~"5.."}}
+            total: http_server_request_duration_seconds_count{{journey="search"}}
+"#,
+        now - SignedDuration::from_hours(3),
+        now - SignedDuration::from_mins(150)
+    );
+    let file = scratch.0.join("shop.yaml");
+    std::fs::write(&file, spec).expect("spec file");
+    let (c, base) = serve(&scratch, vec![file]).await;
+    for (i, t) in times.into_iter().enumerate() {
+        let burning = i > 0;
+        let r = readings(&c, t, |slo, range| match (slo, burning) {
+            ("checkout-availability", true) if range <= SignedDuration::from_hours(6) => 0.2,
+            ("checkout-availability", true) => 0.002,
+            ("checkout-availability", false) => 0.001,
+            _ => 0.0001,
+        });
+        c.record(t, r).await.expect("cycle stored");
+    }
+    Shop { _scratch: scratch, c, base, times }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_puts_the_burning_journey_first_with_its_numbers_and_since_when() {
+    let shop = shop().await;
+
+    let (status, content_type, html) = get(&format!("{}/", shop.base)).await;
+
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    let checkout = html.find("<tr class=\"row-burning\" data-slo=\"checkout-availability\"").expect("checkout row");
+    let search = html.find("<tr class=\"row-ok\" data-slo=\"search-availability\"").expect("search row");
+    assert!(checkout < search, "the burning SLO comes first");
+    let row = &html[checkout..search];
+    assert!(row.contains(">BURNING</span>"), "a text label beside the colour: {row}");
+    assert!(
+        row.contains(&format!(
+            "datetime=\"{}\">{}</time>",
+            shop.times[1].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            minute(shop.times[1])
+        )),
+        "{row}"
+    );
+    assert!(row.contains("(1h 0m)"), "how long ago: {row}");
+    for number in [">99 %<", ">30d<", ">99.800 %<", "80.0 %", "20.0× over", ">1d 4h<"] {
+        assert!(row.contains(number), "{number} missing from {row}");
+    }
+    let headline = &html[html.find("Journeys in trouble").expect("a headline")..checkout];
+    assert!(headline.contains("href=\"/journeys/shop/checkout\">shop / checkout</a>"), "{headline}");
+    assert!(!headline.contains("shop / search"), "a healthy journey is not in trouble: {headline}");
+    assert!(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
+    assert!(!html.contains("<script"), "no script at all");
+    let _ = &shop.c;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malicious_description_is_escaped_on_every_page() {
+    let shop = shop().await;
+
+    let (_, _, overview) = get(&format!("{}/", shop.base)).await;
+    let (_, _, journey) = get(&format!("{}/journeys/shop/checkout", shop.base)).await;
+
+    for html in [&overview, &journey] {
+        assert!(!html.contains("<script>alert"), "the description must not become markup");
+        assert!(html.contains("Pays &lt;script&gt;alert(&quot;owned&quot;)&lt;/script&gt; for the cart"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_journey_or_slo_is_an_html_404_page() {
+    let shop = shop().await;
+
+    for path in ["/journeys/shop/nope", "/journeys/nope/checkout", "/slos/shop/nope"] {
+        let (status, content_type, html) = get(&format!("{}{path}", shop.base)).await;
+
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(content_type, "text/html; charset=utf-8", "{path}");
+        assert!(html.contains("<h2>Not found</h2>") && html.contains("href=\"/\""), "{path}: {html}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_slo_link_leads_to_its_section_of_the_journey_page() {
+    let shop = shop().await;
+
+    let res = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/slos/shop/checkout-availability", shop.base))
+        .send()
+        .await
+        .expect("request");
+
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/journeys/shop/checkout#slo-checkout-availability");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journey_page_charts_the_history_with_thresholds_maintenance_and_firing_tiers() {
+    let shop = shop().await;
+
+    let (status, _, html) = get(&format!("{}/journeys/shop/checkout", shop.base)).await;
+
+    assert_eq!(status, StatusCode::OK);
+    let budget = polyline(&html, "budget remaining");
+    assert_eq!(budget.len(), 3, "one point per stored evaluation: {budget:?}");
+    assert!(budget[0].1 < budget[2].1, "the budget went down (y grows downwards): {budget:?}");
+    assert!(html.contains(&format!(
+        "<title>budget remaining: 80 % at {}</title>",
+        shop.times[2].strftime("%Y-%m-%dT%H:%M:%SZ")
+    )));
+    assert_eq!(polyline(&html, "SLI").len(), 3);
+    assert!(html.contains("<title>objective 99 %</title>"), "the objective line");
+    assert!(html.contains("<title>threshold 14.4×</title>"), "the fast-page tier's threshold line");
+    assert_eq!(polyline(&html, "1h window").len(), 3, "the fast-page tier's long-window burn rate");
+    assert!(html.contains("class=\"band-maintenance\""), "the maintenance window is shaded");
+    assert!(html.contains("<li class=\"alert-firing\">fast-page (page)"), "the firing tier is listed");
+    assert!(html.contains("<desc id=\"slo-checkout-availability-budget-desc\">"), "an accessible description");
+    let _ = &shop.c;
+}
+
+/// The points of the first `<polyline>` of series `name`.
+fn polyline(html: &str, name: &str) -> Vec<(f64, f64)> {
+    let marker = format!("data-series=\"{name}\" points=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} line")) + marker.len();
+    let end = start + html[start..].find('"').expect("closing quote");
+    html[start..end]
+        .split(' ')
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().expect("x"), y.parse().expect("y"))
+        })
+        .collect()
+}
+
+/// Debian's Chromium, or `$CHROMIUM`. Missing is a failure: CI installs it.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} is missing: the dashboard test needs headless Chromium (apt-get install -y chromium)",
+        path.display()
+    );
+    path
+}
+
+/// Runs headless Chromium on `url` with `args`; returns stdout and stderr. Fails after 90 s.
+fn run_chromium(profile: &std::path::Path, url: &str, args: &[String]) -> (String, String) {
+    let mut child = Command::new(chromium())
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check"])
+        .args(["--hide-scrollbars", "--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chromium starts");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match child.try_wait().expect("chromium wait") {
+            Some(_) => break,
+            None if Instant::now() > deadline => {
+                let _ = child.kill();
+                panic!("chromium did not finish {url} within 90 s");
+            }
+            None => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    let output = child.wait_with_output().expect("chromium output");
+    assert!(output.status.success(), "chromium failed on {url}: {}", String::from_utf8_lossy(&output.stderr));
+    (String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Console messages (`CONSOLE` log lines: errors, CSP violations, uncaught exceptions).
+fn console_errors(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_renders_in_headless_chromium_with_charts_and_no_console_errors() {
+    let scratch = Scratch::new();
+    let (c, base) = serve(&scratch, vec![crate::support::workspace().join("app/slos")]).await;
+    // A day of hourly cycles: create-shipment-latency has been burning fast for six hours
+    // (20× over the last hour), order-sync-freshness slowly spends its budget and drops below
+    // the policy's 25 % warning line, everything else is healthy.
+    let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
+    for h in (0..=24_i32).rev() {
+        let t = now - SignedDuration::from_hours(i64::from(h));
+        let r = readings(&c, t, |slo, range| match slo {
+            "create-shipment-latency" if h <= 6 => {
+                if range <= SignedDuration::from_hours(1) {
+                    0.2
+                } else if range <= SignedDuration::from_hours(6) {
+                    0.05
+                } else {
+                    0.002 * f64::from(8 - h)
+                }
+            }
+            "order-sync-freshness" => 0.006 + 0.00015 * f64::from(24 - h),
+            _ => 0.0002,
+        });
+        c.record(t, r).await.expect("cycle stored");
+    }
+    let artifacts = crate::support::workspace().join("target/kura-artifacts");
+    std::fs::create_dir_all(&artifacts).expect("artifact directory");
+    let pages = [
+        ("dashboard-overview.png", format!("{base}/"), "1280,900"),
+        ("dashboard-journey.png", format!("{base}/journeys/fulfillment/create-shipment?range=1d"), "1280,1800"),
+    ];
+
+    for (name, url, size) in pages {
+        let (profile, shot) = (scratch.0.join(format!("profile-{name}")), artifacts.join(name));
+        let _ = std::fs::remove_file(&shot);
+        let args = vec![format!("--screenshot={}", shot.display()), format!("--window-size={size}")];
+        let (_, stderr) = tokio::task::spawn_blocking({
+            let url = url.clone();
+            move || run_chromium(&profile, &url, &args)
+        })
+        .await
+        .expect("chromium task");
+
+        assert!(console_errors(&stderr).is_empty(), "{url}: console errors: {:?}", console_errors(&stderr));
+        let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("{}: {e}", shot.display()));
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "{name} is a real screenshot");
+    }
+    let journey = format!("{base}/journeys/fulfillment/create-shipment");
+    let profile = scratch.0.join("profile-dom");
+    let (dom, stderr) = tokio::task::spawn_blocking({
+        let journey = journey.clone();
+        move || run_chromium(&profile, &journey, &["--dump-dom".to_owned()])
+    })
+    .await
+    .expect("chromium task");
+
+    assert!(console_errors(&stderr).is_empty(), "console errors: {:?}", console_errors(&stderr));
+    let budget = polyline(&dom, "budget remaining");
+    assert_eq!(budget.len(), 25, "the rendered DOM has the day of history: {budget:?}");
+    assert!(dom.matches("<polyline").count() >= 10, "every chart has its lines");
+    assert!(dom.contains("<li class=\"alert-firing\">fast-page (page)"), "the latency SLO pages: {dom}");
+}
