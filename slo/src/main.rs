@@ -63,7 +63,7 @@ enum Command {
     /// Logs go to stderr (JSON unless stderr is a terminal), filtered by RUST_LOG (default
     /// `info,sqlx=warn`). Traces follow the OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT,
     /// OTEL_SDK_DISABLED=true to turn them off). Exit status 64 on bad configuration.
-    Controller(ControllerArgs),
+    Controller(Box<ControllerArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -78,11 +78,32 @@ struct ControllerArgs {
     #[arg(long, env = "SLO_SPECS", value_name = "PATH", required = true, value_delimiter = ',')]
     slos: Vec<PathBuf>,
     /// A /metrics target for the embedded scraper (repeatable; comma-separated in the variable).
-    #[arg(long, env = "SLO_SCRAPE", value_name = "URL", value_delimiter = ',')]
+    /// The default source when no --prometheus is given; with neither, every SLO is `no-data`.
+    #[arg(long, env = "SLO_SCRAPE", value_name = "URL", value_delimiter = ',', conflicts_with = "prometheus")]
     scrape: Vec<String>,
-    /// A Prometheus-compatible query API (Prometheus, Thanos, Mimir, VictoriaMetrics).
+    /// How often the embedded scraper fetches each target.
+    #[arg(long, env = "SLO_SCRAPE_INTERVAL", default_value = "15s", value_parser = parse_interval)]
+    scrape_interval: std::time::Duration,
+    /// A Prometheus-compatible query API base URL (Prometheus, Thanos, Mimir with its
+    /// `/prometheus` prefix, VictoriaMetrics), e.g. http://127.0.0.1:9090.
     #[arg(long, env = "SLO_PROMETHEUS", value_name = "URL")]
     prometheus: Option<String>,
+    /// Bearer token sent to --prometheus.
+    #[arg(long, env = "SLO_PROMETHEUS_BEARER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    prometheus_bearer_token: Option<String>,
+    /// Basic-auth user for --prometheus (password in SLO_PROMETHEUS_PASSWORD).
+    #[arg(long, env = "SLO_PROMETHEUS_USER", value_name = "USER", conflicts_with = "prometheus_bearer_token")]
+    prometheus_user: Option<String>,
+    /// Basic-auth password for --prometheus.
+    #[arg(long, env = "SLO_PROMETHEUS_PASSWORD", value_name = "PASSWORD", hide_env_values = true)]
+    prometheus_password: Option<String>,
+    /// An extra header on every --prometheus request, `Name: value` (repeatable), e.g.
+    /// `X-Scope-OrgID: tenant`.
+    #[arg(long, env = "SLO_PROMETHEUS_HEADER", value_name = "HEADER", value_delimiter = ',', value_parser = parse_header)]
+    prometheus_header: Vec<(String, String)>,
+    /// Timeout of each --prometheus request.
+    #[arg(long, env = "SLO_PROMETHEUS_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    prometheus_timeout: std::time::Duration,
     /// Evaluation interval (Prometheus duration: 30s, 1m).
     #[arg(long, env = "SLO_INTERVAL", default_value = "30s", value_parser = parse_interval)]
     interval: std::time::Duration,
@@ -96,6 +117,11 @@ struct ControllerArgs {
     /// This replica's name in the history and logs (default: hostname and process id).
     #[arg(long, env = "SLO_INSTANCE")]
     instance: Option<String>,
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once(':').ok_or("expected `Name: value`")?;
+    Ok((name.trim().to_owned(), value.trim().to_owned()))
 }
 
 fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
@@ -135,7 +161,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Controller(args) => controller(args),
+        Command::Controller(args) => controller(*args),
         Command::Lint { metrics, paths } => {
             let Some(catalogue) = catalogue(&metrics) else { return ExitCode::FAILURE };
             match slo::spec::load_paths_with(&paths, &catalogue) {
@@ -235,13 +261,6 @@ fn controller(args: ControllerArgs) -> ExitCode {
             return ExitCode::from(70);
         }
     };
-    let source = match source(&args) {
-        Ok(s) => s,
-        Err(message) => {
-            eprintln!("slo controller: {message}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -266,12 +285,26 @@ fn controller(args: ControllerArgs) -> ExitCode {
             let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
             format!("{}-{}", if host.is_empty() { "slo" } else { &host }, std::process::id())
         });
+        let specs = match slo::spec::load_paths(&args.slos) {
+            Ok(specs) => specs,
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                eprintln!("slo controller: {} problem(s) in the specs", diagnostics.len());
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let source = match source(&args, &db, &specs).await {
+            Ok(s) => s,
+            Err(message) => {
+                eprintln!("slo controller: {message}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
         let config = slo::controller::Config { slos: args.slos.clone(), interval: args.interval, instance };
         let controller = match slo::controller::Controller::new(db, source, config) {
             Ok(c) => Arc::new(c),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
-                eprintln!("slo controller: {} problem(s) in the specs", diagnostics.len());
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
@@ -295,13 +328,34 @@ fn controller(args: ControllerArgs) -> ExitCode {
     })
 }
 
-/// The SLI source the flags ask for.
-fn source(args: &ControllerArgs) -> Result<slo::source::Source, String> {
-    match (&args.prometheus, args.scrape.is_empty()) {
-        (None, true) => Ok(slo::source::Source::None),
-        // The Prometheus and scrape sources are built separately; until they land in
-        // `slo::source`, asking for one is a configuration this build cannot honour.
-        (Some(_), _) => Err("--prometheus is not supported by this build yet".into()),
-        (None, false) => Err("--scrape is not supported by this build yet".into()),
+/// The SLI source the flags ask for: `Err` is a configuration error (exit 64).
+async fn source(
+    args: &ControllerArgs,
+    db: &slo::store::Db,
+    specs: &[slo::spec::Spec],
+) -> Result<slo::source::Source, String> {
+    use slo::source::{Source, prometheus, scrape};
+    if let Some(url) = &args.prometheus {
+        let mut config = prometheus::PrometheusConfig::new(url.clone());
+        config.timeout = args.prometheus_timeout;
+        config.headers = args.prometheus_header.clone();
+        config.auth = match (&args.prometheus_bearer_token, &args.prometheus_user) {
+            (Some(token), _) => Some(prometheus::Auth::Bearer(token.clone())),
+            (None, Some(user)) => {
+                Some(prometheus::Auth::Basic { username: user.clone(), password: args.prometheus_password.clone() })
+            }
+            (None, None) => None,
+        };
+        return prometheus::PrometheusSource::new(config).map(Source::Prometheus).map_err(|e| e.to_string());
     }
+    if args.scrape.is_empty() {
+        return Ok(Source::None);
+    }
+    if let Some(bad) = args.scrape.iter().find(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+        return Err(format!("--scrape {bad:?} must start with http:// or https://"));
+    }
+    let config = scrape::ScrapeConfig::new(args.scrape.clone()).with_interval(args.scrape_interval);
+    let mut source = scrape::ScrapeSource::open(db.clone(), config, specs).await.map_err(|e| e.to_string())?;
+    source.spawn();
+    Ok(Source::Scrape(source))
 }
