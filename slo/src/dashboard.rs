@@ -160,12 +160,15 @@ async fn since_of(c: &Controller, service: &str, slo: &str, eval: Option<&Evalua
 fn since_cell(out: &mut String, since: Option<Since>, now: Timestamp) {
     match since {
         Some(s) => {
+            // The date only when it is not today (UTC): the time is what a person reads first.
+            let same_day = s.at.strftime("%Y-%m-%d").to_string() == now.strftime("%Y-%m-%d").to_string();
+            let short = if same_day { s.at.strftime("%H:%M UTC").to_string() } else { instant(s.at) };
             let _ = write!(
                 out,
-                "<time class=\"since\" datetime=\"{}\">{}{}</time> <span class=\"muted\">({}{})</span>",
+                "<time class=\"since\" datetime=\"{}\" title=\"{}\">{}{short}</time> <span class=\"muted\">({}{})</span>",
                 instant_exact(s.at),
-                if s.changed { "" } else { "≥ " },
                 instant(s.at),
+                if s.changed { "" } else { "≥ " },
                 if s.changed { "" } else { "over " },
                 human_duration(now.duration_since(s.at).as_secs_f64())
             );

@@ -14,11 +14,12 @@ use jiff::Timestamp;
 use super::html::{Esc, instant_exact};
 
 const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 220.0;
+const HEIGHT: f64 = 236.0;
 const LEFT: f64 = 56.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 12.0;
-const BOTTOM: f64 = 28.0;
+/// Room under the plot for the time ticks and the legend.
+const BOTTOM: f64 = 44.0;
 
 /// One line on a chart; `None` values are gaps.
 #[derive(Debug, Clone)]
@@ -215,7 +216,7 @@ impl Chart {
     }
 
     fn legend(&self, out: &mut String) {
-        let mut x = LEFT + 8.0;
+        let mut x = LEFT;
         out.push_str("<g class=\"legend\">");
         let entries = self
             .series
@@ -228,10 +229,10 @@ impl Chart {
                 "<line class=\"line {class}\" x1=\"{x:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
                  <text class=\"legend-text\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
                 x + 14.0,
-                TOP + 8.0,
-                TOP + 8.0,
+                HEIGHT - 8.0,
+                HEIGHT - 8.0,
                 x + 18.0,
-                TOP + 12.0,
+                HEIGHT - 4.0,
                 Esc(name)
             );
             x += 24.0 + 6.5 * name.chars().count() as f64;
@@ -259,7 +260,7 @@ pub fn thin<T: Clone>(points: &[T], max: usize) -> Vec<T> {
     }
     let step = points.len().div_ceil(max - 1);
     let mut out: Vec<T> = points.iter().step_by(step).cloned().collect();
-    if (points.len() - 1) % step != 0 {
+    if !(points.len() - 1).is_multiple_of(step) {
         out.extend(points.last().cloned());
     }
     out
