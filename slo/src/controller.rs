@@ -8,8 +8,10 @@
 //! the pool, so the lock lives exactly as long as that session: a leader that exits, crashes or
 //! loses its connection releases it, and a standby, which retries every interval, takes over
 //! within one interval. A standby serves reads from the shared history. The leader checks its
-//! lock session every cycle and steps down if it is gone. On SQLite (one file, one process)
-//! the controller is always the leader.
+//! lock session every cycle and steps down if it is gone (a leader that loses its session in
+//! the middle of a cycle may still store that cycle: at most one interval with two writers,
+//! which the history tolerates). On SQLite (one file, one process) the controller is always
+//! the leader. The embedded scraper is not yet leader-aware: run it with one replica.
 //!
 //! **Reload.** [`Controller::reload`] re-reads `--slos` (SIGHUP in [`serve`]); a spec with lint
 //! errors is rejected, every problem logged as `file:line:column: message`, and the previous
@@ -42,7 +44,7 @@ use sqlx::{AnyConnection, Connection};
 use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
-use crate::eval::{self, Evaluation, Status};
+use crate::eval::{self, Evaluation};
 use crate::source::{Query, Reading, Source, SourceError};
 use crate::spec::{Diagnostics, Specs};
 use crate::store::{Backend, Db};
@@ -79,6 +81,8 @@ pub struct Controller {
     /// The session holding [`LEADER_LOCK_KEY`] (PostgreSQL only).
     lock: Mutex<Option<AnyConnection>>,
     last_compaction: std::sync::Mutex<Option<Instant>>,
+    /// The source's request count at the last cycle (for `slo_source_requests_total`).
+    source_requests_seen: std::sync::atomic::AtomicU64,
     pub metrics: ControllerMetrics,
     pub telemetry: telemetry::Metrics,
 }
@@ -105,6 +109,7 @@ impl Controller {
             leader: AtomicBool::new(false),
             lock: Mutex::new(None),
             last_compaction: std::sync::Mutex::new(None),
+            source_requests_seen: std::sync::atomic::AtomicU64::new(0),
             metrics,
             telemetry: telemetry::Metrics::new(),
         })
@@ -230,6 +235,9 @@ impl Controller {
         let queries: Vec<Query> =
             specs.iter().flat_map(|spec| spec.slos().map(move |slo| Query::for_slo(spec, slo, now))).collect();
         let readings = self.source.read(&queries, now).await;
+        let issued = self.source.queries_issued();
+        let before = self.source_requests_seen.swap(issued, Ordering::Relaxed);
+        self.metrics.source_requests.inc_by(issued.saturating_sub(before));
         let evaluated = self.record_with(&specs, now, readings).await?;
         self.metrics.evaluation_duration.observe(start.elapsed().as_secs_f64());
         self.maybe_compact(now).await;
@@ -331,11 +339,6 @@ impl Controller {
             }
         }
         self.release().await;
-    }
-
-    /// Worst status of the SLOs the controller knows about (for logs and summaries).
-    pub fn worst(&self) -> Option<Status> {
-        self.current().values().map(|e| e.status).max_by_key(|s| s.severity_rank())
     }
 }
 

@@ -5,6 +5,8 @@
 //!   evaluation, history write), leader only;
 //! * `slo_evaluations_total{status}` -- SLO evaluations by resulting status;
 //! * `slo_source_errors_total` -- SLOs the source could not answer for;
+//! * `slo_source_requests_total` -- requests the source sent (PromQL queries or scrapes): with
+//!   batching, a handful per cycle however many SLOs there are;
 //! * `slo_controller_leader` -- 1 while this replica holds the evaluation lock;
 //! * `slo_slos` -- SLOs in the loaded specs;
 //! * `slo_reloads_total{outcome}` -- spec reloads, `applied` or `rejected`.
@@ -41,6 +43,7 @@ pub struct ControllerMetrics {
     pub evaluation_duration: Histogram,
     pub evaluations: Family<StatusLabels, Counter>,
     pub source_errors: Counter,
+    pub source_requests: Counter,
     pub leader: Gauge<i64, AtomicI64>,
     pub slos: Gauge<i64, AtomicI64>,
     pub reloads: Family<OutcomeLabels, Counter>,
@@ -66,6 +69,12 @@ impl ControllerMetrics {
         registry.register("slo_evaluations", "SLO evaluations by resulting status", evaluations.clone());
         let source_errors = Counter::default();
         registry.register("slo_source_errors", "SLOs the source could not answer for", source_errors.clone());
+        let source_requests = Counter::default();
+        registry.register(
+            "slo_source_requests",
+            "Requests the SLI source sent (PromQL queries or scrapes)",
+            source_requests.clone(),
+        );
         let leader = Gauge::<i64, AtomicI64>::default();
         registry.register("slo_controller_leader", "1 while this replica evaluates", leader.clone());
         let slos = Gauge::<i64, AtomicI64>::default();
@@ -77,6 +86,7 @@ impl ControllerMetrics {
             evaluation_duration,
             evaluations,
             source_errors,
+            source_requests,
             leader,
             slos,
             reloads,
