@@ -21,17 +21,22 @@
 //! count events); a bucket's good may dip below zero when a bad count was scraped ahead of its
 //! total, and sums over a range stay exact.
 //!
-//! **Storage and downsampling.** Minute buckets older than 48 hours are merged into hour buckets
-//! (a background compaction every 10 minutes; exact, since buckets hold counts, not rates), and
-//! hour buckets are kept for [`ScrapeConfig::retention`] (100 days: a quarter window and margin).
-//! A 30-day window is then at most 2,880 minute rows and 672 hour rows per SLO, whatever the
-//! scrape interval, instead of 172,800 samples per series at 15s.
+//! **Storage and downsampling.** Every scrape adds its counts to the SLO's minute bucket and
+//! to its hour bucket; minute buckets older than 48 hours are dropped by a background compaction
+//! every 10 minutes (downsampling is exact: buckets hold counts, not rates), and hour buckets are
+//! kept for [`ScrapeConfig::retention`] (100 days: a quarter window and margin). A 30-day window
+//! is then 2,880 minute rows and 720 hour rows per SLO, whatever the scrape interval, instead of
+//! 172,800 samples per series at 15s. Keys lead with the bucket's time, so reads and compaction
+//! are range scans.
 //!
-//! **Reading a range.** A range is the sum of the buckets that end after its start; the bucket
-//! that straddles the start counts pro rata. So a range's counts are exact but for that one
-//! bucket and the scrape-interval delay at the end: the tolerance is one minute's events at the
-//! start for ranges within the last 48 hours and one hour's for longer ones (0.15% of a 28-day
-//! window), plus one scrape interval's at the end, like `increase()`'s extrapolation in PromQL.
+//! **Reading a range.** A range is the sum of its whole hours' buckets and, before the first
+//! of them, of its minute buckets (the hour bucket once those are dropped); the one bucket that
+//! straddles the range's start counts pro rata. A read therefore visits at most one row per hour
+//! of the range plus 60 per SLO, one SQL query per distinct range for all SLOs. Counts are exact
+//! but for that straddling bucket and the scrape-interval delay at the end: the tolerance is
+//! one minute's events at the start for ranges within the last 48 hours and one hour's for
+//! longer ones (0.15% of a 28-day window), plus one scrape interval's at the end, like
+//! `increase()`'s extrapolation in PromQL.
 //!
 //! **Coverage.** A range that reaches back before the scraper's first bucket for an SLO is
 //! answered with what exists, as Prometheus answers `increase()` over a young series: a fresh

@@ -593,12 +593,12 @@ async fn downsampling_to_hours_keeps_every_sum_exact(engine: Engine) {
     let before = scraper.read(&queries, end).await;
 
     // Act
-    let merged = scraper.compact(end).await.expect("compact");
+    let dropped = scraper.compact(end).await.expect("compact");
     let after = scraper.read(&queries, end).await;
 
-    // Assert: minute buckets older than 48h are now 24 hour buckets; every sum is unchanged.
+    // Assert: minute buckets older than 48h are gone, the 73 hours remain; every sum is unchanged.
     let (minutes, hours) = scraper.bucket_rows().await.expect("rows");
-    assert_eq!((merged, minutes, hours), (24 * 12, 48 * 12 + 1, 24));
+    assert_eq!((dropped, minutes, hours), (24 * 12, 48 * 12 + 1, 73));
     for range in ranges {
         assert_eq!(counts(&before[0], range), expected(range), "before compaction, over {range:?}");
         assert_eq!(counts(&after[0], range), expected(range), "after compaction, over {range:?}");
@@ -742,4 +742,100 @@ impl TestDb {
 async fn admin(url: &str) -> Result<sqlx::AnyConnection, sqlx::Error> {
     sqlx::any::install_default_drivers();
     sqlx::AnyConnection::connect(url).await
+}
+
+/// Measures (and prints) what the scraper costs for `KURA_SLOS` SLOs (default 200) over 30
+/// days on SQLite: bucket rows, database size, one scrape's ingest time and one read's time.
+/// A report for `BENCHMARKS.md`, run with `--ignored --nocapture`; it checks the row counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn the_scrapers_cost_over_thirty_days_is_reported() {
+    let n: usize = std::env::var("KURA_SLOS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
+    let config = ScrapeConfig::new(vec!["http://fixture/metrics".into()]);
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let end: Timestamp = "2026-01-31T00:00:00Z".parse().expect("a timestamp");
+    let ranges: Vec<SignedDuration> =
+        [30 * 24 * 60, 3 * 24 * 60, 24 * 60, 6 * 60, 60, 30, 5].iter().map(|m| SignedDuration::from_mins(*m)).collect();
+    let queries: Vec<Query> = (0..n)
+        .map(|i| {
+            let sli = Sli::Ratio {
+                counting: Counting::Bad,
+                numerator: selector(&format!(r#"http_requests_total{{slo="{i}", code=~"5.."}}"#)),
+                total: selector(&format!(r#"http_requests_total{{slo="{i}"}}"#)),
+            };
+            query(&format!("slo-{i}"), sli, &ranges)
+        })
+        .collect();
+    let _ = scraper.read(&queries, end).await;
+
+    // 30 days of buckets as the scraper leaves them: every hour, and the minutes of the last 48h.
+    let started = Instant::now();
+    let mut tx = db.db.writer().begin().await.expect("begin");
+    let (end_s, hour, minute) = (end.as_second(), 3600, 60);
+    for i in 0..n {
+        let slo = format!("slo-{i}");
+        for (table, step, from, to) in [
+            ("sli_hour (service, slo, hour, good, total)", hour, end_s - 30 * 86_400, end_s),
+            ("sli_minute (service, slo, minute, good, total)", minute, end_s - 48 * hour, end_s),
+        ] {
+            let mut values = Vec::new();
+            let mut t = from;
+            while t < to {
+                values.push(if step == hour {
+                    format!("('fixture', '{slo}', {t}, 5940, 6000)")
+                } else {
+                    format!("('fixture', '{slo}', {t}, 99, 100)")
+                });
+                t += step;
+            }
+            for chunk in values.chunks(500) {
+                sqlx::query(&format!("insert into {table} values {}", chunk.join(", ")))
+                    .execute(&mut *tx)
+                    .await
+                    .expect("insert");
+            }
+        }
+        sqlx::query(&format!(
+            "insert into sli_since (service, slo, since) values ('fixture', '{slo}', {})",
+            end_s - 30 * 86_400
+        ))
+        .execute(&mut *tx)
+        .await
+        .expect("insert");
+    }
+    tx.commit().await.expect("commit");
+    let filled = started.elapsed();
+    let (minutes, hours) = scraper.bucket_rows().await.expect("rows");
+    assert_eq!((minutes, hours), (n as i64 * 2880, n as i64 * 720));
+
+    // One scrape: two series per SLO.
+    let body = |k: u64| {
+        (0..n).map(|i| format!("http_requests_total{{slo=\"{i}\",code=\"200\"}} {}\nhttp_requests_total{{slo=\"{i}\",code=\"500\"}} {k}\n", 99 * k)).collect::<String>()
+    };
+    let scrapes = 20;
+    let started = Instant::now();
+    for k in 0..scrapes {
+        scraper.ingest(0, &body(k), end - SignedDuration::from_secs(15 * (scrapes - k) as i64)).await.expect("ingest");
+    }
+    let per_scrape = started.elapsed() / scrapes as u32;
+
+    // One evaluation cycle's read.
+    let started = Instant::now();
+    let results = scraper.read(&queries, end).await;
+    let read = started.elapsed();
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.ranges.len() == ranges.len())));
+
+    sqlx::query("pragma wal_checkpoint(truncate)").execute(db.db.writer()).await.expect("checkpoint");
+    let Cleanup::File(path) = &db.cleanup else { unreachable!("SQLite") };
+    let bytes = std::fs::metadata(path).expect("the database file").len();
+    eprintln!(
+        "{n} SLOs over 30 days: {minutes} minute + {hours} hour rows, {:.1} MiB on SQLite ({} bytes per SLO); \
+         filled in {filled:?}; one scrape of {} series ingested in {per_scrape:?}; one read of {} ranges in {read:?}",
+        bytes as f64 / (1024.0 * 1024.0),
+        bytes / n as u64,
+        2 * n,
+        ranges.len()
+    );
+    db.drop().await;
 }

@@ -102,23 +102,49 @@ impl WatchedSlo {
     }
 }
 
-/// Every watched SLO, indexed by the metric names their selectors need.
+/// Every watched SLO, indexed by the metric names their selectors need and, within a name, by
+/// one equality matcher each (`journey="create-shipment"`), so that a sample is checked against
+/// the few selectors that can match it rather than every SLO on the same metric.
 #[derive(Debug, Default)]
 pub struct Watched {
     /// Bumped on every change, so that a target's first scrape after it takes series it has not
     /// seen as a baseline (a newly watched series is not a new one).
     pub generation: u64,
     pub slos: BTreeMap<Key, WatchedSlo>,
-    by_metric: HashMap<String, Vec<(Key, Role)>>,
+    by_metric: HashMap<String, MetricIndex>,
+}
+
+#[derive(Debug, Default)]
+struct MetricIndex {
+    /// Selectors without an equality matcher on a non-empty value.
+    any: Vec<(Key, Role)>,
+    /// label → value → selectors that require it.
+    by_label: HashMap<String, HashMap<String, Vec<(Key, Role)>>>,
 }
 
 impl Watched {
     pub fn new(generation: u64, slos: BTreeMap<Key, WatchedSlo>) -> Watched {
-        let mut by_metric: HashMap<String, Vec<(Key, Role)>> = HashMap::new();
+        let mut by_metric: HashMap<String, MetricIndex> = HashMap::new();
         for (key, slo) in &slos {
             if let Ok((n, t)) = &slo.selectors {
-                by_metric.entry(n.metric.clone()).or_default().push((key.clone(), Role::Numerator));
-                by_metric.entry(t.metric.clone()).or_default().push((key.clone(), Role::Total));
+                for (compiled, role) in [(n, Role::Numerator), (t, Role::Total)] {
+                    let index = by_metric.entry(compiled.metric.clone()).or_default();
+                    let pinned = compiled.tests.iter().find_map(|(label, test)| match test {
+                        Test::Equal(v) if !v.is_empty() => Some((label, v)),
+                        _ => None,
+                    });
+                    let entry = (key.clone(), role);
+                    match pinned {
+                        Some((label, value)) => index
+                            .by_label
+                            .entry(label.clone())
+                            .or_default()
+                            .entry(value.clone())
+                            .or_default()
+                            .push(entry),
+                        None => index.any.push(entry),
+                    }
+                }
             }
         }
         Watched { generation, slos, by_metric }
@@ -126,9 +152,16 @@ impl Watched {
 
     /// The SLOs and roles a sample counts for.
     pub fn matches(&self, sample: &Sample) -> Vec<(&Key, Role)> {
-        let Some(entries) = self.by_metric.get(&sample.name) else { return Vec::new() };
-        entries
+        let Some(index) = self.by_metric.get(&sample.name) else { return Vec::new() };
+        let pinned = sample
+            .labels
             .iter()
+            .filter_map(|(label, value)| index.by_label.get(label).and_then(|values| values.get(value)))
+            .flatten();
+        index
+            .any
+            .iter()
+            .chain(pinned)
             .filter(|(key, role)| self.slos.get(key).and_then(|s| s.selector(*role)).is_some_and(|c| c.matches(sample)))
             .map(|(key, role)| (key, *role))
             .collect()
@@ -158,5 +191,38 @@ mod tests {
         let not = Compiled::new(&Selector::parse(r#"req_total{code!~"2.."}"#).unwrap()).unwrap();
         assert!(not.matches(&sample("req_total", &[("code", "404")])));
         assert!(!not.matches(&sample("req_total", &[("code", "200")])));
+    }
+
+    #[test]
+    fn the_index_finds_selectors_pinned_by_an_equality_and_those_that_are_not() {
+        let ratio = |n: &str, t: &str| Sli::Ratio {
+            counting: Counting::Bad,
+            numerator: Selector::parse(n).unwrap(),
+            total: Selector::parse(t).unwrap(),
+        };
+        let mut slos = BTreeMap::new();
+        let key = |s: &str| ("svc".to_string(), s.to_string());
+        slos.insert(
+            key("a"),
+            WatchedSlo::new(&ratio(r#"req_total{journey="a", code=~"5.."}"#, r#"req_total{journey="a"}"#)),
+        );
+        slos.insert(key("all"), WatchedSlo::new(&ratio(r#"req_total{code=~"5.."}"#, "req_total")));
+        let w = Watched::new(1, slos);
+        let found = |labels: &[(&str, &str)]| {
+            let mut m: Vec<_> =
+                w.matches(&sample("req_total", labels)).into_iter().map(|(k, r)| (k.1.clone(), r)).collect();
+            m.sort_by_key(|(k, r)| (k.clone(), *r == Role::Total));
+            m
+        };
+        assert_eq!(
+            found(&[("journey", "a"), ("code", "500")]),
+            [
+                ("a".into(), Role::Numerator),
+                ("a".into(), Role::Total),
+                ("all".into(), Role::Numerator),
+                ("all".into(), Role::Total)
+            ]
+        );
+        assert_eq!(found(&[("journey", "b"), ("code", "200")]), [("all".to_string(), Role::Total)]);
     }
 }

@@ -67,26 +67,32 @@ pub async fn write_scrape(
     scraped_at_ms: i64,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
-    let buckets = counts
-        .iter()
-        .map(|((service, slo), good, total)| {
-            vec![
-                Value::Text(service.clone()),
-                Value::Text(slo.clone()),
-                Value::Int(minute),
-                Value::Int(*good),
-                Value::Int(*total),
-            ]
-        })
-        .collect();
-    insert(
-        &mut tx,
-        "sli_minute (service, slo, minute, good, total)",
-        "on conflict (service, slo, minute) do update set \
-         good = sli_minute.good + excluded.good, total = sli_minute.total + excluded.total",
-        buckets,
-    )
-    .await?;
+    for (table, column, start) in
+        [("sli_minute", "minute", minute), ("sli_hour", "hour", minute.div_euclid(HOUR) * HOUR)]
+    {
+        let buckets = counts
+            .iter()
+            .map(|((service, slo), good, total)| {
+                vec![
+                    Value::Int(start),
+                    Value::Text(service.clone()),
+                    Value::Text(slo.clone()),
+                    Value::Int(*good),
+                    Value::Int(*total),
+                ]
+            })
+            .collect();
+        insert(
+            &mut tx,
+            &format!("{table} ({column}, service, slo, good, total)"),
+            &format!(
+                "on conflict ({column}, service, slo) do update set \
+                 good = {table}.good + excluded.good, total = {table}.total + excluded.total"
+            ),
+            buckets,
+        )
+        .await?;
+    }
     let since = counts
         .iter()
         .map(|((service, slo), _, _)| vec![Value::Text(service.clone()), Value::Text(slo.clone()), Value::Int(minute)])
@@ -127,48 +133,73 @@ pub async fn load_series(db: &Db) -> Result<HashMap<String, (HashMap<String, f64
     Ok(out)
 }
 
-/// Every SLO's counts over `(start, end]` (Unix seconds), from both bucket sizes. The bucket
-/// that straddles `start` counts pro rata (events are assumed spread evenly across it). An SLO
-/// without any bucket in the range is absent.
+/// Every SLO's counts over `(start, end]` (Unix seconds): the whole hours from the first hour
+/// boundary at or after `start`, and before it the minute buckets (or, once those are dropped,
+/// the hour bucket) with the bucket that straddles `start` counted pro rata (its events assumed
+/// spread evenly across it). So a read visits at most one row per hour of the range and 60 per
+/// SLO. An SLO without any bucket in the range is absent.
 pub async fn sums(db: &Db, start: i64, end: i64) -> Result<HashMap<Key, Counts>, sqlx::Error> {
-    let first_minute = start.div_euclid(MINUTE) * MINUTE;
-    let first_hour = start.div_euclid(HOUR) * HOUR;
-    let minute_weight = (first_minute + MINUTE - start) as f64 / MINUTE as f64;
-    let hour_weight = (first_hour + HOUR - start) as f64 / HOUR as f64;
-    let rows = sqlx::query(
-        "select service, slo, sum(g), sum(t) from ( \
-           select service, slo, \
-             case when minute < $1 then cast(good as double precision) * $2 else cast(good as double precision) end as g, \
-             case when minute < $3 then cast(total as double precision) * $4 else cast(total as double precision) end as t \
-           from sli_minute where minute > $5 and minute <= $6 \
-           union all \
-           select service, slo, \
-             case when hour < $7 then cast(good as double precision) * $8 else cast(good as double precision) end as g, \
-             case when hour < $9 then cast(total as double precision) * $10 else cast(total as double precision) end as t \
-           from sli_hour where hour > $11 and hour <= $12 \
-         ) b group by service, slo",
-    )
-    .bind(start)
-    .bind(minute_weight)
-    .bind(start)
-    .bind(minute_weight)
-    .bind(start - MINUTE)
-    .bind(end)
-    .bind(start)
-    .bind(hour_weight)
-    .bind(start)
-    .bind(hour_weight)
-    .bind(start - HOUR)
-    .bind(end)
-    .fetch_all(db.reader())
-    .await?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (good, total): (f64, f64) = (row.try_get(2)?, row.try_get(3)?);
-        let total = total.max(0.0);
-        out.insert((row.try_get(0)?, row.try_get(1)?), Counts { good: good.clamp(0.0, total), total });
+    let hour_floor = start.div_euclid(HOUR) * HOUR;
+    let first_full_hour = if hour_floor == start { start } else { hour_floor + HOUR };
+    let mut parts = vec![sum_rows(db, "sli_hour", "hour", first_full_hour, end, None).await?];
+    if first_full_hour > start {
+        let minutes_kept: Option<i64> =
+            sqlx::query_scalar("select minute from sli_minute where minute >= $1 and minute < $2 limit 1")
+                .bind(hour_floor)
+                .bind(first_full_hour)
+                .fetch_optional(db.reader())
+                .await?;
+        let partial = if minutes_kept.is_some() {
+            let minute_floor = start.div_euclid(MINUTE) * MINUTE;
+            let weight = (minute_floor + MINUTE - start) as f64 / MINUTE as f64;
+            sum_rows(db, "sli_minute", "minute", minute_floor, end.min(first_full_hour - 1), Some((start, weight)))
+                .await?
+        } else {
+            let weight = (first_full_hour - start) as f64 / HOUR as f64;
+            sum_rows(db, "sli_hour", "hour", hour_floor, end.min(hour_floor), Some((start, weight))).await?
+        };
+        parts.push(partial);
+    }
+    let mut out: HashMap<Key, Counts> = HashMap::new();
+    for (key, (good, total)) in parts.into_iter().flatten() {
+        let c = out.entry(key).or_default();
+        c.good += good;
+        c.total += total;
+    }
+    for c in out.values_mut() {
+        c.total = c.total.max(0.0);
+        c.good = c.good.clamp(0.0, c.total);
     }
     Ok(out)
+}
+
+/// Sums of `table`'s buckets starting in `[from, to]`, per SLO; a bucket starting before
+/// `straddle.0` counts `straddle.1` of itself.
+async fn sum_rows(
+    db: &Db,
+    table: &str,
+    column: &str,
+    from: i64,
+    to: i64,
+    straddle: Option<(i64, f64)>,
+) -> Result<Vec<(Key, (f64, f64))>, sqlx::Error> {
+    let (before, weight) = straddle.unwrap_or((i64::MIN, 1.0));
+    let sql = format!(
+        "select service, slo, \
+           sum(case when {column} < $1 then cast(good as double precision) * $2 else cast(good as double precision) end), \
+           sum(case when {column} < $3 then cast(total as double precision) * $4 else cast(total as double precision) end) \
+         from {table} where {column} >= $5 and {column} <= $6 group by service, slo"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(before)
+        .bind(weight)
+        .bind(before)
+        .bind(weight)
+        .bind(from)
+        .bind(to)
+        .fetch_all(db.reader())
+        .await?;
+    rows.into_iter().map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), (row.try_get(2)?, row.try_get(3)?)))).collect()
 }
 
 /// When each SLO's data begins (Unix seconds).
@@ -177,27 +208,16 @@ pub async fn since(db: &Db) -> Result<HashMap<Key, i64>, sqlx::Error> {
     rows.into_iter().map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?))).collect()
 }
 
-/// Merges minute buckets older than `cutoff` (rounded down to an hour) into hour buckets and
-/// drops hour buckets older than `retain_from`, in one transaction. Returns the minute buckets
-/// merged.
+/// Drops minute buckets older than `cutoff` (rounded down to an hour: an hour keeps all its
+/// minutes or none) and hour buckets older than `retain_from`. Every scrape added to its hour
+/// bucket as well, so nothing is merged and sums stay exact. Returns the minute buckets dropped.
 pub async fn compact(db: &Db, cutoff: i64, retain_from: i64) -> Result<u64, sqlx::Error> {
     let cutoff = cutoff.div_euclid(HOUR) * HOUR;
     let mut tx = db.writer().begin().await?;
-    // `where` before `on conflict`: SQLite would otherwise read `on` as a join constraint.
-    sqlx::query(
-        "insert into sli_hour (service, slo, hour, good, total, minutes) \
-         select service, slo, minute - (minute % 3600), sum(good), sum(total), count(*) \
-         from sli_minute where minute < $1 group by service, slo, minute - (minute % 3600) \
-         on conflict (service, slo, hour) do update set good = sli_hour.good + excluded.good, \
-         total = sli_hour.total + excluded.total, minutes = sli_hour.minutes + excluded.minutes",
-    )
-    .bind(cutoff)
-    .execute(&mut *tx)
-    .await?;
-    let merged = sqlx::query("delete from sli_minute where minute < $1").bind(cutoff).execute(&mut *tx).await?;
+    let dropped = sqlx::query("delete from sli_minute where minute < $1").bind(cutoff).execute(&mut *tx).await?;
     sqlx::query("delete from sli_hour where hour < $1").bind(retain_from).execute(&mut *tx).await?;
     tx.commit().await?;
-    Ok(merged.rows_affected())
+    Ok(dropped.rows_affected())
 }
 
 /// How many minute and hour buckets are stored.
