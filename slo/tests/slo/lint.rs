@@ -46,7 +46,8 @@ fn the_fulfillment_slos_load_with_every_journey_and_policy() {
             "label-issuance",
             "stock-read",
             "inbound-to-stock",
-            "allocation"
+            "allocation",
+            "order-sync"
         ]
     );
     let availability = s.slo("create-shipment-availability").unwrap();
@@ -58,6 +59,9 @@ fn the_fulfillment_slos_load_with_every_journey_and_policy() {
     let allocation = s.slo("allocation-sweep-success").unwrap();
     let tiers: Vec<&str> = allocation.alerting.tiers.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(tiers, ["fast-page", "slow-page", "fast-ticket"], "slow-ticket is disabled in the spec");
+    let order_sync = s.slo("order-sync-freshness").unwrap();
+    assert!(matches!(&order_sync.sli, Sli::Freshness { .. }));
+    assert_eq!(order_sync.journey, "order-sync");
     assert!(matches!(s.maintenance[0], Maintenance::Weekly { .. }));
     assert_eq!(s.journeys[0].composite.as_ref().unwrap().components.len(), 2);
 }
@@ -125,7 +129,7 @@ fn the_cli_exits_non_zero_and_prints_file_line_column() {
     assert!(stderr.contains("invalid/semantic.yaml:2:12: unknown time zone"), "{stderr}");
     let ok = Command::new(env!("CARGO_BIN_EXE_slo")).args(["lint", app_slos().to_str().unwrap()]).output().unwrap();
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    assert!(String::from_utf8_lossy(&ok.stdout).contains("7 journeys, 9 SLOs"));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("8 journeys, 10 SLOs"));
 }
 
 #[test]
