@@ -159,17 +159,25 @@ async fn since_of(c: &Controller, service: &str, slo: &str, eval: Option<&Evalua
 
 fn since_cell(out: &mut String, since: Option<Since>, now: Timestamp) {
     match since {
+        Some(s) if !s.changed => {
+            // The history holds nothing else: say how far back it goes, the instant in the tooltip.
+            let _ = write!(
+                out,
+                "<time class=\"since\" datetime=\"{}\" title=\"at least since {}\">over {}</time>",
+                instant_exact(s.at),
+                instant(s.at),
+                human_duration(now.duration_since(s.at).as_secs_f64())
+            );
+        }
         Some(s) => {
             // The date only when it is not today (UTC): the time is what a person reads first.
             let same_day = s.at.strftime("%Y-%m-%d").to_string() == now.strftime("%Y-%m-%d").to_string();
             let short = if same_day { s.at.strftime("%H:%M UTC").to_string() } else { instant(s.at) };
             let _ = write!(
                 out,
-                "<time class=\"since\" datetime=\"{}\" title=\"{}\">{}{short}</time> <span class=\"muted\">({}{})</span>",
+                "<time class=\"since\" datetime=\"{}\" title=\"{}\">{short}</time> <span class=\"muted\">({})</span>",
                 instant_exact(s.at),
                 instant(s.at),
-                if s.changed { "" } else { "≥ " },
-                if s.changed { "" } else { "over " },
                 human_duration(now.duration_since(s.at).as_secs_f64())
             );
         }
@@ -191,7 +199,11 @@ fn worst_burn(e: Option<&Evaluation>) -> String {
 fn time_to_exhaustion(e: Option<&Evaluation>) -> String {
     match e {
         Some(e) if e.budget_remaining.is_some_and(|b| b <= 0.0) => "exhausted".to_owned(),
-        Some(e) => e.time_to_exhaustion_seconds.map_or_else(|| "not burning".to_owned(), human_duration),
+        // Beyond a quarter the number says nothing more than "not soon".
+        Some(e) => e.time_to_exhaustion_seconds.map_or_else(
+            || "not burning".to_owned(),
+            |s| if s > 90.0 * 86_400.0 { "> 90d".to_owned() } else { human_duration(s) },
+        ),
         None => "–".to_owned(),
     }
 }
@@ -241,7 +253,7 @@ async fn overview(State(c): State<AppState>) -> Response {
          <th scope=\"col\">Status</th><th scope=\"col\">Since</th>\
          <th scope=\"col\">Service / journey</th><th scope=\"col\">SLO</th><th scope=\"col\" class=\"num\">Objective</th>\
          <th scope=\"col\">Window</th><th scope=\"col\" class=\"num\">SLI</th><th scope=\"col\" class=\"num\">Budget left</th>\
-         <th scope=\"col\" class=\"num\">Worst burn rate</th><th scope=\"col\" class=\"num\">Time to exhaustion</th>\
+         <th scope=\"col\" class=\"num\">Worst burn</th><th scope=\"col\" class=\"num\">Exhausted in</th>\
          </tr></thead><tbody>",
     );
     for r in &rows {
@@ -494,7 +506,13 @@ async fn journey_page(
         }
     }
     body.push_str("</p>");
-    for (slo, eval) in j.slos.iter().zip(evals) {
+    // Worst first here too: the SLO in trouble is the first one on the page.
+    let mut sections: Vec<(&Slo, Option<&Evaluation>)> = j.slos.iter().zip(evals).collect();
+    sections.sort_by(|a, b| {
+        let rank = |e: Option<&Evaluation>| e.map_or(Status::NoData, |e| e.status).severity_rank();
+        rank(b.1).cmp(&rank(a.1))
+    });
+    for (slo, eval) in sections {
         if let Err(e) = slo_section(&mut body, &c, spec, slo, eval, now, range).await {
             tracing::error!(error = %e, service = %spec.service, slo = %slo.id, "cannot read the history");
             return page(
