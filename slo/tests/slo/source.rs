@@ -33,6 +33,8 @@ use sqlx::Connection;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::support;
+
 // ---------------------------------------------------------------------------------------------
 // The fixture target: a counter and a histogram whose values the test controls.
 
@@ -383,6 +385,53 @@ async fn an_slo_whose_query_fails_fails_alone() {
     // A rate expression times the range's seconds counts about as many events as increase().
     let (raw, ratio) = (counts(&results[9], MINUTE), counts(&results[0], MINUTE));
     assert!(within(raw.total, ratio.total, 0.05), "raw {raw:?} vs ratio {ratio:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_promql_source_sends_credentials_headers_and_the_instant_to_a_prefixed_api() {
+    // Arrange: a Mimir-like API under `/prometheus` that records what it was sent and answers
+    // with a canned vector (a missing good part and a NaN count as no good events).
+    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let canned = std::fs::read_to_string(support::crate_dir().join("tests/fixtures/source/query_response.json"))
+        .expect("the canned response");
+    let app = Router::new()
+        .route(
+            "/prometheus/api/v1/query",
+            get(
+                |State((seen, canned)): State<(Arc<Mutex<Vec<(HeaderMap, String)>>>, String)>,
+                 headers: HeaderMap,
+                 uri: axum::http::Uri| async move {
+                    seen.lock().expect("lock").push((headers, uri.query().unwrap_or("").to_string()));
+                    ([(header::CONTENT_TYPE, "application/json")], canned)
+                },
+            ),
+        )
+        .with_state((seen.clone(), canned));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let mut config = PrometheusConfig::new(format!("http://{addr}/prometheus/"));
+    config.auth = Some(slo::source::prometheus::Auth::Bearer("s3cret".into()));
+    config.headers = vec![("X-Scope-OrgID".into(), "kura".into())];
+    let source = PrometheusSource::new(config).expect("valid");
+    let at: Timestamp = "2026-01-04T00:00:00.250Z".parse().expect("a timestamp");
+    let queries =
+        [query("availability", availability(), &[MINUTE]), query("latency", latency(Decimal::ONE), &[MINUTE])];
+
+    // Act
+    let results = source.read(&queries, at).await;
+
+    // Assert
+    assert_eq!(counts(&results[0], MINUTE), Counts { good: 987.5, total: 1000.0 });
+    assert_eq!(counts(&results[1], MINUTE), Counts { good: 0.0, total: 400.0 });
+    let seen = seen.lock().expect("lock");
+    assert_eq!(seen.len(), 1, "one request for one range");
+    let (headers, query) = &seen[0];
+    assert_eq!(headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()), Some("Bearer s3cret"));
+    assert_eq!(headers.get("x-scope-orgid").and_then(|v| v.to_str().ok()), Some("kura"));
+    assert!(query.contains("time=1767484800.250"), "{query}");
+    assert!(query.contains("kura_slo") && query.contains("le%3D%7E%221%7C1%5C%5C.0%22"), "{query}");
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
