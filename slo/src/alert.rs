@@ -110,6 +110,85 @@ impl Default for Settings {
     }
 }
 
+/// The `slo controller` flags for alerting (flattened into its arguments).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Generic JSON webhook receiving every notification (signed when --webhook-secret is set).
+    #[arg(long, env = "SLO_WEBHOOK", value_name = "URL")]
+    pub webhook: Option<String>,
+    /// HMAC-SHA256 key signing --webhook requests (X-Kura-Timestamp, X-Kura-Signature: v1=...).
+    #[arg(long, env = "SLO_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// Slack incoming-webhook URL.
+    #[arg(long, env = "SLO_SLACK_WEBHOOK", value_name = "URL", hide_env_values = true)]
+    pub slack_webhook: Option<String>,
+    /// PagerDuty Events API v2 routing (integration) key.
+    #[arg(long, env = "SLO_PAGERDUTY_ROUTING_KEY", value_name = "KEY", hide_env_values = true)]
+    pub pagerduty_routing_key: Option<String>,
+    /// PagerDuty Events API base URL (events go to {URL}/v2/enqueue).
+    #[arg(long, env = "SLO_PAGERDUTY_URL", value_name = "URL", default_value = "https://events.pagerduty.com")]
+    pub pagerduty_url: String,
+    /// Alertmanager base URL (alerts go to {URL}/api/v2/alerts).
+    #[arg(long, env = "SLO_ALERTMANAGER", value_name = "URL")]
+    pub alertmanager: Option<String>,
+    /// Re-send a still-firing alert this often (Prometheus duration).
+    #[arg(long, env = "SLO_RENOTIFY_INTERVAL", default_value = "4h", value_parser = parse_renotify)]
+    pub renotify_interval: Duration,
+    /// Bearer token required by the API's write endpoints (silences); without it writes are refused.
+    #[arg(long, env = "SLO_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+}
+
+fn parse_renotify(s: &str) -> Result<Duration, String> {
+    let d = crate::math::parse_duration(s).map_err(|e| e.to_string())?;
+    let d = Duration::try_from(d).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(60) {
+        return Err("the re-notification interval must be at least 1m".into());
+    }
+    Ok(d)
+}
+
+impl Args {
+    /// The settings the flags describe; an error names the flag at fault.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let url = |flag: &str, u: &str| {
+            if u.starts_with("http://") || u.starts_with("https://") {
+                Ok(u.trim_end_matches('/').to_owned())
+            } else {
+                Err(format!("--{flag} must be an http:// or https:// URL (got {u:?})"))
+            }
+        };
+        let mut receivers = Vec::new();
+        if let Some(u) = &self.webhook {
+            if self.webhook_secret.is_none() {
+                tracing::warn!("--webhook without --webhook-secret: requests are not signed");
+            }
+            receivers.push(Receiver::Webhook {
+                url: url("webhook", u)?,
+                secret: self.webhook_secret.clone().filter(|s| !s.is_empty()).map(Secret),
+            });
+        }
+        if let Some(u) = &self.slack_webhook {
+            receivers.push(Receiver::Slack { url: url("slack-webhook", u)? });
+        }
+        if let Some(key) = &self.pagerduty_routing_key {
+            receivers.push(Receiver::PagerDuty {
+                base_url: url("pagerduty-url", &self.pagerduty_url)?,
+                routing_key: Secret(key.clone()),
+            });
+        }
+        if let Some(u) = &self.alertmanager {
+            receivers.push(Receiver::Alertmanager { base_url: url("alertmanager", u)? });
+        }
+        Ok(Settings {
+            receivers,
+            renotify_interval: self.renotify_interval,
+            api_token: self.api_token.clone().filter(|t| !t.is_empty()).map(Secret),
+            ..Settings::default()
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
     #[error(transparent)]
@@ -320,8 +399,8 @@ pub async fn process(
                 };
                 let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
                 let n = Candidate { e, spec, burn: Some(b), no_data: None };
-                let alert = advance(&mut tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report)
-                    .await?;
+                let alert =
+                    advance(&mut tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
                 alerts.insert(key, alert);
             }
         }

@@ -10,9 +10,11 @@
 //! * `GET /api/v1/journeys` -- per journey: the worst status of its SLOs and its composite.
 //! * `GET /api/v1/services` -- per service: SLO counts by status, the worst SLO.
 //! * `GET /`, `/journeys/…`, `/slos/…`, `/assets/…` -- the dashboard ([`crate::dashboard`]).
+//! * `GET /api/v1/alerts`, `GET|POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` --
+//!   alerting ([`crate::alert::api`]).
 //!
-//! Every endpoint is a read and open to whoever reaches the port. Writes (silences,
-//! maintenance windows) arrive with alerting and will require a token.
+//! Reads are open to whoever reaches the port; writes (silences) need the `--api-token` bearer
+//! token.
 
 pub mod error;
 
@@ -167,6 +169,7 @@ pub fn api(controller: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(get_slo))
         .routes(routes!(list_journeys))
         .routes(routes!(list_services))
+        .merge(crate::alert::api::routes())
         .split_for_parts();
     let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     let router = router

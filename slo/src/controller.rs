@@ -83,6 +83,8 @@ pub struct Controller {
     last_compaction: std::sync::Mutex<Option<Instant>>,
     /// The source's request count at the last cycle (for `slo_source_requests_total`).
     source_requests_seen: std::sync::atomic::AtomicU64,
+    /// Receivers and alerting options ([`crate::alert`]); set with [`Controller::set_alerting`].
+    alerting: RwLock<Arc<crate::alert::Settings>>,
     pub metrics: ControllerMetrics,
     pub telemetry: telemetry::Metrics,
 }
@@ -110,6 +112,7 @@ impl Controller {
             lock: Mutex::new(None),
             last_compaction: std::sync::Mutex::new(None),
             source_requests_seen: std::sync::atomic::AtomicU64::new(0),
+            alerting: RwLock::default(),
             metrics,
             telemetry: telemetry::Metrics::new(),
         })
@@ -131,6 +134,17 @@ impl Controller {
     /// The latest evaluation of every SLO (this replica's, or the leader's from the history).
     pub fn current(&self) -> Arc<Current> {
         self.current.read().map(|c| Arc::clone(&c)).unwrap_or_default()
+    }
+
+    /// Configures alerting (before [`serve`]: the delivery task reads it when it starts).
+    pub fn set_alerting(&self, settings: crate::alert::Settings) {
+        if let Ok(mut a) = self.alerting.write() {
+            *a = Arc::new(settings);
+        }
+    }
+
+    pub fn alerting(&self) -> Arc<crate::alert::Settings> {
+        self.alerting.read().map(|a| Arc::clone(&a)).unwrap_or_default()
     }
 
     pub fn is_leader(&self) -> bool {
@@ -278,6 +292,9 @@ impl Controller {
             }
         }
         history::insert(&self.db, &self.config.instance, &evaluations).await?;
+        if let Err(e) = crate::alert::process(&self.db, specs, &evaluations, now, &self.alerting()).await {
+            tracing::error!(error = %e, "alert processing failed; retried next cycle");
+        }
         let n = evaluations.len();
         self.set_current(evaluations);
         Ok(n)
@@ -409,12 +426,20 @@ pub async fn run(
     let api_task = tokio::spawn(async move { api.await });
     let admin_task = tokio::spawn(async move { admin.await });
     let loop_task = tokio::spawn(Arc::clone(&controller).run(stop_rx.clone()));
+    let leader = Arc::clone(&controller);
+    let delivery_task = tokio::spawn(crate::alert::outbox::run(
+        controller.db.clone(),
+        controller.alerting(),
+        move || leader.is_leader(),
+        stop_rx.clone(),
+    ));
     let reload_task = tokio::spawn(reload_on_hangup(Arc::clone(&controller), stop_rx));
 
     shutdown.await;
     tracing::info!(drain_seconds = drain.as_secs(), "shutting down: stopping evaluation, draining requests");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), loop_task).await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), delivery_task).await;
     match tokio::time::timeout(drain, api_task).await {
         Ok(result) => result.map_err(std::io::Error::other)??,
         Err(_) => tracing::warn!("drain deadline passed; abandoning requests still in flight"),

@@ -3,6 +3,7 @@
 //! Grafana dashboards, Datadog Terraform, OpenSLO). The controller and the deploy gate are
 //! built on it.
 
+pub mod alert;
 pub mod api;
 pub mod controller;
 pub mod dashboard;

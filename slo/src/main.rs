@@ -55,7 +55,11 @@ enum Command {
     /// Evaluate every SLO continuously, keep budgets and their history, serve the API.
     ///
     /// API: GET /api/v1/slos, /api/v1/slos/{service}/{slo}, /api/v1/journeys,
-    /// /api/v1/services, /openapi.json, and a plain overview at /. Admin listener: /livez,
+    /// /api/v1/services, /api/v1/alerts, /api/v1/silences (POST and DELETE
+    /// /api/v1/silences/{id} need --api-token), /openapi.json, and a plain overview at /.
+    /// Alerts go to --webhook, --slack-webhook, --pagerduty-routing-key and --alertmanager
+    /// through a database outbox, so a restart or a receiver outage delays them, never loses
+    /// them. Admin listener: /livez,
     /// /readyz, /metrics, /debug/pprof/*. SIGHUP re-reads --slos (a spec with errors is
     /// rejected and the old one kept); SIGTERM/Ctrl-C drains and exits. On PostgreSQL, replicas
     /// run active/standby on an advisory lock.
@@ -117,6 +121,8 @@ struct ControllerArgs {
     /// This replica's name in the history and logs (default: hostname and process id).
     #[arg(long, env = "SLO_INSTANCE")]
     instance: Option<String>,
+    #[command(flatten)]
+    alerting: slo::alert::Args,
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -300,9 +306,19 @@ fn controller(args: ControllerArgs) -> ExitCode {
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
+        let alerting = match args.alerting.settings() {
+            Ok(a) => a,
+            Err(message) => {
+                eprintln!("slo controller: {message}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
         let config = slo::controller::Config { slos: args.slos.clone(), interval: args.interval, instance };
         let controller = match slo::controller::Controller::new(db, source, config) {
-            Ok(c) => Arc::new(c),
+            Ok(c) => {
+                c.set_alerting(alerting);
+                Arc::new(c)
+            }
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
                 return ExitCode::from(EXIT_CONFIG);

@@ -79,20 +79,20 @@ fn unauthorized(detail: &str) -> Response {
 }
 
 /// The request carries the configured bearer token (compared as SHA-256 digests, so the time
-/// taken says nothing about how much of it matched).
-fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), Response> {
+/// taken says nothing about how much of it matched); the error is the 401's detail.
+fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'static str> {
     let Some(token) = &c.alerting().api_token else {
-        return Err(unauthorized("writes are disabled: the controller has no --api-token"));
+        return Err("writes are disabled: the controller has no --api-token");
     };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| unauthorized("Authorization: Bearer <token> is required"))?;
+        .ok_or("Authorization: Bearer <token> is required")?;
     if Sha256::digest(given.trim().as_bytes()) == Sha256::digest(token.0.as_bytes()) {
         Ok(())
     } else {
-        Err(unauthorized("the bearer token is not valid"))
+        Err("the bearer token is not valid")
     }
 }
 
@@ -112,8 +112,8 @@ async fn list_alerts(State(c): State<AppState>) -> Result<Json<Vec<AlertView>>, 
         .into_iter()
         .map(|alert| {
             let labels = alert.labels(specs.iter().find(|s| s.service == alert.service));
-            let silenced = alert.state != AlertState::Inactive
-                && silences.iter().any(|s| s.is_active(now) && s.matches(&labels));
+            let silenced =
+                alert.state != AlertState::Inactive && silences.iter().any(|s| s.is_active(now) && s.matches(&labels));
             AlertView { alert, labels, silenced }
         })
         .collect();
@@ -140,13 +140,14 @@ async fn create_silence(
     headers: HeaderMap,
     body: Result<Json<SilenceRequest>, JsonRejection>,
 ) -> Response {
-    if let Err(r) = authorize(&c, &headers) {
-        return r;
+    if let Err(detail) = authorize(&c, &headers) {
+        return unauthorized(detail);
     }
     let result = async {
         let Json(req) = body.map_err(|e| bad("body", e.body_text()))?;
         let now = Timestamp::now();
-        let instant = |field: &str, s: &str| s.parse::<Timestamp>().map_err(|e| bad(field, format!("not RFC 3339: {e}")));
+        let instant =
+            |field: &str, s: &str| s.parse::<Timestamp>().map_err(|e| bad(field, format!("not RFC 3339: {e}")));
         let starts_at = req.starts_at.as_deref().map(|s| instant("starts_at", s)).transpose()?;
         let ends_at = instant("ends_at", &req.ends_at)?;
         let new = NewSilence::parse(req.matchers, starts_at, ends_at, &req.author, &req.comment, now)
@@ -168,8 +169,8 @@ async fn create_silence(
     ))]
 #[tracing::instrument(skip_all)]
 async fn expire_silence(State(c): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(r) = authorize(&c, &headers) {
-        return r;
+    if let Err(detail) = authorize(&c, &headers) {
+        return unauthorized(detail);
     }
     let result = async {
         let id: i64 = id.parse().map_err(|_| bad("id", "must be a whole number"))?;

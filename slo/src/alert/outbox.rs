@@ -142,9 +142,7 @@ pub async fn deliver_due(
         ) {
             (None, _) => Err(format!("receiver {name} is not configured")),
             (_, Err(e)) => Err(format!("unreadable payload: {e}")),
-            (Some(r), Ok(n)) => {
-                r.send(client, &n, Timestamp::now(), settings.renotify_interval).await.map_err(|e| e.0)
-            }
+            (Some(r), Ok(n)) => r.send(client, &n, Timestamp::now(), settings.renotify_interval).await.map_err(|e| e.0),
         };
         let done = Timestamp::now().as_millisecond();
         match result {
@@ -190,7 +188,12 @@ pub async fn deliver_due(
 
 /// Delivers due rows every `poll_interval` while `leader()` says this replica leads, until
 /// `stop` turns true.
-pub async fn run(db: Db, settings: std::sync::Arc<Settings>, leader: impl Fn() -> bool, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    db: Db,
+    settings: std::sync::Arc<Settings>,
+    leader: impl Fn() -> bool,
+    mut stop: watch::Receiver<bool>,
+) {
     let client = reqwest::Client::builder().timeout(super::receiver::TIMEOUT).build().unwrap_or_default();
     let mut ticker = tokio::time::interval(settings.poll_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -145,7 +145,14 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 
 /// What a receiver does with the two headers: the signature matches (compared in constant
 /// time) and the timestamp is within `tolerance` of `now`.
-pub fn verify(secret: &[u8], timestamp: &str, signature: &str, body: &[u8], now: Timestamp, tolerance: Duration) -> bool {
+pub fn verify(
+    secret: &[u8],
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+    now: Timestamp,
+    tolerance: Duration,
+) -> bool {
     let Ok(t) = timestamp.parse::<i64>() else { return false };
     if now.as_second().abs_diff(t) > tolerance.as_secs() {
         return false;
@@ -292,7 +299,10 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug_output() {
-        let r = Receiver::PagerDuty { base_url: "https://events.pagerduty.com".into(), routing_key: Secret("R0UT1NG".into()) };
+        let r = Receiver::PagerDuty {
+            base_url: "https://events.pagerduty.com".into(),
+            routing_key: Secret("R0UT1NG".into()),
+        };
         assert!(!format!("{r:?}").contains("R0UT1NG"));
     }
 }

@@ -147,12 +147,11 @@ pub async fn create(db: &Db, new: &NewSilence, now: Timestamp) -> Result<Silence
 /// Silences that have not ended at `now` (active and future), soonest end first.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, now: Timestamp) -> Result<Vec<Silence>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
-        "select {COLUMNS} from slo_silence where ends_at > $1 order by ends_at, slo_silence_id"
-    ))
-    .bind(now.as_millisecond())
-    .fetch_all(db.reader())
-    .await?;
+    let rows =
+        sqlx::query(&format!("select {COLUMNS} from slo_silence where ends_at > $1 order by ends_at, slo_silence_id"))
+            .bind(now.as_millisecond())
+            .fetch_all(db.reader())
+            .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -217,8 +216,9 @@ mod tests {
             author: "kaito".into(),
             comment: "known".into(),
         };
-        let labels: BTreeMap<String, String> =
-            [("journey", "create-shipment"), ("team", "fulfillment"), ("slo", "x")].map(|(k, v)| (k.into(), v.into())).into();
+        let labels: BTreeMap<String, String> = [("journey", "create-shipment"), ("team", "fulfillment"), ("slo", "x")]
+            .map(|(k, v)| (k.into(), v.into()))
+            .into();
         assert!(s.matches(&labels));
         let mut other = labels.clone();
         other.insert("team".into(), "billing".into());

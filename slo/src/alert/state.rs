@@ -36,7 +36,8 @@ pub struct IllegalTransition {
 }
 
 impl AlertState {
-    pub const ALL: [AlertState; 4] = [AlertState::Inactive, AlertState::Pending, AlertState::Firing, AlertState::Resolved];
+    pub const ALL: [AlertState; 4] =
+        [AlertState::Inactive, AlertState::Pending, AlertState::Firing, AlertState::Resolved];
 
     /// The name in the database and the API.
     pub fn as_str(self) -> &'static str {

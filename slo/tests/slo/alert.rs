@@ -112,7 +112,8 @@ async fn a_firing_alert_is_notified_again_after_the_renotify_interval() {
     let t0 = support::start();
     alert::process(&db, &spec(), &[burning(t0)], t0, &settings).await.expect("process");
 
-    let before = alert::process(&db, &spec(), &[burning(cycle(t0, 1))], cycle(t0, 1), &settings).await.expect("process");
+    let before =
+        alert::process(&db, &spec(), &[burning(cycle(t0, 1))], cycle(t0, 1), &settings).await.expect("process");
     let after = alert::process(&db, &spec(), &[burning(cycle(t0, 2))], cycle(t0, 2), &settings).await.expect("process");
 
     assert_eq!((before.enqueued, after.enqueued), (0, 1), "30 s later nothing; 60 s later a re-notification");
@@ -236,7 +237,8 @@ async fn a_still_firing_alert_is_notified_once_its_silence_is_expired() {
     alert::process(&db, &spec(), &[burning(now)], now, &settings).await.expect("process");
 
     silence::expire(&db, s.id, cycle(now, 1)).await.expect("expire").expect("exists");
-    let report = alert::process(&db, &spec(), &[burning(cycle(now, 2))], cycle(now, 2), &settings).await.expect("process");
+    let report =
+        alert::process(&db, &spec(), &[burning(cycle(now, 2))], cycle(now, 2), &settings).await.expect("process");
 
     assert_eq!(report.enqueued, 1, "{report:?}");
 }
@@ -317,7 +319,8 @@ async fn pagerduty_gets_a_trigger_and_a_resolve_with_the_alert_key_as_dedup_key(
     assert_eq!(events[0]["payload"]["severity"], "critical");
     assert_eq!(events[0]["payload"]["source"], "kura-slo/shop");
     assert!(events[0]["payload"]["summary"].as_str().is_some_and(|s| s.contains("checkout-availability")));
-    let messages: Vec<Value> = slack.requests().iter().map(|r| serde_json::from_slice(&r.body).expect("json")).collect();
+    let messages: Vec<Value> =
+        slack.requests().iter().map(|r| serde_json::from_slice(&r.body).expect("json")).collect();
     assert_eq!(messages.len(), 2);
     assert!(messages[0]["text"].as_str().is_some_and(|t| t.contains("FIRING")));
     assert!(messages[1]["text"].as_str().is_some_and(|t| t.contains("RESOLVED")));
@@ -385,10 +388,7 @@ async fn silence_writes_need_the_bearer_token_and_reads_do_not() {
     let created = client.post(&url).bearer_auth("t0ken").json(&body).send().await.expect("request");
 
     assert_eq!(anonymous.status(), 401);
-    assert_eq!(
-        anonymous.headers().get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
+    assert_eq!(anonymous.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
     assert_eq!(anonymous.json::<Value>().await.expect("problem")["type"], "/problems/unauthorized");
     assert_eq!(wrong.status(), 401);
     assert_eq!(created.status(), 201);

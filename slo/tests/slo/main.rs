@@ -3,6 +3,7 @@
 //! PostgreSQL, every generator against its golden files (and promtool), and the
 //! importers. `KURA_BLESS=1 cargo test -p slo` rewrites the golden files; review the diff.
 
+mod alert;
 mod controller;
 mod dashboard;
 mod datadog;

@@ -76,7 +76,8 @@ async fn alerts_posted_to_a_real_alertmanager_appear_in_its_api() {
     let am = start().await;
     let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
     let db = test.open().await;
-    let settings = Settings { receivers: vec![Receiver::Alertmanager { base_url: am.base.clone() }], ..Settings::default() };
+    let settings =
+        Settings { receivers: vec![Receiver::Alertmanager { base_url: am.base.clone() }], ..Settings::default() };
     let client = reqwest::Client::new();
     let t0 = start_time();
 

@@ -272,7 +272,8 @@ pub async fn api(token: &str) -> Api {
     std::fs::write(dir.join("shop.yaml"), SPEC).expect("spec file");
     let config =
         slo::controller::Config { slos: vec![dir.clone()], interval: Duration::from_secs(30), instance: "test".into() };
-    let c = slo::controller::Controller::new(test.open().await, slo::source::Source::None, config).expect("valid specs");
+    let c =
+        slo::controller::Controller::new(test.open().await, slo::source::Source::None, config).expect("valid specs");
     c.set_alerting(Settings { api_token: Some(Secret(token.into())), ..Settings::default() });
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
