@@ -888,3 +888,50 @@ async fn the_scrapers_cost_over_thirty_days_is_reported() {
     );
     db.drop().await;
 }
+
+/// Measures (and prints) one read of `KURA_SLOS` SLOs (default 1,000) over the seven ranges of
+/// the Workbook's tiers and a 28-day window against a real Prometheus: wall time and requests.
+/// A report for `BENCHMARKS.md`, run with `--ignored --nocapture`; it checks every SLO answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn one_promql_read_of_a_thousand_slos_is_reported() {
+    let n: usize = std::env::var("KURA_SLOS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let mut fixture = Fixture::start().await;
+    fixture.start_load();
+    let prometheus = Prometheus::start(&fixture).await;
+    prometheus.wait_for_samples(5).await;
+    let source = prometheus_source(&prometheus.url);
+    let ranges: Vec<SignedDuration> =
+        [28 * 24 * 60, 3 * 24 * 60, 24 * 60, 6 * 60, 60, 30, 5].iter().map(|m| SignedDuration::from_mins(*m)).collect();
+    let queries: Vec<Query> = (0..n)
+        .map(|i| {
+            let sli = if i % 2 == 0 { availability() } else { latency(Decimal::new(3, 1)) };
+            let mut q = query(&format!("slo-{i}"), sli, &ranges);
+            // Distinct SLOs over the same series, as journeys of one service would be.
+            q.sli = match q.sli {
+                Sli::Ratio { counting, numerator, total } => Sli::Ratio {
+                    counting,
+                    numerator: numerator.with_matcher("journey", slo::spec::MatchOp::NotEqual, &format!("j{i}")),
+                    total: total.with_matcher("journey", slo::spec::MatchOp::NotEqual, &format!("j{i}")),
+                },
+                Sli::Latency { histogram, threshold } => Sli::Latency {
+                    histogram: histogram.with_matcher("journey", slo::spec::MatchOp::NotEqual, &format!("j{i}")),
+                    threshold,
+                },
+                other => other,
+            };
+            q
+        })
+        .collect();
+
+    let started = Instant::now();
+    let results = source.read(&queries, Timestamp::now()).await;
+    let wall = started.elapsed();
+
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.ranges.len() == ranges.len())), "{:?}", results[0]);
+    eprintln!(
+        "{n} SLOs × {} ranges against Prometheus: {} requests, {wall:?} wall",
+        ranges.len(),
+        source.queries_issued()
+    );
+}
