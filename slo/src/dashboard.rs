@@ -18,8 +18,9 @@
 //! a different status ([`status_since`]); when the history holds no other status it reads
 //! "≥ <oldest row>" (the history is kept [`history::RETENTION`]).
 //!
-//! **Alerts.** Until the alerting state machine lands, "firing" is what the latest evaluation
-//! says per tier ([`crate::eval::TierBurn::firing`]). **Deploys** are a later feature: the
+//! **Alerts.** The journey page lists each SLO's alerts from the alerting state machine
+//! ([`crate::alert::list`]: firing, pending, resolved, with since when), and any tier whose
+//! condition holds in the latest evaluation without a stored alert yet. **Deploys** are a later feature: the
 //! charts take vertical marks from [`deploy_annotations`], which returns none yet.
 //!
 //! Pages are sent with a strict `Content-Security-Policy` (no script at all, styles from this
@@ -506,6 +507,10 @@ async fn journey_page(
         }
     }
     body.push_str("</p>");
+    let alerts = crate::alert::list(c.db()).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the alert states; showing the evaluation's firing tiers");
+        Vec::new()
+    });
     // Worst first here too: the SLO in trouble is the first one on the page.
     let mut sections: Vec<(&Slo, Option<&Evaluation>)> = j.slos.iter().zip(evals).collect();
     sections.sort_by(|a, b| {
@@ -513,7 +518,8 @@ async fn journey_page(
         rank(b.1).cmp(&rank(a.1))
     });
     for (slo, eval) in sections {
-        if let Err(e) = slo_section(&mut body, &c, spec, slo, eval, now, range).await {
+        let ctx = PageContext { c: &c, now, range, alerts: &alerts };
+        if let Err(e) = slo_section(&mut body, &ctx, spec, slo, eval).await {
             tracing::error!(error = %e, service = %spec.service, slo = %slo.id, "cannot read the history");
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -554,15 +560,24 @@ fn maintenance_list(out: &mut String, spec: &Spec, now: Timestamp) {
     out.push_str("</ul>");
 }
 
+/// What every SLO section of one journey page shares.
+#[derive(Debug)]
+struct PageContext<'a> {
+    c: &'a Controller,
+    now: Timestamp,
+    /// The chart range (`?range=`), or the SLO window.
+    range: Option<SignedDuration>,
+    alerts: &'a [crate::alert::Alert],
+}
+
 async fn slo_section(
     out: &mut String,
-    c: &Controller,
+    ctx: &PageContext<'_>,
     spec: &Spec,
     slo: &Slo,
     eval: Option<&Evaluation>,
-    now: Timestamp,
-    range: Option<SignedDuration>,
 ) -> Result<(), sqlx::Error> {
+    let PageContext { c, now, range, alerts } = *ctx;
     let status = eval.map_or(Status::NoData, |e| e.status);
     let since = since_of(c, &spec.service, &slo.id, eval).await;
     let (start, end) = slo.window.bounds(now);
@@ -605,7 +620,9 @@ async fn slo_section(
     fact("Kind", Esc(slo.sli.kind()).to_string().as_str());
     out.push_str("</dl>");
 
-    firing_alerts(out, eval);
+    let alerts: Vec<&crate::alert::Alert> =
+        alerts.iter().filter(|a| a.service == spec.service && a.slo == slo.id).collect();
+    firing_alerts(out, eval, &alerts, now);
 
     let bands = maintenance_bands(spec, from, to);
     let marks = deploy_annotations(c, &spec.service, from, to);
@@ -733,24 +750,52 @@ fn figure(out: &mut String, caption: &str, chart: &Chart) {
     let _ = write!(out, "<figcaption>{}</figcaption></figure>", Esc(caption));
 }
 
-fn firing_alerts(out: &mut String, eval: Option<&Evaluation>) {
-    let firing: Vec<_> = eval.map(|e| e.burn_rates.iter().filter(|b| b.firing).collect()).unwrap_or_default();
-    if firing.is_empty() {
-        out.push_str("<p class=\"alerts\">Firing alerts: none.</p>");
+/// The SLO's alerts from the alerting state machine ([`crate::alert`]: firing, pending, recently
+/// resolved), then any tier whose condition holds in the latest evaluation without a stored
+/// alert yet (the alert state is written in the same cycle, so that is rare and brief).
+fn firing_alerts(out: &mut String, eval: Option<&Evaluation>, alerts: &[&crate::alert::Alert], now: Timestamp) {
+    use crate::alert::AlertState;
+    let firing_now: Vec<_> = eval.map(|e| e.burn_rates.iter().filter(|b| b.firing).collect()).unwrap_or_default();
+    let unstored: Vec<_> = firing_now
+        .iter()
+        .filter(|b| !alerts.iter().any(|a| a.tier == b.tier && a.state == AlertState::Firing))
+        .collect();
+    if alerts.is_empty() && unstored.is_empty() {
+        out.push_str("<p class=\"alerts\">Alerts: none firing or pending.</p>");
         return;
     }
-    out.push_str("<p class=\"alerts\"><strong>Firing alerts:</strong></p><ul class=\"alerts\">");
-    for b in firing {
+    out.push_str("<p class=\"alerts\"><strong>Alerts:</strong></p><ul class=\"alerts\">");
+    let rate = |tier: &str| {
+        eval.and_then(|e| e.burn_rates.iter().find(|b| b.tier == tier)).map(|b| {
+            format!(
+                "; burn {} over {}, {} over {}, threshold {}×",
+                b.long_burn_rate.map_or("–".to_owned(), burn),
+                Esc(&b.long_window),
+                b.short_burn_rate.map_or("–".to_owned(), burn),
+                Esc(&b.short_window),
+                Esc(&b.threshold)
+            )
+        })
+    };
+    for a in alerts {
+        let (label, at) = match a.state {
+            AlertState::Firing => ("FIRING since", a.firing_since),
+            AlertState::Pending => ("pending since", a.pending_since),
+            AlertState::Resolved => ("resolved at", a.resolved_at),
+            AlertState::Inactive => continue,
+        };
+        let _ =
+            write!(out, "<li class=\"alert-{}\">{} ({}): {label} ", a.state.as_str(), Esc(&a.tier), Esc(&a.severity));
+        since_cell(out, at.map(|at| Since { at, changed: true }), now);
+        let _ = write!(out, "{}</li>", rate(&a.tier).unwrap_or_default());
+    }
+    for b in unstored {
         let _ = write!(
             out,
-            "<li class=\"alert-firing\">{} ({}): {} over {}, {} over {}, threshold {}×</li>",
+            "<li class=\"alert-firing\">{} ({}): the condition holds in the latest evaluation{}</li>",
             Esc(&b.tier),
             Esc(&b.severity),
-            b.long_burn_rate.map_or("–".to_owned(), burn),
-            Esc(&b.long_window),
-            b.short_burn_rate.map_or("–".to_owned(), burn),
-            Esc(&b.short_window),
-            Esc(&b.threshold)
+            rate(&b.tier).unwrap_or_default()
         );
     }
     out.push_str("</ul>");

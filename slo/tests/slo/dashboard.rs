@@ -242,7 +242,11 @@ async fn the_journey_page_charts_the_history_with_thresholds_maintenance_and_fir
     assert!(html.contains("<title>threshold 14.4×</title>"), "the fast-page tier's threshold line");
     assert_eq!(polyline(&html, "1h window").len(), 3, "the fast-page tier's long-window burn rate");
     assert!(html.contains("class=\"band-maintenance\""), "the maintenance window is shaded");
-    assert!(html.contains("<li class=\"alert-firing\">fast-page (page)"), "the firing tier is listed");
+    let firing = format!(
+        "<li class=\"alert-firing\">fast-page (page): FIRING since <time class=\"since\" datetime=\"{}\"",
+        shop.times[1].strftime("%Y-%m-%dT%H:%M:%SZ")
+    );
+    assert!(html.contains(&firing), "the firing alert and since when: {html}");
     assert!(html.contains("<desc id=\"slo-checkout-availability-budget-desc\">"), "an accessible description");
     let _ = &shop.c;
 }
