@@ -6,6 +6,7 @@
 //! a failure, `disabled` turns the PostgreSQL cases off).
 
 mod alertmanager;
+mod controller;
 mod support;
 
 use std::time::Duration;
