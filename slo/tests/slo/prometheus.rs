@@ -69,9 +69,9 @@ fn promtool(dir: &Path, args: &[&str]) -> String {
     text
 }
 
-/// A fresh directory for one case's files.
+/// A fresh directory for one case's files (per process: concurrent test runs share the target).
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("prometheus").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("prometheus-{}", std::process::id())).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
