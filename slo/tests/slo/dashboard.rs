@@ -41,9 +41,11 @@ impl Drop for Scratch {
 /// A controller on `specs` (files or directories) with a fresh SQLite database, its public
 /// router served on port 0; returns it and the base URL.
 async fn serve(scratch: &Scratch, specs: Vec<PathBuf>) -> (Arc<Controller>, String) {
-    let db = Db::open(&format!("sqlite://{}?mode=rwc", scratch.0.join("slo.db").display()))
-        .await
-        .expect("open and migrate the test database");
+    serve_on(&format!("sqlite://{}?mode=rwc", scratch.0.join("slo.db").display()), specs).await
+}
+
+async fn serve_on(database_url: &str, specs: Vec<PathBuf>) -> (Arc<Controller>, String) {
+    let db = Db::open(database_url).await.expect("open and migrate the test database");
     let config = Config { slos: specs, interval: Duration::from_secs(30), instance: "dashboard-test".into() };
     let c = Arc::new(Controller::new(db, Source::None, config).expect("valid specs"));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -94,12 +96,17 @@ async fn get(url: &str) -> (StatusCode, String, String) {
 /// budget left), `search` is fine; `checkout`'s description tries to inject a script.
 struct Shop {
     _scratch: Scratch,
+    _postgres: Option<PgDb>,
     c: Arc<Controller>,
     base: String,
     times: [Timestamp; 3],
 }
 
 async fn shop() -> Shop {
+    shop_on(None).await
+}
+
+async fn shop_on(postgres: Option<PgDb>) -> Shop {
     let scratch = Scratch::new();
     let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
     let times = [now - SignedDuration::from_hours(2), now - SignedDuration::from_hours(1), now];
@@ -138,7 +145,10 @@ journeys:
     );
     let file = scratch.0.join("shop.yaml");
     std::fs::write(&file, spec).expect("spec file");
-    let (c, base) = serve(&scratch, vec![file]).await;
+    let (c, base) = match &postgres {
+        Some(pg) => serve_on(&pg.url, vec![file]).await,
+        None => serve(&scratch, vec![file]).await,
+    };
     for (i, t) in times.into_iter().enumerate() {
         let burning = i > 0;
         let r = readings(&c, t, |slo, range| match (slo, burning) {
@@ -149,7 +159,67 @@ journeys:
         });
         c.record(t, r).await.expect("cycle stored");
     }
-    Shop { _scratch: scratch, c, base, times }
+    Shop { _scratch: scratch, _postgres: postgres, c, base, times }
+}
+
+/// A PostgreSQL database of its own on `TEST_POSTGRES_URL` (as the controller tests: default
+/// `postgres://postgres@127.0.0.1:5432/postgres`, unreachable is a failure, `disabled` skips),
+/// dropped with it.
+struct PgDb {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDb {
+    async fn new() -> Option<PgDb> {
+        let admin_url =
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        if admin_url == "disabled" {
+            eprintln!("PostgreSQL tests disabled by TEST_POSTGRES_URL=disabled");
+            return None;
+        }
+        sqlx::any::install_default_drivers();
+        let name = format!("kura_dashboard_test_{}", unique());
+        let admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
+        });
+        sqlx::query(&format!("create database {name}")).execute(&admin).await.expect("create test database");
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
+        Some(PgDb { url: format!("{base}/{name}"), admin_url, name })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: clean up on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&admin).await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_when_and_the_charts_read_the_history_on_postgresql_too() {
+    let Some(pg) = PgDb::new().await else { return };
+    let shop = shop_on(Some(pg)).await;
+
+    let (_, _, overview) = get(&format!("{}/", shop.base)).await;
+    let (_, _, journey) = get(&format!("{}/journeys/shop/checkout", shop.base)).await;
+
+    let since = format!("datetime=\"{}\"", shop.times[1].strftime("%Y-%m-%dT%H:%M:%SZ"));
+    let row = &overview[overview.find("data-slo=\"checkout-availability\"").expect("checkout row")..];
+    assert!(row[..row.find("</tr>").expect("row end")].contains(&since), "since when: {row}");
+    assert_eq!(polyline(&journey, "budget remaining").len(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
