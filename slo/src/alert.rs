@@ -52,6 +52,7 @@
 //! with their own timestamp.
 
 pub mod api;
+pub mod metrics;
 pub mod outbox;
 pub mod receiver;
 pub mod silence;

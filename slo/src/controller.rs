@@ -430,6 +430,7 @@ pub async fn run(
     let delivery_task = tokio::spawn(crate::alert::outbox::run(
         controller.db.clone(),
         controller.alerting(),
+        controller.metrics.alerts.clone(),
         move || leader.is_leader(),
         stop_rx.clone(),
     ));

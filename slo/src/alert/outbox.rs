@@ -100,10 +100,12 @@ pub async fn depth(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// What one pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryReport {
     pub delivered: usize,
     pub failed: usize,
+    /// Every attempt: the receiver and whether it was delivered.
+    pub attempts: Vec<(String, bool)>,
 }
 
 /// Sends every row due at `now`, in order per receiver.
@@ -156,6 +158,7 @@ pub async fn deliver_due(
                 .execute(db.writer())
                 .await?;
                 report.delivered += 1;
+                report.attempts.push((name.clone(), true));
                 tracing::info!(id, receiver = %name, attempts, "notification delivered");
             }
             Err(error) => {
@@ -173,6 +176,7 @@ pub async fn deliver_due(
                 .execute(db.writer())
                 .await?;
                 report.failed += 1;
+                report.attempts.push((name.clone(), false));
                 tracing::warn!(id, receiver = %name, attempts, retry_in_ms = wait_ms, error = %error, "notification failed");
                 blocked.insert(name);
             }
@@ -187,10 +191,11 @@ pub async fn deliver_due(
 }
 
 /// Delivers due rows every `poll_interval` while `leader()` says this replica leads, until
-/// `stop` turns true.
+/// `stop` turns true, counting attempts and the depth in `metrics`.
 pub async fn run(
     db: Db,
     settings: std::sync::Arc<Settings>,
+    metrics: super::metrics::AlertMetrics,
     leader: impl Fn() -> bool,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -205,8 +210,16 @@ pub async fn run(
         if !leader() || settings.receivers.is_empty() {
             continue;
         }
-        if let Err(e) = deliver_due(&db, &settings, &client, Timestamp::now()).await {
-            tracing::warn!(error = %e, "outbox delivery pass failed");
+        match deliver_due(&db, &settings, &client, Timestamp::now()).await {
+            Ok(report) => {
+                for (receiver, delivered) in &report.attempts {
+                    metrics.attempt(receiver, *delivered);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox delivery pass failed"),
+        }
+        if let Ok(n) = depth(&db).await {
+            metrics.outbox_depth.set(n);
         }
     }
 }

@@ -9,7 +9,9 @@
 //!   batching, a handful per cycle however many SLOs there are;
 //! * `slo_controller_leader` -- 1 while this replica holds the evaluation lock;
 //! * `slo_slos` -- SLOs in the loaded specs;
-//! * `slo_reloads_total{outcome}` -- spec reloads, `applied` or `rejected`.
+//! * `slo_reloads_total{outcome}` -- spec reloads, `applied` or `rejected`;
+//! * `slo_notifications_total{receiver, outcome}`, `slo_outbox_depth` -- alert delivery
+//!   ([`crate::alert::metrics`]).
 //!
 //! Compaction runs are counted by the telemetry crate's job helper
 //! (`job_runs_total{job="slo-history-compaction"}`, `job_duration_seconds`).
@@ -47,6 +49,7 @@ pub struct ControllerMetrics {
     pub leader: Gauge<i64, AtomicI64>,
     pub slos: Gauge<i64, AtomicI64>,
     pub reloads: Family<OutcomeLabels, Counter>,
+    pub alerts: crate::alert::metrics::AlertMetrics,
 }
 
 impl Default for ControllerMetrics {
@@ -81,6 +84,7 @@ impl ControllerMetrics {
         registry.register("slo_slos", "SLOs in the loaded specs", slos.clone());
         let reloads = Family::<OutcomeLabels, Counter>::default();
         registry.register("slo_reloads", "Spec reloads by outcome", reloads.clone());
+        let alerts = crate::alert::metrics::AlertMetrics::register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
             evaluation_duration,
@@ -90,6 +94,7 @@ impl ControllerMetrics {
             leader,
             slos,
             reloads,
+            alerts,
         }
     }
 

@@ -15,6 +15,7 @@ use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 use sha2::Sha256;
+use slo::alert::metrics::{AlertMetrics, NotificationLabels};
 use slo::alert::{self, AlertState, Event, Notification, Receiver, Secret, Settings, outbox, silence};
 use slo::eval::Status;
 use support::{Backend, TestDb, burning, cycle, evaluation, sink, spec, webhook_settings};
@@ -150,7 +151,8 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
 
     // Act: the delivery task retries with backoff.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(outbox::run(db.clone(), std::sync::Arc::new(settings), || true, stopped));
+    let metrics = AlertMetrics::default();
+    let task = tokio::spawn(outbox::run(db.clone(), std::sync::Arc::new(settings), metrics.clone(), || true, stopped));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while receiver.requests().len() < 4 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -168,6 +170,11 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
     assert_eq!(rows[0].attempts, 4);
     assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("500")), "{rows:?}");
     assert_eq!(outbox::depth(&db).await.expect("depth"), 0);
+    let count = |outcome| {
+        metrics.notifications.get_or_create(&NotificationLabels { receiver: "webhook".into(), outcome }).get()
+    };
+    assert_eq!((count("failed"), count("delivered")), (3, 1), "slo_notifications_total");
+    assert_eq!(metrics.outbox_depth.get(), 0, "slo_outbox_depth");
 }
 
 #[tokio::test]
@@ -188,7 +195,13 @@ async fn a_page_queued_before_a_crash_is_delivered_by_the_next_controller() {
     // Act: a new controller on the same file starts its delivery task.
     let db = test.open().await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(outbox::run(db.clone(), std::sync::Arc::new(settings.clone()), || true, stopped));
+    let task = tokio::spawn(outbox::run(
+        db.clone(),
+        std::sync::Arc::new(settings.clone()),
+        Default::default(),
+        || true,
+        stopped,
+    ));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while receiver.requests().is_empty() && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

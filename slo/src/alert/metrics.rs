@@ -1,0 +1,47 @@
+//! Alerting's metrics, registered in the controller's registry
+//! ([`crate::controller::metrics`]):
+//!
+//! * `slo_notifications_total{receiver, outcome}` -- delivery attempts, `delivered` (2xx) or
+//!   `failed` (retried later);
+//! * `slo_outbox_depth` -- notifications not delivered yet (a growing depth is a receiver
+//!   outage or a misconfigured receiver).
+
+use std::sync::atomic::AtomicI64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NotificationLabels {
+    pub receiver: String,
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertMetrics {
+    pub notifications: Family<NotificationLabels, Counter>,
+    pub outbox_depth: Gauge<i64, AtomicI64>,
+}
+
+impl AlertMetrics {
+    /// Creates the metrics and registers them in `registry`.
+    pub fn register(registry: &mut Registry) -> AlertMetrics {
+        let m = AlertMetrics::default();
+        registry.register(
+            "slo_notifications",
+            "Notification delivery attempts by receiver and outcome",
+            m.notifications.clone(),
+        );
+        registry.register("slo_outbox_depth", "Notifications not delivered yet", m.outbox_depth.clone());
+        m
+    }
+
+    /// Counts one attempt.
+    pub fn attempt(&self, receiver: &str, delivered: bool) {
+        let outcome = if delivered { "delivered" } else { "failed" };
+        self.notifications.get_or_create(&NotificationLabels { receiver: receiver.into(), outcome }).inc();
+    }
+}
