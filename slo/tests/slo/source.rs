@@ -387,24 +387,23 @@ async fn an_slo_whose_query_fails_fails_alone() {
     assert!(within(raw.total, ratio.total, 0.05), "raw {raw:?} vs ratio {ratio:?}");
 }
 
+/// The headers and query string of every request a fake API received.
+type Seen = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_promql_source_sends_credentials_headers_and_the_instant_to_a_prefixed_api() {
     // Arrange: a Mimir-like API under `/prometheus` that records what it was sent and answers
     // with a canned vector (a missing good part and a NaN count as no good events).
-    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let seen: Seen = Arc::default();
     let canned = std::fs::read_to_string(support::crate_dir().join("tests/fixtures/source/query_response.json"))
         .expect("the canned response");
     let app = Router::new()
         .route(
             "/prometheus/api/v1/query",
-            get(
-                |State((seen, canned)): State<(Arc<Mutex<Vec<(HeaderMap, String)>>>, String)>,
-                 headers: HeaderMap,
-                 uri: axum::http::Uri| async move {
-                    seen.lock().expect("lock").push((headers, uri.query().unwrap_or("").to_string()));
-                    ([(header::CONTENT_TYPE, "application/json")], canned)
-                },
-            ),
+            get(|State((seen, canned)): State<(Seen, String)>, headers: HeaderMap, uri: axum::http::Uri| async move {
+                seen.lock().expect("lock").push((headers, uri.query().unwrap_or("").to_string()));
+                ([(header::CONTENT_TYPE, "application/json")], canned)
+            }),
         )
         .with_state((seen.clone(), canned));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
