@@ -245,6 +245,10 @@ async fn overview(State(c): State<AppState>) -> Response {
         row.since = since;
     }
     rows.sort_by(worst_first);
+    let alerts = crate::alert::list(c.db()).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the alert states");
+        Vec::new()
+    });
 
     let mut body = String::new();
     headline(&mut body, &rows, now);
@@ -270,6 +274,16 @@ async fn overview(State(c): State<AppState>) -> Response {
         badge(&mut body, status);
         if r.eval.is_some_and(|e| e.in_maintenance) {
             body.push_str(" <span class=\"muted\">in maintenance</span>");
+        }
+        let mut firing: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a.state == crate::alert::AlertState::Firing && a.service == r.spec.service && a.slo == r.slo.id)
+            .map(|a| a.tier.as_str())
+            .collect();
+        // In the spec's tier order, fastest first.
+        firing.sort_by_key(|t| r.slo.alerting.tiers.iter().position(|n| n.name == *t));
+        if !firing.is_empty() {
+            let _ = write!(body, "<br><small class=\"alert-firing\">firing: {}</small>", Esc(&firing.join(", ")));
         }
         body.push_str("</td><td>");
         since_cell(&mut body, r.since, now);

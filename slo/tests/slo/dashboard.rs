@@ -235,6 +235,10 @@ async fn the_overview_puts_the_burning_journey_first_with_its_numbers_and_since_
     assert!(checkout < search, "the burning SLO comes first");
     let row = &html[checkout..search];
     assert!(row.contains(">BURNING</span>"), "a text label beside the colour: {row}");
+    assert!(
+        row.contains("<small class=\"alert-firing\">firing: fast-page, slow-page</small>"),
+        "the firing alert: {row}"
+    );
     let since =
         format!("datetime=\"{}\" title=\"{}\">", shop.times[1].strftime("%Y-%m-%dT%H:%M:%SZ"), minute(shop.times[1]));
     assert!(row.contains(&since), "since when: {row}");
@@ -274,6 +278,20 @@ async fn an_unknown_journey_or_slo_is_an_html_404_page() {
         assert_eq!(content_type, "text/html; charset=utf-8", "{path}");
         assert!(html.contains("<h2>Not found</h2>") && html.contains("href=\"/\""), "{path}: {html}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_forbid_script_and_the_stylesheet_comes_from_the_binary() {
+    let shop = shop().await;
+
+    let page = reqwest::get(format!("{}/", shop.base)).await.expect("overview");
+    let css = reqwest::get(format!("{}/assets/dashboard.css", shop.base)).await.expect("stylesheet");
+
+    let csp = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+    assert!(csp.starts_with("default-src 'none'; style-src 'self'"), "{csp}");
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    assert_eq!(css.text().await.expect("css"), slo::dashboard::STYLESHEET);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
