@@ -21,7 +21,8 @@
 //!   the SLO turns `no-data`, firing once it has stayed so for `alerting.no_data`, resolved
 //!   when data returns. Without `alerting.no_data` no-data alerts nothing.
 //! * **Maintenance.** During an open maintenance window nothing begins or fires and a pending
-//!   alert is cancelled; an alert already firing keeps firing (the incident predates the
+//!   alert is cancelled (no-data alerts too: the generated `SloNoData` rule is also muted in
+//!   maintenance); an alert already firing keeps firing (the incident predates the
 //!   window; resolving it because the evaluation stopped counting would be a false all-clear)
 //!   but is not re-notified.
 //!
@@ -411,14 +412,18 @@ pub async fn process(
                 let range = crate::math::format_duration(after);
                 Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
             });
-            let holds = e.status == Status::NoData && !e.in_maintenance;
+            let holds = match (e.in_maintenance, alert.state) {
+                (false, _) => Some(e.status == Status::NoData),
+                (true, AlertState::Pending) => Some(false),
+                (true, _) => None,
+            };
             let since = alert.pending_since.unwrap_or(now);
             let ready = now.duration_since(since) >= after;
             let n = Candidate { e, spec, burn: None, no_data: Some(after) };
             let alert = advance(
                 &mut tx,
                 alert,
-                Some(holds),
+                holds,
                 Hold::Until { ready },
                 &n,
                 &silences,
