@@ -25,6 +25,9 @@
 //!   maintenance); an alert already firing keeps firing (the incident predates the
 //!   window; resolving it because the evaluation stopped counting would be a false all-clear)
 //!   but is not re-notified.
+//! * **Retired alerts.** An alert whose tier, no-data setting or whole SLO left the specs (a
+//!   reload) resolves, with a resolve notification if it had fired, instead of staying firing
+//!   forever.
 //!
 //! **Notifications.** A trigger when an alert fires, again every `renotify_interval` (default
 //! 4 h) while it fires, and a resolve when it resolves. The dedup key is the first 32 hex
@@ -59,7 +62,7 @@ pub mod receiver;
 pub mod silence;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -383,6 +386,7 @@ pub async fn process(
     let silences = silence::active(&mut tx, now).await?;
     let renotify = SignedDuration::try_from(settings.renotify_interval).unwrap_or(SignedDuration::from_hours(4));
     let mut report = ProcessReport::default();
+    let mut touched: HashSet<String> = HashSet::new();
 
     for e in evaluations {
         let spec = specs.iter().find(|s| s.service == e.service);
@@ -400,9 +404,10 @@ pub async fn process(
                     (true, _) => None,
                 };
                 let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
-                let n = Candidate { e, spec, burn: Some(b), no_data: None };
+                let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
                 let alert =
                     advance(&mut tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
+                touched.insert(key.clone());
                 alerts.insert(key, alert);
             }
         }
@@ -419,7 +424,7 @@ pub async fn process(
             };
             let since = alert.pending_since.unwrap_or(now);
             let ready = now.duration_since(since) >= after;
-            let n = Candidate { e, spec, burn: None, no_data: Some(after) };
+            let n = Candidate { e: Some(e), spec, burn: None, no_data: Some(after) };
             let alert = advance(
                 &mut tx,
                 alert,
@@ -433,8 +438,29 @@ pub async fn process(
                 &mut report,
             )
             .await?;
+            touched.insert(key.clone());
             alerts.insert(key, alert);
         }
+    }
+    // Alerts whose tier, no-data setting or SLO left the specs: a firing one resolves (and
+    // says so), a pending one is cancelled; nothing would ever end them otherwise.
+    let mut retired: Vec<Alert> = alerts
+        .into_values()
+        .filter(|a| !touched.contains(&a.key) && matches!(a.state, AlertState::Pending | AlertState::Firing))
+        .filter(|a| {
+            let slo = specs.iter().find(|s| s.service == a.service).and_then(|s| s.slo(&a.slo));
+            match slo {
+                None => true,
+                Some(s) if a.tier == NO_DATA_TIER => s.alerting.no_data.is_none(),
+                Some(s) => !s.alerting.tiers.iter().any(|t| t.name == a.tier),
+            }
+        })
+        .collect();
+    retired.sort_by(|a, b| a.key.cmp(&b.key));
+    for alert in retired {
+        let spec = specs.iter().find(|s| s.service == alert.service);
+        let n = Candidate { e: None, spec, burn: None, no_data: None };
+        advance(&mut tx, alert, Some(false), Hold::None, &n, &silences, now, renotify, settings, &mut report).await?;
     }
     tx.commit().await?;
     Ok(report)
@@ -442,7 +468,8 @@ pub async fn process(
 
 /// What a notification is built from.
 struct Candidate<'a> {
-    e: &'a Evaluation,
+    /// None for an alert whose SLO or tier left the specs.
+    e: Option<&'a Evaluation>,
     spec: Option<&'a Spec>,
     burn: Option<&'a TierBurn>,
     no_data: Option<SignedDuration>,
@@ -483,7 +510,7 @@ async fn advance(
             }
         }
     }
-    if alert.state == AlertState::Firing && !c.e.in_maintenance {
+    if alert.state == AlertState::Firing && !c.e.is_some_and(|e| e.in_maintenance) {
         let due = alert.notified_at.is_none_or(|at| now.duration_since(at) >= renotify);
         if due {
             let labels = alert.labels(c.spec);
@@ -502,14 +529,14 @@ async fn advance(
 }
 
 fn notification(alert: &Alert, c: &Candidate<'_>, event: Event, now: Timestamp) -> Notification {
-    let e = c.e;
+    let (slo, service, journey) = (&alert.slo, &alert.service, &alert.journey);
     let rate = |r: Option<f64>| r.map_or("no data".to_owned(), |r| format!("{r:.1}×"));
     let summary = match (c.burn, c.no_data, event) {
         (Some(b), _, Event::Trigger) => format!(
             "{} ({}, journey {}) is burning its error budget at {} over {} and {} over {} (threshold {}×)",
-            e.slo,
-            e.service,
-            e.journey,
+            slo,
+            service,
+            journey,
             rate(b.long_burn_rate),
             b.long_window,
             rate(b.short_burn_rate),
@@ -518,27 +545,30 @@ fn notification(alert: &Alert, c: &Candidate<'_>, event: Event, now: Timestamp) 
         ),
         (Some(b), _, Event::Resolve) => format!(
             "{} ({}, journey {}) no longer burns above {}× ({} over {})",
-            e.slo,
-            e.service,
-            e.journey,
+            slo,
+            service,
+            journey,
             b.threshold,
             rate(b.long_burn_rate),
             b.long_window
         ),
         (None, after, Event::Trigger) => format!(
             "{} ({}, journey {}) has had no data for {}: {}",
-            e.slo,
-            e.service,
-            e.journey,
+            slo,
+            service,
+            journey,
             after.map(crate::math::format_duration).unwrap_or_default(),
-            e.reason.as_deref().unwrap_or("no data")
+            c.e.and_then(|e| e.reason.as_deref()).unwrap_or("no data")
         ),
-        (None, _, Event::Resolve) => format!("{} ({}, journey {}) has data again", e.slo, e.service, e.journey),
+        (None, _, Event::Resolve) if c.e.is_none() => {
+            format!("{slo} ({service}, journey {journey}): the {} alert is no longer configured", alert.tier)
+        }
+        (None, _, Event::Resolve) => format!("{slo} ({service}, journey {journey}) has data again"),
     };
     Notification {
         key: alert.key.clone(),
         event,
-        alertname: if c.burn.is_some() { BURN_ALERT } else { NO_DATA_ALERT }.into(),
+        alertname: if alert.tier == NO_DATA_TIER { NO_DATA_ALERT } else { BURN_ALERT }.into(),
         service: alert.service.clone(),
         journey: alert.journey.clone(),
         slo: alert.slo.clone(),

@@ -217,6 +217,27 @@ async fn a_page_queued_before_a_crash_is_delivered_by_the_next_controller() {
 }
 
 #[tokio::test]
+async fn a_firing_alert_whose_slo_leaves_the_specs_is_resolved() {
+    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
+    let db = test.open().await;
+    let receiver = sink(0).await;
+    let settings = webhook_settings(&receiver);
+    let t0 = support::start();
+    alert::process(&db, &spec(), &[burning(t0)], t0, &settings).await.expect("process");
+
+    // The SLO is deleted from the spec (a reload); the next cycle evaluates nothing for it.
+    let t1 = cycle(t0, 1);
+    let report = alert::process(&db, &Vec::new(), &[], t1, &settings).await.expect("process");
+    deliver(&db, &settings).await;
+
+    assert_eq!(report.enqueued, 1, "{report:?}");
+    let events: Vec<Event> = receiver.notifications().iter().map(|n| n.event).collect();
+    assert_eq!(events, vec![Event::Trigger, Event::Resolve]);
+    let alerts = alert::list(&db).await.expect("list");
+    assert_eq!(alerts.iter().find(|a| a.key == fast_page_key()).map(|a| a.state), Some(AlertState::Resolved));
+}
+
+#[tokio::test]
 async fn a_silence_suppresses_the_page_while_the_state_is_tracked() {
     let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
     let db = test.open().await;
