@@ -89,7 +89,7 @@ fn registry(
         // The filter goes around the `Option`, not inside it: an absent layer (tracing off)
         // declares interest in every callsite, which turned on every `debug!`/`trace!` of every
         // dependency and made the service slower with tracing off than on.
-        .with(tracer.map(|p| trace::layer(p)).with_filter(Targets::new().with_default(Level::INFO)))
+        .with(tracer.map(trace::layer).with_filter(Targets::new().with_default(Level::INFO)))
 }
 
 /// Installs the global subscriber. Call once, first thing in `main`.
