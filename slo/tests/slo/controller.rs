@@ -455,6 +455,61 @@ async fn one_of_two_controllers_on_postgresql_evaluates_and_a_standby_takes_over
     standby.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_lock_session_dies_is_replaced_within_two_intervals() {
+    let Some(test_db) = TestDb::new(Backend::Postgres).await else { return };
+    let interval = Duration::from_millis(500);
+    let mut first = start(test_db.open().await, vec![fulfillment_slos()], interval, "first").await;
+    let mut second = start(test_db.open().await, vec![fulfillment_slos()], interval, "second").await;
+    let observer = test_db.open().await;
+    let (a, b) = (Arc::clone(&first.controller), Arc::clone(&second.controller));
+    eventually(interval * 4, "a leader", || {
+        let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+        async move { a.is_leader() || b.is_leader() }
+    })
+    .await;
+
+    // What a crashed leader or a cut network looks like from the database: its session ends.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and granted \
+         and database = (select oid from pg_database where datname = current_database())",
+    )
+    .fetch_all(observer.reader())
+    .await
+    .expect("terminate the lock session");
+    assert_eq!(terminated, [true], "exactly one session held the lock");
+    let killed = Instant::now();
+    let rows_at = |db: Db| async move {
+        sqlx::query_scalar::<_, i64>("select count(*) from slo_evaluation").fetch_one(db.reader()).await.expect("count")
+    };
+    let before = rows_at(observer.clone()).await;
+
+    eventually(interval * 2 + Duration::from_millis(250), "a live leader again", || {
+        let db = observer.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("select count(*) from pg_locks where locktype = 'advisory' and granted")
+                .fetch_one(db.reader())
+                .await
+                .is_ok_and(|n| n == 1)
+        }
+    })
+    .await;
+    eprintln!("a new lock holder after {:?} at a {interval:?} interval", killed.elapsed());
+    eventually(interval * 3, "evaluations resuming", || {
+        let db = observer.clone();
+        async move { rows_at(db).await > before }
+    })
+    .await;
+    // The old leader learns at its next cycle that its session is gone.
+    eventually(interval * 2, "exactly one replica believing it leads", || {
+        let (a, b) = (Arc::clone(&a), Arc::clone(&b));
+        async move { u8::from(a.is_leader()) + u8::from(b.is_leader()) == 1 }
+    })
+    .await;
+    first.shutdown().await;
+    second.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_reload_with_an_invalid_spec_keeps_the_old_slos() {
     let Some(test_db) = TestDb::new(Backend::Sqlite).await else { return };
