@@ -16,7 +16,8 @@
 //!
 //! **Since when.** For the status an SLO has now, the first history row after the last row with
 //! a different status ([`status_since`]); when the history holds no other status it reads
-//! "≥ <oldest row>" (the history is kept [`history::RETENTION`]).
+//! "over <age of the oldest row>" (the history is kept [`history::RETENTION`]). Answers are
+//! remembered per router ([`SinceCache`]) and re-checked against only the rows written since.
 //!
 //! **Alerts.** The journey page lists each SLO's alerts from the alerting state machine
 //! ([`crate::alert::list`]: firing, pending, resolved, with since when), and any tier whose
@@ -30,12 +31,12 @@
 pub mod chart;
 pub mod html;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -70,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/journeys/{service}/{journey}", get(journey_page))
         .route("/slos/{service}/{slo}", get(slo_redirect))
         .route("/assets/dashboard.css", get(stylesheet))
+        .layer(Extension(Arc::new(SinceCache::default())))
 }
 
 /// Since when an SLO has had its current status.
@@ -147,9 +149,66 @@ fn worst_first(a: &Row<'_>, b: &Row<'_>) -> std::cmp::Ordering {
         .then_with(|| (&a.spec.service, &a.slo.id).cmp(&(&b.spec.service, &b.slo.id)))
 }
 
-async fn since_of(c: &Controller, service: &str, slo: &str, eval: Option<&Evaluation>) -> Option<Since> {
+/// Since-when per SLO, remembered between page loads, so that a refresh every 30 s does not
+/// search every SLO's whole history again: a remembered answer is checked against the rows
+/// written after it (an index range of a few rows) and recomputed only when one of them has
+/// another status.
+#[derive(Debug, Default)]
+pub struct SinceCache(std::sync::Mutex<HashMap<(String, String), Cached>>);
+
+#[derive(Debug, Clone, Copy)]
+struct Cached {
+    status: Status,
+    since: Since,
+    /// The newest evaluation the answer covers.
+    checked_at: Timestamp,
+}
+
+impl SinceCache {
+    fn get(&self, key: &(String, String)) -> Option<Cached> {
+        self.0.lock().ok().and_then(|m| m.get(key).copied())
+    }
+
+    fn put(&self, key: (String, String), value: Cached) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(key, value);
+        }
+    }
+}
+
+async fn since_of(
+    c: &Controller,
+    cache: &SinceCache,
+    service: &str,
+    slo: &str,
+    eval: Option<&Evaluation>,
+) -> Option<Since> {
     let e = eval?;
-    match status_since(c.db(), service, slo, e.status).await {
+    let key = (service.to_owned(), slo.to_owned());
+    let result = async {
+        if let Some(hit) = cache.get(&key).filter(|h| h.status == e.status) {
+            let others: i64 = sqlx::query_scalar(
+                "select count(*) from slo_evaluation where service = $1 and slo = $2 and evaluated_at > $3 \
+                 and status <> $4",
+            )
+            .bind(service)
+            .bind(slo)
+            .bind(hit.checked_at.as_millisecond())
+            .bind(e.status.as_str())
+            .fetch_one(c.db().reader())
+            .await?;
+            if others == 0 {
+                cache.put(key.clone(), Cached { checked_at: e.evaluated_at.max(hit.checked_at), ..hit });
+                return Ok(Some(hit.since));
+            }
+        }
+        let since = status_since(c.db(), service, slo, e.status).await?;
+        if let Some(since) = since {
+            cache.put(key.clone(), Cached { status: e.status, since, checked_at: e.evaluated_at });
+        }
+        Ok::<_, sqlx::Error>(since)
+    };
+    match result.await {
         Ok(s) => s,
         Err(err) => {
             tracing::warn!(error = %err, service, slo, "cannot read since when the status holds");
@@ -221,7 +280,7 @@ fn budget_cell(out: &mut String, budget: Option<f64>) {
     }
 }
 
-async fn overview(State(c): State<AppState>) -> Response {
+async fn overview(State(c): State<AppState>, Extension(cache): Extension<Arc<SinceCache>>) -> Response {
     let now = Timestamp::now();
     let specs = c.specs();
     let current = c.current();
@@ -240,7 +299,8 @@ async fn overview(State(c): State<AppState>) -> Response {
             })
         })
         .collect();
-    let sinces = futures::future::join_all(rows.iter().map(|r| since_of(&c, &r.spec.service, &r.slo.id, r.eval))).await;
+    let sinces =
+        futures::future::join_all(rows.iter().map(|r| since_of(&c, &cache, &r.spec.service, &r.slo.id, r.eval))).await;
     for (row, since) in rows.iter_mut().zip(sinces) {
         row.since = since;
     }
@@ -455,6 +515,7 @@ struct PageQuery {
 
 async fn journey_page(
     State(c): State<AppState>,
+    Extension(cache): Extension<Arc<SinceCache>>,
     Path((service, journey)): Path<(String, String)>,
     query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
@@ -532,7 +593,7 @@ async fn journey_page(
         rank(b.1).cmp(&rank(a.1))
     });
     for (slo, eval) in sections {
-        let ctx = PageContext { c: &c, now, range, alerts: &alerts };
+        let ctx = PageContext { c: &c, cache: &cache, now, range, alerts: &alerts };
         if let Err(e) = slo_section(&mut body, &ctx, spec, slo, eval).await {
             tracing::error!(error = %e, service = %spec.service, slo = %slo.id, "cannot read the history");
             return page(
@@ -578,6 +639,7 @@ fn maintenance_list(out: &mut String, spec: &Spec, now: Timestamp) {
 #[derive(Debug)]
 struct PageContext<'a> {
     c: &'a Controller,
+    cache: &'a SinceCache,
     now: Timestamp,
     /// The chart range (`?range=`), or the SLO window.
     range: Option<SignedDuration>,
@@ -591,9 +653,9 @@ async fn slo_section(
     slo: &Slo,
     eval: Option<&Evaluation>,
 ) -> Result<(), sqlx::Error> {
-    let PageContext { c, now, range, alerts } = *ctx;
+    let PageContext { c, cache, now, range, alerts } = *ctx;
     let status = eval.map_or(Status::NoData, |e| e.status);
-    let since = since_of(c, &spec.service, &slo.id, eval).await;
+    let since = since_of(c, cache, &spec.service, &slo.id, eval).await;
     let (start, end) = slo.window.bounds(now);
     let (from, to) = match range {
         Some(r) => (now.saturating_sub(r).unwrap_or(start).max(start), now),

@@ -255,6 +255,34 @@ async fn the_overview_puts_the_burning_journey_first_with_its_numbers_and_since_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_when_follows_a_status_that_left_and_came_back_between_page_loads() {
+    let shop = shop().await;
+    let (_, _, before) = get(&format!("{}/", shop.base)).await;
+    let (_, _, remembered) = get(&format!("{}/", shop.base)).await;
+    let (recovered, burning_again) =
+        (shop.times[2] + SignedDuration::from_secs(1), shop.times[2] + SignedDuration::from_secs(2));
+    let ok = readings(&shop.c, recovered, |_, _| 0.0001);
+    shop.c.record(recovered, ok).await.expect("cycle stored");
+    let burning = readings(&shop.c, burning_again, |slo, range| match slo {
+        "checkout-availability" if range <= SignedDuration::from_hours(6) => 0.2,
+        "checkout-availability" => 0.002,
+        _ => 0.0001,
+    });
+    shop.c.record(burning_again, burning).await.expect("cycle stored");
+
+    let (_, _, after) = get(&format!("{}/", shop.base)).await;
+
+    let since = |t: Timestamp| format!("<time class=\"since\" datetime=\"{}\"", t.strftime("%Y-%m-%dT%H:%M:%SZ"));
+    let row = |html: &str| {
+        let start = html.find("data-slo=\"checkout-availability\"").expect("checkout row");
+        html[start..start + html[start..].find("</tr>").expect("row end")].to_owned()
+    };
+    assert!(row(&before).contains(&since(shop.times[1])), "{}", row(&before));
+    assert!(row(&remembered).contains(&since(shop.times[1])), "from the cache: {}", row(&remembered));
+    assert!(row(&after).contains(&since(burning_again)), "burning again, not since the first time: {}", row(&after));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malicious_description_is_escaped_on_every_page() {
     let shop = shop().await;
 
