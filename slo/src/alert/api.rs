@@ -33,7 +33,17 @@ type AppState = Arc<Controller>;
 
 /// The routes above, with their OpenAPI paths.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let mut components = utoipa::openapi::Components::new();
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("--api-token")).build(),
+        ),
+    );
+    let mut doc = utoipa::openapi::OpenApi::default();
+    doc.components = Some(components);
+    OpenApiRouter::with_openapi(doc)
         .routes(routes!(list_alerts))
         .routes(routes!(list_silences, create_silence))
         .routes(routes!(expire_silence))

@@ -446,4 +446,5 @@ async fn silence_writes_need_the_bearer_token_and_reads_do_not() {
     let doc: Value =
         client.get(format!("{}/openapi.json", api.base)).send().await.expect("request").json().await.expect("json");
     assert!(doc["paths"]["/api/v1/silences/{id}"]["delete"].is_object(), "documented in OpenAPI");
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "the token is documented");
 }
