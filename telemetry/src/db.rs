@@ -233,7 +233,21 @@ pub fn query_name(sql: &str) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
-    use super::query_name;
+    use std::sync::Arc;
+
+    use super::{Statement, query_name};
+
+    #[test]
+    fn a_statement_is_worked_out_once_then_found_by_its_text() {
+        let first = Statement::of("\n\nselect item_id from item where sku = $1\n");
+
+        let again = Statement::of("select item_id from item where sku = $1");
+
+        assert!(Arc::ptr_eq(&first, &again), "the second run must reuse the first one's work");
+        assert_eq!(first.labels.db_query_name, "select item");
+        let text = first.attributes.iter().find(|kv| kv.key.as_str() == "db.query.text").expect("db.query.text");
+        assert_eq!(text.value.as_str(), "select item_id from item where sku = $1");
+    }
 
     #[test]
     fn queries_are_named_by_comment_or_by_operation_and_table() {
