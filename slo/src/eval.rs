@@ -14,8 +14,8 @@
 //! * **Time to exhaustion** at the burn rate over the policy's `warn.burn_window` when it is
 //!   one of the queried ranges, else the first tier's long window.
 //! * **Status**, first match wins:
-//!   1. `no-data` -- the source failed for this SLO, the window has no events, or fewer than
-//!      `min_events_per_hour` × hours of window so far ([`sufficient_data`]); `reason` says which;
+//!   1. `no-data` -- the source failed for this SLO, the window has no events, or the last hour
+//!      had fewer than `min_events_per_hour` events ([`sufficient_data`]); `reason` says which;
 //!   2. `exhausted` -- nothing of the budget remains (remaining ≤ 0);
 //!   3. `burning` -- a page tier fires;
 //!   4. `warning` -- a ticket tier fires, or less than the policy's
@@ -199,11 +199,16 @@ pub fn evaluate(spec: &Spec, slo: &Slo, reading: &Result<Reading, SourceError>, 
         e.reason = Some(format!("no events in the {} window", slo.window));
         return e;
     }
-    if !sufficient_data(window.total, span, min) {
+    // The traffic guard reads the last hour, as the generated rules do
+    // (`sum(rate(total[1h])) * 3600 >= N`): it asks whether burn rates are trustworthy now, and a
+    // young install or a quiet month should not hide a busy hour (nor the reverse).
+    let hour = SignedDuration::from_hours(1);
+    let (recent, recent_span) = counts(hour).map_or((window, span), |c| (c, hour));
+    if !sufficient_data(recent.total, recent_span, min) {
         e.reason = Some(format!(
-            "insufficient data: {} events over {}, below min_events_per_hour {}",
-            window.total,
-            format_duration(span),
+            "insufficient data: {} events in the last {}, below min_events_per_hour {}",
+            recent.total,
+            format_duration(recent_span),
             slo.min_events_per_hour.map(|d| d.to_string()).unwrap_or_default()
         ));
         return e;
@@ -395,6 +400,28 @@ journeys:
         assert_eq!(quiet.status, Status::NoData);
         assert!(quiet.reason.expect("reason").contains("insufficient data"));
         assert_eq!(quiet.sli, None);
+    }
+
+    #[test]
+    fn the_traffic_guard_reads_the_last_hour_not_the_whole_window() {
+        let s = spec();
+        let hour = SignedDuration::from_hours(1);
+        // A young install: only the last hour has events, far below 10/h over 28 days but
+        // 50 events in the last hour, so the burn rates can be trusted.
+        let mut young = reading(&s, 50.0, 0.0, &[]);
+        for (range, counts) in young.ranges.iter_mut() {
+            if *range > hour {
+                *counts = Counts { good: 50.0, total: 50.0 };
+            }
+        }
+        let e = eval(Ok(young));
+        assert_ne!(e.status, Status::NoData, "{e:?}");
+        // A busy month whose last hour was quiet: the guard holds the page back.
+        let mut quiet_hour = reading(&s, 100.0, 0.0, &[]);
+        quiet_hour.ranges.insert(hour, Counts { good: 3.0, total: 3.0 });
+        let e = eval(Ok(quiet_hour));
+        assert_eq!(e.status, Status::NoData);
+        assert!(e.reason.expect("reason").contains("3 events in the last 1h"));
     }
 
     #[test]

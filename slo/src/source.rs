@@ -30,6 +30,10 @@ impl Query {
         let (start, end) = slo.window.bounds(now);
         let window = if slo.window.is_rolling() { end.duration_since(start) } else { now.duration_since(start) };
         let mut ranges = vec![window];
+        if slo.min_events_per_hour.is_some() {
+            // The traffic guard reads the last hour.
+            ranges.push(SignedDuration::from_hours(1));
+        }
         for t in &slo.alerting.tiers {
             ranges.extend([t.tier.long_window, t.tier.short_window]);
         }
