@@ -12,8 +12,10 @@
 //! * `GET /`, `/journeys/…`, `/slos/…`, `/assets/…` -- the dashboard ([`crate::dashboard`]).
 //! * `GET /api/v1/alerts`, `GET|POST /api/v1/silences`, `DELETE /api/v1/silences/{id}` --
 //!   alerting ([`crate::alert::api`]).
+//! * `GET|POST /api/v1/maintenance`, `DELETE /api/v1/maintenance/{id}` -- maintenance windows
+//!   from the specs, the services and the API ([`crate::maintenance::api`]).
 //!
-//! Reads are open to whoever reaches the port; writes (silences) need the `--api-token` bearer
+//! Reads are open to whoever reaches the port; writes (silences, maintenance) need the `--api-token` bearer
 //! token.
 
 pub mod error;
@@ -170,6 +172,7 @@ pub fn api(controller: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_journeys))
         .routes(routes!(list_services))
         .merge(crate::alert::api::routes())
+        .merge(crate::maintenance::api::routes())
         .split_for_parts();
     let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     let router = router

@@ -13,6 +13,12 @@
 //! which the history tolerates). On SQLite (one file, one process) the controller is always
 //! the leader. The embedded scraper is not yet leader-aware: run it with one replica.
 //!
+//! **Maintenance.** Before evaluating, the leader asks every `--service-maintenance`
+//! endpoint whether its service is in maintenance ([`Controller::poll_service_maintenance`];
+//! an endpoint that cannot be read is logged, counted and skipped) and reads the API's stored
+//! windows; an SLO covered by any of them, or by its spec's own windows, is evaluated
+//! `in_maintenance` ([`crate::maintenance`]).
+//!
 //! **Reload.** [`Controller::reload`] re-reads `--slos` (SIGHUP in [`serve`]); a spec with lint
 //! errors is rejected, every problem logged as `file:line:column: message`, and the previous
 //! specs stay in force.
@@ -45,6 +51,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Mutex, watch};
 
 use crate::eval::{self, Evaluation};
+use crate::maintenance::{ServiceEndpoint, Window};
 use crate::source::{Query, Reading, Source, SourceError};
 use crate::spec::{Diagnostics, Specs};
 use crate::store::{Backend, Db};
@@ -85,6 +92,11 @@ pub struct Controller {
     source_requests_seen: std::sync::atomic::AtomicU64,
     /// Receivers and alerting options ([`crate::alert`]); set with [`Controller::set_alerting`].
     alerting: RwLock<Arc<crate::alert::Settings>>,
+    /// `--service-maintenance` endpoints; set with [`Controller::set_service_maintenance`].
+    service_endpoints: RwLock<Arc<Vec<ServiceEndpoint>>>,
+    /// The services' open maintenance windows, as last read.
+    service_windows: RwLock<Arc<Vec<Window>>>,
+    http: reqwest::Client,
     pub metrics: ControllerMetrics,
     pub telemetry: telemetry::Metrics,
 }
@@ -113,6 +125,9 @@ impl Controller {
             last_compaction: std::sync::Mutex::new(None),
             source_requests_seen: std::sync::atomic::AtomicU64::new(0),
             alerting: RwLock::default(),
+            service_endpoints: RwLock::default(),
+            service_windows: RwLock::default(),
+            http: reqwest::Client::new(),
             metrics,
             telemetry: telemetry::Metrics::new(),
         })
@@ -145,6 +160,45 @@ impl Controller {
 
     pub fn alerting(&self) -> Arc<crate::alert::Settings> {
         self.alerting.read().map(|a| Arc::clone(&a)).unwrap_or_default()
+    }
+
+    /// Where to read the services' maintenance mode (`--service-maintenance`).
+    pub fn set_service_maintenance(&self, endpoints: Vec<ServiceEndpoint>) {
+        if let Ok(mut e) = self.service_endpoints.write() {
+            *e = Arc::new(endpoints);
+        }
+    }
+
+    /// The services' open maintenance windows, as last read.
+    pub fn service_windows(&self) -> Arc<Vec<Window>> {
+        self.service_windows.read().map(|w| Arc::clone(&w)).unwrap_or_default()
+    }
+
+    /// Asks every `--service-maintenance` endpoint whether its service is in maintenance and
+    /// keeps the open windows for the next evaluations. An endpoint that cannot be read is
+    /// logged and counted (`slo_maintenance_errors_total`) and treated as not in maintenance;
+    /// it never fails the cycle. Returns the windows now open.
+    pub async fn poll_service_maintenance(&self, now: Timestamp) -> Arc<Vec<Window>> {
+        let endpoints = self.service_endpoints.read().map(|e| Arc::clone(&e)).unwrap_or_default();
+        let answers =
+            futures::future::join_all(endpoints.iter().map(|e| crate::maintenance::read_service(&self.http, e, now)))
+                .await;
+        let mut windows = Vec::new();
+        for (endpoint, answer) in endpoints.iter().zip(answers) {
+            match answer {
+                Ok(Some(w)) => windows.push(w),
+                Ok(None) => {}
+                Err(error) => {
+                    self.metrics.maintenance_errors.inc();
+                    tracing::warn!(service = %endpoint.service, url = %endpoint.url, %error, "cannot read the service's maintenance mode; assuming off");
+                }
+            }
+        }
+        let windows = Arc::new(windows);
+        if let Ok(mut w) = self.service_windows.write() {
+            *w = Arc::clone(&windows);
+        }
+        windows
     }
 
     pub fn is_leader(&self) -> bool {
@@ -248,7 +302,7 @@ impl Controller {
         let specs = self.specs();
         let queries: Vec<Query> =
             specs.iter().flat_map(|spec| spec.slos().map(move |slo| Query::for_slo(spec, slo, now))).collect();
-        let readings = self.source.read(&queries, now).await;
+        let (readings, _) = tokio::join!(self.source.read(&queries, now), self.poll_service_maintenance(now));
         let issued = self.source.queries_issued();
         let before = self.source_requests_seen.swap(issued, Ordering::Relaxed);
         self.metrics.source_requests.inc_by(issued.saturating_sub(before));
@@ -278,6 +332,11 @@ impl Controller {
     ) -> Result<usize, sqlx::Error> {
         // The history keeps milliseconds: the evaluations served from memory say the same.
         let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
+        let mut windows: Vec<Window> = self.service_windows().iter().cloned().collect();
+        match crate::maintenance::list(&self.db, now).await {
+            Ok(stored) => windows.extend(stored),
+            Err(e) => tracing::warn!(error = %e, "cannot read the stored maintenance windows"),
+        }
         let mut readings = readings.into_iter();
         let mut evaluations = Vec::new();
         for spec in specs {
@@ -286,7 +345,8 @@ impl Controller {
                 if reading.is_err() {
                     self.metrics.source_errors.inc();
                 }
-                let e = eval::evaluate(spec, slo, &reading, now);
+                let covered = windows.iter().any(|w| w.covers(&spec.service, &slo.journey, &slo.id, now));
+                let e = eval::evaluate_in(spec, slo, &reading, now, covered);
                 self.metrics.evaluations.get_or_create(&StatusLabels { status: e.status.as_str() }).inc();
                 evaluations.push(e);
             }

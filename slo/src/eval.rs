@@ -146,7 +146,19 @@ fn window_range(slo: &Slo, now: Timestamp) -> SignedDuration {
 
 /// Evaluates `slo` of `spec` from the source's answer at `now`.
 pub fn evaluate(spec: &Spec, slo: &Slo, reading: &Result<Reading, SourceError>, now: Timestamp) -> Evaluation {
-    let maintenance = open_maintenance(spec, now);
+    evaluate_in(spec, slo, reading, now, false)
+}
+
+/// [`evaluate`], with `other_maintenance` true when a window from elsewhere than the spec (the
+/// service's maintenance mode, the controller's API: [`crate::maintenance`]) covers the SLO.
+pub fn evaluate_in(
+    spec: &Spec,
+    slo: &Slo,
+    reading: &Result<Reading, SourceError>,
+    now: Timestamp,
+    other_maintenance: bool,
+) -> Evaluation {
+    let maintenance = open_maintenance(spec, now).is_some() || other_maintenance;
     let mut e = Evaluation {
         service: spec.service.clone(),
         journey: slo.journey.clone(),
@@ -159,7 +171,7 @@ pub fn evaluate(spec: &Spec, slo: &Slo, reading: &Result<Reading, SourceError>, 
         budget_consumed: None,
         burn_rates: Vec::new(),
         time_to_exhaustion_seconds: None,
-        in_maintenance: maintenance.is_some(),
+        in_maintenance: maintenance,
     };
     let reading = match reading {
         Ok(r) => r,
@@ -175,8 +187,8 @@ pub fn evaluate(spec: &Spec, slo: &Slo, reading: &Result<Reading, SourceError>, 
 
     for t in &slo.alerting.tiers {
         let (long, short) = (counts(t.tier.long_window), counts(t.tier.short_window));
-        let firing = maintenance.is_none()
-            && t.tier.fires(ratio(long).unwrap_or(f64::NAN), ratio(short).unwrap_or(f64::NAN), objective);
+        let firing =
+            !maintenance && t.tier.fires(ratio(long).unwrap_or(f64::NAN), ratio(short).unwrap_or(f64::NAN), objective);
         e.burn_rates.push(TierBurn {
             tier: t.name.clone(),
             severity: t.tier.severity.as_str().to_owned(),

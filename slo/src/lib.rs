@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod eval;
 pub mod generate;
 pub mod import;
+pub mod maintenance;
 pub mod math;
 pub mod source;
 pub mod spec;

@@ -55,8 +55,10 @@ enum Command {
     /// Evaluate every SLO continuously, keep budgets and their history, serve the API.
     ///
     /// API: GET /api/v1/slos, /api/v1/slos/{service}/{slo}, /api/v1/journeys,
-    /// /api/v1/services, /api/v1/alerts, /api/v1/silences (POST and DELETE
-    /// /api/v1/silences/{id} need --api-token), /openapi.json, and a plain overview at /.
+    /// /api/v1/services, /api/v1/alerts, /api/v1/silences, /api/v1/maintenance (POST and
+    /// DELETE on silences and maintenance need --api-token), /openapi.json, and a plain
+    /// overview at /. Maintenance windows come from the specs, from each
+    /// --service-maintenance endpoint and from the API.
     /// Alerts go to --webhook, --slack-webhook, --pagerduty-routing-key and --alertmanager
     /// through a database outbox, so a restart or a receiver outage delays them, never loses
     /// them. Admin listener: /livez,
@@ -108,6 +110,13 @@ struct ControllerArgs {
     /// Timeout of each --prometheus request.
     #[arg(long, env = "SLO_PROMETHEUS_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     prometheus_timeout: std::time::Duration,
+    /// A service's maintenance mode, read every cycle from its admin listener's GET
+    /// /maintenance (repeatable, SERVICE=URL, e.g.
+    /// fulfillment=http://127.0.0.1:9464/maintenance): while it is on, every SLO of that
+    /// service is in maintenance (nothing pages). An endpoint that cannot be read is logged and
+    /// counted (slo_maintenance_errors_total), never fails the cycle.
+    #[arg(long, env = "SLO_SERVICE_MAINTENANCE", value_name = "SERVICE=URL", value_delimiter = ',')]
+    service_maintenance: Vec<slo::maintenance::ServiceEndpoint>,
     /// Evaluation interval (Prometheus duration: 30s, 1m).
     #[arg(long, env = "SLO_INTERVAL", default_value = "30s", value_parser = parse_interval)]
     interval: std::time::Duration,
@@ -317,6 +326,12 @@ fn controller(args: ControllerArgs) -> ExitCode {
         let controller = match slo::controller::Controller::new(db, source, config) {
             Ok(c) => {
                 c.set_alerting(alerting);
+                for e in &args.service_maintenance {
+                    if !specs.iter().any(|s| s.service == e.service) {
+                        tracing::warn!(service = %e.service, "--service-maintenance names a service no spec has");
+                    }
+                }
+                c.set_service_maintenance(args.service_maintenance.clone());
                 Arc::new(c)
             }
             Err(diagnostics) => {

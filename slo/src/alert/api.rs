@@ -73,7 +73,7 @@ pub struct SilenceRequest {
 }
 
 /// 401 as a problem document, with the challenge.
-fn unauthorized(detail: &str) -> Response {
+pub(crate) fn unauthorized(detail: &str) -> Response {
     let problem = Problem {
         kind: "/problems/unauthorized".into(),
         title: "Unauthorized",
@@ -90,7 +90,7 @@ fn unauthorized(detail: &str) -> Response {
 
 /// The request carries the configured bearer token (compared as SHA-256 digests, so the time
 /// taken says nothing about how much of it matched); the error is the 401's detail.
-fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'static str> {
+pub(crate) fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'static str> {
     let Some(token) = &c.alerting().api_token else {
         return Err("writes are disabled: the controller has no --api-token");
     };

@@ -10,6 +10,8 @@
 //! * `slo_controller_leader` -- 1 while this replica holds the evaluation lock;
 //! * `slo_slos` -- SLOs in the loaded specs;
 //! * `slo_reloads_total{outcome}` -- spec reloads, `applied` or `rejected`;
+//! * `slo_maintenance_errors_total` -- service maintenance endpoints that could not be read
+//!   ([`crate::maintenance`]);
 //! * `slo_notifications_total{receiver, outcome}`, `slo_outbox_depth` -- alert delivery
 //!   ([`crate::alert::metrics`]).
 //!
@@ -49,6 +51,7 @@ pub struct ControllerMetrics {
     pub leader: Gauge<i64, AtomicI64>,
     pub slos: Gauge<i64, AtomicI64>,
     pub reloads: Family<OutcomeLabels, Counter>,
+    pub maintenance_errors: Counter,
     pub alerts: crate::alert::metrics::AlertMetrics,
 }
 
@@ -84,6 +87,12 @@ impl ControllerMetrics {
         registry.register("slo_slos", "SLOs in the loaded specs", slos.clone());
         let reloads = Family::<OutcomeLabels, Counter>::default();
         registry.register("slo_reloads", "Spec reloads by outcome", reloads.clone());
+        let maintenance_errors = Counter::default();
+        registry.register(
+            "slo_maintenance_errors",
+            "Service maintenance endpoints that could not be read",
+            maintenance_errors.clone(),
+        );
         let alerts = crate::alert::metrics::AlertMetrics::register(&mut registry);
         Self {
             registry: Arc::new(Mutex::new(registry)),
@@ -94,6 +103,7 @@ impl ControllerMetrics {
             leader,
             slos,
             reloads,
+            maintenance_errors,
             alerts,
         }
     }

@@ -7,7 +7,7 @@
 
 mod alertmanager;
 mod controller;
-mod support;
+pub mod support;
 
 use std::time::Duration;
 

@@ -9,6 +9,7 @@ mod dashboard;
 mod datadog;
 mod grafana;
 mod lint;
+mod maintenance;
 mod math;
 mod openslo;
 mod prometheus;

@@ -1,0 +1,136 @@
+//! The maintenance part of the controller's API (merged into [`crate::api`]):
+//!
+//! * `GET /api/v1/maintenance` -- every window open or planned, from all three origins
+//!   (`spec`, `service`, `api`), soonest start first.
+//! * `POST /api/v1/maintenance` -- create one: `{"service", "journey"?, "slo"?, "starts_at"?,
+//!   "ends_at", "reason", "author"}` (RFC 3339 instants); 201 with the window.
+//! * `DELETE /api/v1/maintenance/{id}` -- end it now (kept for the record); 200 with it.
+//!
+//! Writes need the same bearer token as the silences ([`crate::alert::api`]).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{NewWindow, Window};
+use crate::alert::api::{authorize, unauthorized};
+use crate::api::error::{ApiError, Problem};
+use crate::controller::Controller;
+
+type AppState = Arc<Controller>;
+
+/// The routes above, with their OpenAPI paths.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_windows, create_window)).routes(routes!(end_window))
+}
+
+/// A maintenance window to create.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WindowRequest {
+    pub service: String,
+    /// Only this journey's SLOs.
+    pub journey: Option<String>,
+    /// Only this SLO.
+    pub slo: Option<String>,
+    /// RFC 3339; now when absent.
+    pub starts_at: Option<String>,
+    /// RFC 3339, after `starts_at` and in the future.
+    pub ends_at: String,
+    pub reason: String,
+    pub author: String,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadParameter { field: field.into(), message: message.into() }
+}
+
+#[utoipa::path(get, path = "/api/v1/maintenance", tag = "maintenance",
+    responses((status = 200, description = "Open and planned windows from the specs, the services and the API, soonest start first", body = [Window])))]
+#[tracing::instrument(skip_all)]
+async fn list_windows(State(c): State<AppState>) -> Result<Json<Vec<Window>>, ApiError> {
+    let now = Timestamp::now();
+    let mut windows: Vec<Window> = c.specs().iter().flat_map(|s| super::spec_windows(s, now)).collect();
+    windows.extend(c.service_windows().iter().cloned());
+    windows.extend(super::list(c.db(), now).await?);
+    windows.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.service.cmp(&b.service)));
+    Ok(Json(windows))
+}
+
+#[utoipa::path(post, path = "/api/v1/maintenance", tag = "maintenance", request_body = WindowRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Window),
+        (status = 400, description = "A malformed field, or a service, journey or SLO not in the specs", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or a wrong bearer token", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(skip_all)]
+async fn create_window(
+    State(c): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<WindowRequest>, JsonRejection>,
+) -> Response {
+    if let Err(detail) = authorize(&c, &headers) {
+        return unauthorized(detail);
+    }
+    let result = async {
+        let Json(req) = body.map_err(|e| bad("body", e.body_text()))?;
+        let now = Timestamp::now();
+        let instant =
+            |field: &str, s: &str| s.parse::<Timestamp>().map_err(|e| bad(field, format!("not RFC 3339: {e}")));
+        let starts_at = req.starts_at.as_deref().map(|s| instant("starts_at", s)).transpose()?;
+        let ends_at = instant("ends_at", &req.ends_at)?;
+        let specs = c.specs();
+        let new = NewWindow::parse(
+            &specs,
+            &req.service,
+            req.journey.as_deref(),
+            req.slo.as_deref(),
+            starts_at,
+            ends_at,
+            &req.reason,
+            &req.author,
+            now,
+        )
+        .map_err(|e| bad(e.field, e.message))?;
+        let w = super::create(c.db(), &new, now).await?;
+        tracing::info!(id = w.id, service = %w.service, author = ?w.author, "maintenance window created");
+        Ok::<_, ApiError>((StatusCode::CREATED, Json(w)))
+    };
+    result.await.into_response()
+}
+
+#[utoipa::path(delete, path = "/api/v1/maintenance/{id}", tag = "maintenance",
+    params(("id" = i64, Path, description = "The window id (API windows only)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The window, now ended", body = Window),
+        (status = 401, description = "No or a wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such window", body = Problem, content_type = "application/problem+json"),
+    ))]
+#[tracing::instrument(skip_all)]
+async fn end_window(State(c): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    if let Err(detail) = authorize(&c, &headers) {
+        return unauthorized(detail);
+    }
+    let result = async {
+        let id: i64 = id.parse().map_err(|_| bad("id", "must be a whole number"))?;
+        match super::end(c.db(), id, Timestamp::now()).await? {
+            Some(w) => {
+                tracing::info!(id, "maintenance window ended");
+                Ok(Json(w))
+            }
+            None => Err(ApiError::NotFound { field: "id", what: format!("maintenance window {id}") }),
+        }
+    };
+    result.await.into_response()
+}
