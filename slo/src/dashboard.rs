@@ -10,7 +10,8 @@
 //!   one sentence each, and a per-service summary.
 //! * `GET /journeys/{service}/{journey}` -- per SLO of the journey: budget burn-down over the
 //!   window, SLI against the objective, burn rate per alert tier with the tier's threshold,
-//!   maintenance windows shaded, the tiers firing now; an HTML 404 page for an unknown journey.
+//!   maintenance windows shaded (the spec's, the API's and the service's maintenance mode,
+//!   [`crate::maintenance`]), the tiers firing now; an HTML 404 page for an unknown journey.
 //! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page.
 //! * `GET /assets/dashboard.css` -- the stylesheet.
 //!
@@ -505,6 +506,49 @@ pub fn maintenance_bands(spec: &Spec, from: Timestamp, to: Timestamp) -> Vec<Ban
     bands
 }
 
+/// The API's stored windows and the service's open maintenance mode ([`crate::maintenance`])
+/// that cover `slo` and overlap `[from, to]`, clipped to it. A database error leaves them out.
+async fn other_maintenance_bands(
+    c: &Controller,
+    spec: &Spec,
+    slo: &Slo,
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+) -> Vec<Band> {
+    let mut windows: Vec<crate::maintenance::Window> = c.service_windows().iter().cloned().collect();
+    match crate::maintenance::between(c.db(), from, to).await {
+        Ok(stored) => windows.extend(stored),
+        Err(e) => tracing::warn!(error = %e, "cannot read the stored maintenance windows"),
+    }
+    windows
+        .into_iter()
+        .filter(|w| {
+            w.service == spec.service
+                && w.journey.as_deref().is_none_or(|j| j == slo.journey)
+                && w.slo.as_deref().is_none_or(|s| s == slo.id)
+        })
+        .filter_map(|w| {
+            let end = w.ends_at.unwrap_or(now);
+            (w.starts_at < to && end > from && w.starts_at < end).then(|| Band {
+                label: format!(
+                    "maintenance ({}) {}: {} – {}",
+                    match w.origin {
+                        crate::maintenance::Origin::Spec => "spec",
+                        crate::maintenance::Origin::Service => "service",
+                        crate::maintenance::Origin::Api => "api",
+                    },
+                    w.reason,
+                    instant(w.starts_at),
+                    w.ends_at.map_or_else(|| "now".to_owned(), instant)
+                ),
+                start: w.starts_at.max(from),
+                end: end.min(to),
+            })
+        })
+        .collect()
+}
+
 /// The chart ranges a journey page offers (`?range=`); anything else is the SLO window.
 pub const RANGES: [&str; 4] = ["6h", "1d", "7d", "window"];
 
@@ -700,7 +744,8 @@ async fn slo_section(
         alerts.iter().filter(|a| a.service == spec.service && a.slo == slo.id).collect();
     firing_alerts(out, eval, &alerts, now);
 
-    let bands = maintenance_bands(spec, from, to);
+    let mut bands = maintenance_bands(spec, from, to);
+    bands.extend(other_maintenance_bands(c, spec, slo, from, to, now).await);
     let marks = deploy_annotations(c, &spec.service, from, to);
     let window_words = match range {
         Some(r) => format!(

@@ -244,6 +244,11 @@ async fn an_api_window_applies_to_its_slo_only_and_ends_when_deleted() {
     assert_eq!(origins, ["api", "spec"], "{listed}");
     assert_eq!(listed[0]["slo"], "checkout-availability");
     assert_eq!(listed[0]["author"], "kaito");
+    let page = client.get(format!("{api}/journeys/shop/checkout")).send().await.expect("request");
+    let page = page.text().await.expect("html");
+    assert!(page.contains("maintenance (api) database failover drill"), "the journey page shades it");
+    let other = client.get(format!("{api}/journeys/shop/search")).send().await.expect("request");
+    assert!(!other.text().await.expect("html").contains("maintenance (api)"), "not on another journey");
 
     // Act: delete it, evaluate again.
     let deleted =
