@@ -7,6 +7,7 @@ mod alert;
 mod controller;
 mod dashboard;
 mod datadog;
+mod e2e;
 mod grafana;
 mod lint;
 mod maintenance;

@@ -39,25 +39,25 @@ use crate::support;
 // The fixture target: a counter and a histogram whose values the test controls.
 
 #[derive(Debug, Default, Clone, Copy)]
-struct Traffic {
-    ok: u64,
-    errors: u64,
+pub(crate) struct Traffic {
+    pub(crate) ok: u64,
+    pub(crate) errors: u64,
     /// Requests at or under 0.3s.
-    fast: u64,
+    pub(crate) fast: u64,
     /// Requests over 0.3s and at or under 1s.
-    slow: u64,
+    pub(crate) slow: u64,
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     url: String,
     addr: SocketAddr,
-    traffic: Arc<Mutex<Traffic>>,
+    pub(crate) traffic: Arc<Mutex<Traffic>>,
     server: JoinHandle<()>,
     load: Option<JoinHandle<()>>,
 }
 
 impl Fixture {
-    async fn start() -> Fixture {
+    pub(crate) async fn start() -> Fixture {
         let traffic = Arc::new(Mutex::new(Traffic::default()));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the fixture");
         let addr = listener.local_addr().expect("addr");
@@ -150,14 +150,19 @@ async fn metrics(State(traffic): State<Arc<Mutex<Traffic>>>, headers: HeaderMap)
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 
-struct Prometheus {
-    url: String,
+pub(crate) struct Prometheus {
+    pub(crate) url: String,
     child: Child,
     dir: PathBuf,
 }
 
 impl Prometheus {
-    async fn start(fixture: &Fixture) -> Prometheus {
+    pub(crate) async fn start(fixture: &Fixture) -> Prometheus {
+        Prometheus::start_on(fixture, free_port()).await
+    }
+
+    /// A Prometheus on `port` (a restarted one keeps its address; its TSDB starts empty).
+    pub(crate) async fn start_on(fixture: &Fixture, port: u16) -> Prometheus {
         assert!(
             std::path::Path::new(PROMETHEUS).exists(),
             "{PROMETHEUS} is missing: these tests need a real Prometheus (apt-get install prometheus)"
@@ -170,7 +175,6 @@ impl Prometheus {
             fixture.addr
         );
         std::fs::write(dir.join("prometheus.yml"), config).expect("write the Prometheus config");
-        let port = free_port();
         let log = std::fs::File::create(dir.join("prometheus.log")).expect("create the log");
         let child = Command::new(PROMETHEUS)
             .arg(format!("--config.file={}", dir.join("prometheus.yml").display()))
@@ -194,12 +198,12 @@ impl Prometheus {
         prometheus
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default()
     }
 
     /// Waits until Prometheus holds `samples` scrapes of the fixture.
-    async fn wait_for_samples(&self, samples: u64) {
+    pub(crate) async fn wait_for_samples(&self, samples: u64) {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -230,11 +234,11 @@ impl Drop for Prometheus {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
-fn temp_path(what: &str) -> PathBuf {
+pub(crate) fn temp_path(what: &str) -> PathBuf {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_nanos();
     std::env::temp_dir().join(format!(
