@@ -37,7 +37,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::math::{Budget, Severity, burn_rate, composite_sli, format_duration, sufficient_data, time_to_exhaustion};
-use crate::source::{Counts, Query, Reading, SourceError};
+use crate::source::{Counts, Query, Reading, SourceError, window_range};
 use crate::spec::{Budgeting, JourneySlos, Maintenance, Slo, Spec};
 
 /// An SLO's condition, from best to worst except `no-data`, which says nothing either way.
@@ -139,11 +139,6 @@ pub fn open_maintenance(spec: &Spec, now: Timestamp) -> Option<&Maintenance> {
 }
 
 /// The range the SLO window covers at `now` (as [`Query::for_slo`] asks for it).
-fn window_range(slo: &Slo, now: Timestamp) -> SignedDuration {
-    let (start, end) = slo.window.bounds(now);
-    if slo.window.is_rolling() { end.duration_since(start) } else { now.duration_since(start) }
-}
-
 /// Evaluates `slo` of `spec` from the source's answer at `now`.
 pub fn evaluate(spec: &Spec, slo: &Slo, reading: &Result<Reading, SourceError>, now: Timestamp) -> Evaluation {
     evaluate_in(spec, slo, reading, now, false)
@@ -412,6 +407,21 @@ journeys:
         assert_eq!(quiet.status, Status::NoData);
         assert!(quiet.reason.expect("reason").contains("insufficient data"));
         assert_eq!(quiet.sli, None);
+    }
+
+    #[test]
+    fn a_calendar_window_finds_its_reading_when_the_instant_is_held_in_milliseconds() {
+        let text = "service: s\njourneys:\n  j:\n    slos:\n      - id: a\n        objective: 99\n        window: month\n        sli:\n          ratio:\n            bad: job_runs_total{outcome=\"failure\"}\n            total: job_runs_total\n";
+        let spec = crate::spec::load_str(std::path::Path::new("s.yaml"), text).expect("valid");
+        let slo = spec.slos().next().expect("an SLO").clone();
+        let at: Timestamp = "2026-11-25T19:02:03.123456789Z".parse().expect("instant");
+        let q = Query::for_slo(&spec, &slo, at);
+        let reading =
+            Reading { ranges: q.ranges.iter().map(|r| (*r, Counts { good: 1000.0, total: 1000.0 })).collect() };
+        // The controller evaluates at the same instant truncated to milliseconds.
+        let ms = Timestamp::from_millisecond(at.as_millisecond()).expect("instant");
+        let e = evaluate(&spec, &slo, &Ok(reading), ms);
+        assert_eq!(e.status, Status::Ok, "{e:?}");
     }
 
     #[test]

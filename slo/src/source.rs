@@ -27,9 +27,7 @@ pub struct Query {
 impl Query {
     /// The query for `slo` of `spec` at `now`: the window so far and every tier window.
     pub fn for_slo(spec: &Spec, slo: &Slo, now: Timestamp) -> Query {
-        let (start, end) = slo.window.bounds(now);
-        let window = if slo.window.is_rolling() { end.duration_since(start) } else { now.duration_since(start) };
-        let mut ranges = vec![window];
+        let mut ranges = vec![window_range(slo, now)];
         if slo.min_events_per_hour.is_some() {
             // The traffic guard reads the last hour.
             ranges.push(SignedDuration::from_hours(1));
@@ -41,6 +39,18 @@ impl Query {
         ranges.dedup();
         Query { service: spec.service.clone(), slo: slo.id.clone(), sli: slo.sli.clone(), ranges }
     }
+}
+
+/// The range an SLO's window covers at `now`: its length when rolling, the time since the
+/// period began when calendar, in whole seconds. The evaluation looks a reading up by the range
+/// the query asked for, so both must compute it alike.
+pub fn window_range(slo: &Slo, now: Timestamp) -> SignedDuration {
+    // Whole seconds of `now` first, so that callers holding the same instant at another
+    // precision (the controller stores milliseconds) still ask for and find the same range.
+    let now = Timestamp::from_second(now.as_second()).unwrap_or(now);
+    let (start, end) = slo.window.bounds(now);
+    let range = if slo.window.is_rolling() { end.duration_since(start) } else { now.duration_since(start) };
+    SignedDuration::from_secs(range.as_secs())
 }
 
 /// Good and total events over one range. Counts are `f64` because a PromQL `increase()` is
