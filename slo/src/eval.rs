@@ -412,7 +412,7 @@ journeys:
     #[test]
     fn a_calendar_window_finds_its_reading_when_the_instant_is_held_in_milliseconds() {
         let text = "service: s\njourneys:\n  j:\n    slos:\n      - id: a\n        objective: 99\n        window: month\n        sli:\n          ratio:\n            bad: job_runs_total{outcome=\"failure\"}\n            total: job_runs_total\n";
-        let spec = crate::spec::load_str(std::path::Path::new("s.yaml"), text).expect("valid");
+        let spec = crate::spec::load_str(Path::new("s.yaml"), text).expect("valid");
         let slo = spec.slos().next().expect("an SLO").clone();
         let at: Timestamp = "2026-11-25T19:02:03.123456789Z".parse().expect("instant");
         let q = Query::for_slo(&spec, &slo, at);
