@@ -11,7 +11,10 @@
 //! lock session every cycle and steps down if it is gone (a leader that loses its session in
 //! the middle of a cycle may still store that cycle: at most one interval with two writers,
 //! which the history tolerates). On SQLite (one file, one process) the controller is always
-//! the leader. The embedded scraper is not yet leader-aware: run it with one replica.
+//! the leader. With the embedded scraper, only the leader scrapes: the controller adopts the
+//! scraper's [`leading`](crate::source::scrape::ScrapeSource::leading) flag as its own, and a
+//! new leader continues from the counter values the old one stored (see
+//! [`crate::source::scrape`]), so replicas count every event once.
 //!
 //! **Maintenance.** Before evaluating, the leader asks every `--service-maintenance`
 //! endpoint whether its service is in maintenance ([`Controller::poll_service_maintenance`];
@@ -84,7 +87,8 @@ pub struct Controller {
     config: Config,
     specs: RwLock<Arc<Specs>>,
     current: RwLock<Arc<Current>>,
-    leader: AtomicBool,
+    /// Shared with the embedded scraper, which scrapes only while it is set.
+    leader: Arc<AtomicBool>,
     /// The session holding [`LEADER_LOCK_KEY`] (PostgreSQL only).
     lock: Mutex<Option<AnyConnection>>,
     last_compaction: std::sync::Mutex<Option<Instant>>,
@@ -114,13 +118,18 @@ impl Controller {
         let specs = crate::spec::load_paths(&config.slos)?;
         let metrics = ControllerMetrics::new();
         metrics.slos.set(count_slos(&specs));
+        let leader = match &source {
+            Source::Scrape(scraper) => scraper.leading(),
+            _ => Arc::new(AtomicBool::new(false)),
+        };
+        leader.store(false, Ordering::Relaxed);
         Ok(Controller {
             db,
             source,
             config,
             specs: RwLock::new(Arc::new(specs)),
             current: RwLock::new(Arc::new(Current::new())),
-            leader: AtomicBool::new(false),
+            leader,
             lock: Mutex::new(None),
             last_compaction: std::sync::Mutex::new(None),
             source_requests_seen: std::sync::atomic::AtomicU64::new(0),

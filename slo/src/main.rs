@@ -387,6 +387,8 @@ async fn source(
     }
     let config = scrape::ScrapeConfig::new(args.scrape.clone()).with_interval(args.scrape_interval);
     let mut source = scrape::ScrapeSource::open(db.clone(), config, specs).await.map_err(|e| e.to_string())?;
+    // Standby until the controller takes the lead (it adopts this flag).
+    source.leading().store(false, std::sync::atomic::Ordering::Relaxed);
     source.spawn();
     Ok(Source::Scrape(source))
 }

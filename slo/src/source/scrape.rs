@@ -53,6 +53,20 @@
 //! are not counted), and a target that restarted while the controller was down loses what it
 //! counted before its restart.
 //!
+//! **Replicas.** On PostgreSQL, replicas of the controller share these tables, and only the
+//! leader scrapes: the loop checks [`ScrapeSource::leading`], which the controller keeps in
+//! step with its advisory lock, before every scrape, so each event is added to the buckets
+//! once, not once per replica. A standby skips its scrapes; when it takes over, each target
+//! first reloads the series values the old leader stored with its last scrape (in the same
+//! transaction as the buckets that scrape fed) and counts from them, as a restarted controller
+//! does: the events counted between the old leader's last scrape and the new leader's first
+//! land in that first minute, and none is counted twice or lost. The exceptions are the
+//! restart's: a series that first appeared after the old leader's last scrape is a baseline
+//! (its earlier events are not counted), and a target that restarted in between loses what it
+//! counted before its restart. A leader that loses its lock in the middle of a scrape may still
+//! store that scrape, as it may store that cycle; the new leader's first scrape then starts
+//! from the values it stored, so that overlap is not counted twice either.
+//!
 //! **A target that is down.** An SLO is fed by the targets whose last good scrape had series for
 //! it. Once any of them has not been scraped successfully for more than two intervals, the SLO
 //! reads [`SourceError::Unreachable`] (its counts would silently miss that target's events). An
@@ -64,7 +78,7 @@ mod select;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -147,6 +161,8 @@ struct Inner {
     status: Mutex<Vec<TargetStatus>>,
     started: Timestamp,
     scrapes: AtomicU64,
+    /// Whether this process leads (see [`ScrapeSource::leading`]); the loop scrapes only then.
+    leading: Arc<AtomicBool>,
 }
 
 #[derive(Debug, Default)]
@@ -201,6 +217,7 @@ impl ScrapeSource {
             status: Mutex::new(status),
             started: Timestamp::now(),
             scrapes: AtomicU64::new(0),
+            leading: Arc::new(AtomicBool::new(true)),
         };
         Ok(ScrapeSource { inner: Arc::new(inner), tasks: Vec::new() })
     }
@@ -212,8 +229,22 @@ impl ScrapeSource {
             self.tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(inner.config.interval);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                // Whether this target's values in memory may be behind the stored ones (another
+                // replica scraped while this one stood by).
+                let mut behind = false;
                 loop {
                     tick.tick().await;
+                    if !inner.leading.load(Ordering::Relaxed) {
+                        behind = true;
+                        continue;
+                    }
+                    if behind {
+                        if let Err(e) = inner.resume(t).await {
+                            tracing::warn!(target_url = %inner.config.targets[t], error = %e, "cannot read the stored series");
+                            continue;
+                        }
+                        behind = false;
+                    }
                     if let Err(e) = inner.scrape(t).await {
                         tracing::warn!(target_url = %inner.config.targets[t], error = %e, "scrape failed");
                     }
@@ -230,6 +261,15 @@ impl ScrapeSource {
                 }
             }
         }));
+    }
+
+    /// The flag the background loop consults before every scrape: while it is false (a standby
+    /// replica) nothing is scraped, and on the first scrape after it turns true each target
+    /// resumes from the series values stored in the database. True when opened (a scraper on
+    /// its own always scrapes); the [`Controller`](crate::controller::Controller) adopts it as
+    /// its leadership flag.
+    pub fn leading(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.inner.leading)
     }
 
     /// Scrapes every target once, now.
@@ -377,6 +417,15 @@ impl Inner {
         let next = Arc::new(Watched::new(guard.generation + 1, slos));
         *guard = next.clone();
         next
+    }
+
+    /// Replaces target `t`'s series values in memory with the stored ones (the last leader's).
+    async fn resume(&self, t: usize) -> Result<(), ScrapeError> {
+        let url = self.config.targets.get(t).ok_or(ScrapeError::NoTarget(t))?;
+        let mut series = self.series[t].lock().await;
+        let (values, _) = store::load_series(&self.db).await?.remove(url).unwrap_or_default();
+        *series = TargetSeries { values, generation: None };
+        Ok(())
     }
 
     async fn scrape(&self, t: usize) -> Result<usize, ScrapeError> {

@@ -510,6 +510,50 @@ async fn the_scraper_and_prometheus_report_the_same_budget_within_the_stated_tol
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_on_one_postgres_count_every_event_once_and_a_new_leader_continues() {
+    // Arrange: two scrapers (two replicas) on one database and one target; only the first
+    // leads, as a controller holding the advisory lock sets the flag.
+    let Some(db) = TestDb::new(Engine::Postgres).await else { return };
+    let fixture = Fixture::start().await;
+    let other = Db::open(&db.url).await.expect("a second replica's pool");
+    let config = || ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_millis(100));
+    let ranges = [SignedDuration::from_mins(5)];
+    let queries = [query("availability", availability(), &ranges)];
+    let mut leader = ScrapeSource::open(db.db.clone(), config(), &[]).await.expect("open");
+    let mut standby = ScrapeSource::open(other.clone(), config(), &[]).await.expect("open");
+    standby.leading().store(false, Ordering::Relaxed);
+    let _ = leader.read(&queries, Timestamp::now()).await;
+    let _ = standby.read(&queries, Timestamp::now()).await;
+    leader.spawn();
+    standby.spawn();
+    let settle = Duration::from_millis(600);
+    tokio::time::sleep(settle).await;
+
+    // Act: 100 events while the first leads.
+    fixture.add(90, 10, 0, 0);
+    tokio::time::sleep(settle).await;
+    let first = counts(&leader.read(&queries, Timestamp::now()).await[0], ranges[0]);
+
+    // Act: the leader goes away; 20 events before the standby takes over (it must count them
+    // from the values the leader stored, not take them as a baseline), 30 after.
+    drop(leader);
+    fixture.add(15, 5, 0, 0);
+    tokio::time::sleep(settle).await;
+    standby.leading().store(true, Ordering::Relaxed);
+    tokio::time::sleep(settle).await;
+    fixture.add(25, 5, 0, 0);
+    tokio::time::sleep(settle).await;
+    let second = counts(&standby.read(&queries, Timestamp::now()).await[0], ranges[0]);
+
+    // Assert: each event counted exactly once, across the handover.
+    assert_eq!((first.total, first.good), (100.0, 90.0), "{first:?}");
+    assert_eq!((second.total, second.good), (150.0, 130.0), "{second:?}");
+    drop(standby);
+    other.close().await;
+    db.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_stopped_answering_makes_its_slos_unreachable_after_two_intervals() {
     // Arrange: two targets, each feeding one SLO; the first stops after one scrape.
     let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
