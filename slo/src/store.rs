@@ -1,7 +1,8 @@
 //! The controller's storage: one sqlx `Any` pool over SQLite (the embedded default, one file)
 //! or PostgreSQL (production, and required for active/standby), chosen by `DATABASE_URL`.
-//! Migrations live in `slo/migrations/{sqlite,postgres}` (one numbered file per concern, the
-//! same tables on both engines); queries are written once in the SQL both accept (lowercase,
+//! Migrations are written once, as `slo/migrations/NNNN_name.sql.in` (one per concern), and
+//! rendered into `slo/migrations/{sqlite,postgres}` by `slo/migrations/gen.sh` for the few words
+//! the engines spell differently (a test fails if they drift); queries are written once in the SQL both accept (lowercase,
 //! `$n` placeholders, no `::` casts), and every storage behaviour is tested on both.
 
 use std::str::FromStr;
@@ -111,5 +112,51 @@ impl Db {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Each engine's spelling of the template placeholders (`slo/migrations/gen.sh`).
+    const SQLITE: [(&str, &str); 2] =
+        [("@PK@", "integer primary key autoincrement"), ("@WITHOUT_ROWID@", " without rowid")];
+    const POSTGRES: [(&str, &str); 2] =
+        [("@PK@", "bigint generated always as identity primary key"), ("@WITHOUT_ROWID@", "")];
+
+    fn render(template: &str, words: &[(&str, &str)]) -> String {
+        words.iter().fold(template.to_string(), |text, (placeholder, word)| text.replace(placeholder, word))
+    }
+
+    #[test]
+    fn every_migration_is_rendered_from_its_template_for_both_engines() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+        let mut templates: Vec<_> = std::fs::read_dir(&dir)
+            .expect("slo/migrations")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql.in"))
+            .collect();
+        templates.sort();
+        assert!(!templates.is_empty());
+        for engine in ["sqlite", "postgres"] {
+            let mut rendered: Vec<_> = std::fs::read_dir(dir.join(engine))
+                .expect("engine directory")
+                .map(|e| format!("{}.in", e.expect("entry").file_name().to_string_lossy()))
+                .collect();
+            rendered.sort();
+            assert_eq!(
+                rendered, templates,
+                "{engine}: every migration comes from a template (run slo/migrations/gen.sh)"
+            );
+        }
+        for name in &templates {
+            let template = std::fs::read_to_string(dir.join(name)).expect("template");
+            let file = name.trim_end_matches(".in");
+            for (engine, words) in [("sqlite", &SQLITE), ("postgres", &POSTGRES)] {
+                let actual = std::fs::read_to_string(dir.join(engine).join(file)).expect("migration");
+                assert_eq!(actual, render(&template, words), "{engine}/{file} drifted: run slo/migrations/gen.sh");
+            }
+        }
     }
 }
