@@ -36,7 +36,7 @@ use utoipa_axum::routes;
 use crate::controller::{Controller, history};
 use crate::eval::{CompositeEvaluation, Evaluation, Status, TierBurn};
 use crate::spec::{Slo, Spec};
-use error::{ApiError, Problem};
+use error::{ApiError, Problem, bad};
 
 /// The most history points one request returns (90 days compacted is about 20,000).
 pub const MAX_HISTORY: i64 = 20_000;
@@ -246,10 +246,6 @@ fn name_param(field: &str, value: &str) -> Result<()> {
             message: "must be lowercase letters, digits, '-', '_' or '.' (at most 128)".into(),
         })
     }
-}
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadParameter { field: field.into(), message: message.into() }
 }
 
 #[utoipa::path(get, path = "/api/v1/slos/{service}/{slo}", tag = "slo",

@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 
 use super::silence::{self, Matcher, NewSilence, Silence};
 use super::{Alert, AlertState};
-use crate::api::error::{ApiError, PROBLEM_JSON, Problem};
+use crate::api::error::{ApiError, PROBLEM_JSON, Problem, bad};
 use crate::controller::Controller;
 
 type AppState = Arc<Controller>;
@@ -104,10 +104,6 @@ pub(crate) fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'sta
     } else {
         Err("the bearer token is not valid")
     }
-}
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadParameter { field: field.into(), message: message.into() }
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alert",

@@ -41,6 +41,11 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// A malformed or out-of-bounds parameter, naming it.
+pub(crate) fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::BadParameter { field: field.into(), message: message.into() }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.to_string())

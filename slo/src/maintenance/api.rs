@@ -23,7 +23,7 @@ use utoipa_axum::routes;
 
 use super::{NewWindow, Window};
 use crate::alert::api::{authorize, unauthorized};
-use crate::api::error::{ApiError, Problem};
+use crate::api::error::{ApiError, Problem, bad};
 use crate::controller::Controller;
 
 type AppState = Arc<Controller>;
@@ -48,10 +48,6 @@ pub struct WindowRequest {
     pub ends_at: String,
     pub reason: String,
     pub author: String,
-}
-
-fn bad(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::BadParameter { field: field.into(), message: message.into() }
 }
 
 #[utoipa::path(get, path = "/api/v1/maintenance", tag = "maintenance",
