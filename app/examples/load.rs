@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use hdrhistogram::Histogram;
-use rand::Rng;
+use rand::RngExt;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc};
 
@@ -82,7 +82,7 @@ fn ean13(body12: u64) -> String {
 
 fn tokyo_today() -> String {
     let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("Asia/Tokyo is bundled");
-    jiff::Timestamp::now().to_zoned(tz).date().to_string()
+    jiff::Timestamp::now().to_zoned_datetime(tz).date().to_string()
 }
 
 struct Fixture {

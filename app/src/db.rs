@@ -281,7 +281,7 @@ pub fn now() -> String {
 }
 
 pub fn format_timestamp(ts: jiff::Timestamp) -> String {
-    let dt = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
+    let dt = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).datetime();
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         dt.year(),

@@ -230,16 +230,16 @@ async fn thirty_days(dir: PathBuf, n: usize) {
                 t += step;
             }
             for chunk in values.chunks(500) {
-                sqlx::query(&format!("insert into {table} values {}", chunk.join(", ")))
+                sqlx::query(sqlx::AssertSqlSafe(format!("insert into {table} values {}", chunk.join(", "))))
                     .execute(&mut *tx)
                     .await
                     .expect("insert");
             }
         }
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "insert into sli_since (service, slo, since) values ('fixture', '{slo}', {})",
             end_s - 30 * 86_400
-        ))
+        )))
         .execute(&mut *tx)
         .await
         .expect("insert");

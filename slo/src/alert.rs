@@ -349,10 +349,10 @@ fn from_row(row: &AnyRow) -> Result<Alert, sqlx::Error> {
 /// Every alert that is not `inactive`: firing first, then pending, then resolved, newest first.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db) -> Result<Vec<Alert>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from slo_alert where state <> 'inactive' order by \
          case state when 'firing' then 0 when 'pending' then 1 else 2 end, updated_at desc, alert_key"
-    ))
+    )))
     .fetch_all(db.reader())
     .await?;
     rows.iter().map(from_row).collect()
@@ -380,7 +380,7 @@ pub async fn process(
     settings: &Settings,
 ) -> Result<ProcessReport, AlertError> {
     let mut tx = db.writer().begin().await?;
-    let rows = sqlx::query(&format!("select {COLUMNS} from slo_alert")).fetch_all(&mut *tx).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_alert"))).fetch_all(&mut *tx).await?;
     let mut alerts: HashMap<String, Alert> =
         rows.iter().map(from_row).map(|r| r.map(|a| (a.key.clone(), a))).collect::<Result<_, _>>()?;
     let silences = silence::active(&mut tx, now).await?;

@@ -479,11 +479,12 @@ pub fn maintenance_bands(spec: &Spec, from: Timestamp, to: Timestamp) -> Vec<Ban
             }
             Maintenance::Weekly { name, weekday, start, duration } => {
                 // From a week before `from` (a window may begin before it) to `to`.
-                let Ok(mut date) = from.to_zoned(tz.clone()).date().checked_sub(SignedDuration::from_hours(24 * 7))
+                let Ok(mut date) =
+                    from.to_zoned_datetime(tz.clone()).date().checked_sub(SignedDuration::from_hours(24 * 7))
                 else {
                     continue;
                 };
-                let last = to.to_zoned(tz.clone()).date();
+                let last = to.to_zoned_datetime(tz.clone()).date();
                 while date <= last {
                     if date.weekday() == *weekday
                         && let Ok(begin) = tz.to_timestamp(date.to_datetime(*start))

@@ -125,7 +125,7 @@ pub fn open_maintenance(spec: &Spec, now: Timestamp) -> Option<&Maintenance> {
         Maintenance::Once { start, end, .. } => *start <= now && now < *end,
         Maintenance::Weekly { weekday, start, duration, .. } => {
             // The latest weekly start at or before `now`: look back over the last 8 days.
-            let local = now.to_zoned(tz.clone());
+            let local = now.to_zoned_datetime(tz.clone());
             (0..8).any(|back| {
                 let Ok(date) = local.date().checked_sub(SignedDuration::from_hours(24 * back)) else { return false };
                 if date.weekday() != *weekday {

@@ -98,7 +98,7 @@ pub fn spec_windows(spec: &Spec, now: Timestamp) -> Vec<Window> {
                 }
             }
             Maintenance::Weekly { name, weekday, start, duration } => {
-                let today = now.to_zoned(tz.clone()).date();
+                let today = now.to_zoned_datetime(tz.clone()).date();
                 let next = (-8..=8).find_map(|day: i64| {
                     let date = today.checked_add(SignedDuration::from_hours(24 * day)).ok()?;
                     if date.weekday() != *weekday {
@@ -325,10 +325,10 @@ const COLUMNS: &str = "slo_maintenance_id, service, journey, slo, starts_at, end
 /// Stores a window and returns it with its id.
 #[tracing::instrument(skip_all, fields(service = %new.service, author = %new.author))]
 pub async fn create(db: &Db, new: &NewWindow, now: Timestamp) -> Result<Window, sqlx::Error> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "insert into slo_maintenance (service, journey, slo, starts_at, ends_at, reason, author, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning {COLUMNS}"
-    ))
+    )))
     .bind(&new.service)
     .bind(new.journey.as_deref())
     .bind(new.slo.as_deref())
@@ -345,9 +345,9 @@ pub async fn create(db: &Db, new: &NewWindow, now: Timestamp) -> Result<Window, 
 /// Stored windows that have not ended at `now` (open and planned), soonest start first.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, now: Timestamp) -> Result<Vec<Window>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from slo_maintenance where ends_at > $1 order by starts_at, slo_maintenance_id"
-    ))
+    )))
     .bind(now.as_millisecond())
     .fetch_all(db.reader())
     .await?;
@@ -356,10 +356,10 @@ pub async fn list(db: &Db, now: Timestamp) -> Result<Vec<Window>, sqlx::Error> {
 
 /// Stored windows that overlap `[from, to]` (for the dashboard's charts).
 pub async fn between(db: &Db, from: Timestamp, to: Timestamp) -> Result<Vec<Window>, sqlx::Error> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from slo_maintenance where ends_at > $1 and starts_at < $2 and ends_at > starts_at \
          order by starts_at, slo_maintenance_id"
-    ))
+    )))
     .bind(from.as_millisecond())
     .bind(to.as_millisecond())
     .fetch_all(db.reader())
@@ -381,10 +381,12 @@ pub async fn end(db: &Db, id: i64, now: Timestamp) -> Result<Option<Window>, sql
     .bind(id)
     .execute(db.writer())
     .await?;
-    let row = sqlx::query(&format!("select {COLUMNS} from slo_maintenance where slo_maintenance_id = $1"))
-        .bind(id)
-        .fetch_optional(db.writer())
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from slo_maintenance where slo_maintenance_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.writer())
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 

@@ -223,6 +223,14 @@ impl Metrics {
         );
     }
 
+    /// Registers more metrics in the same registry, so one `/metrics` shows them all (a
+    /// binary's own metrics, the platform's connection gauges).
+    pub fn register(&self, f: impl FnOnce(&mut Registry)) {
+        if let Ok(mut r) = self.registry.lock() {
+            f(&mut r);
+        }
+    }
+
     /// The OpenMetrics text exposition (ends with `# EOF`).
     pub fn encode_openmetrics(&self) -> String {
         self.process.sample();

@@ -46,7 +46,7 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
         result
     }
 
-    fn shutdown_with_timeout(&mut self, timeout: std::time::Duration) -> OTelSdkResult {
+    fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
         self.0.shutdown_with_timeout(timeout)
     }
 

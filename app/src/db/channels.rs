@@ -14,7 +14,7 @@
 //!   event's own row intact.
 
 use jiff::Timestamp;
-use rand::RngCore;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -121,10 +121,10 @@ pub async fn create_in(tx: &mut Tx, new: &NewChannel) -> Result<(Channel, String
         return Err(Error::Duplicate { field: "/shop_domain", existing_id: Some(id) });
     }
     let secret = new.webhook_secret.as_ref().map_or_else(generate_secret, |s| s.as_str().to_owned());
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "insert into channel (shipper_id, warehouse_id, kind, shop_domain, webhook_secret, delivery_carrier, \
          created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7) returning {CHANNEL_COLUMNS}"
-    ))
+    )))
     .bind(new.shipper_id.0)
     .bind(new.warehouse_id.0)
     .bind(new.kind.as_str())
@@ -139,22 +139,26 @@ pub async fn create_in(tx: &mut Tx, new: &NewChannel) -> Result<(Channel, String
 
 /// A channel of `kind` and its webhook secret; any other id is not found.
 pub async fn get_with_secret(db: &Db, kind: ChannelKind, id: ChannelId) -> Result<(Channel, String), Error> {
-    let row = sqlx::query(&format!("select {CHANNEL_COLUMNS} from channel where channel_id = $1 and kind = $2"))
-        .bind(id.0)
-        .bind(kind.as_str())
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::NotFound("channel"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {CHANNEL_COLUMNS} from channel where channel_id = $1 and kind = $2"
+    )))
+    .bind(id.0)
+    .bind(kind.as_str())
+    .fetch_optional(db.reader())
+    .await?
+    .ok_or(Error::NotFound("channel"))?;
     channel_of(&row)
 }
 
 /// The channel registered for a shop, with its secret (the demo seed prints it).
 pub async fn by_shop_in(tx: &mut Tx, kind: ChannelKind, shop: &str) -> Result<Option<(Channel, String)>, Error> {
-    let row = sqlx::query(&format!("select {CHANNEL_COLUMNS} from channel where kind = $1 and shop_domain = $2"))
-        .bind(kind.as_str())
-        .bind(shop)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {CHANNEL_COLUMNS} from channel where kind = $1 and shop_domain = $2"
+    )))
+    .bind(kind.as_str())
+    .bind(shop)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.as_ref().map(channel_of).transpose()
 }
 
@@ -217,11 +221,11 @@ pub async fn list_events(
     after: i64,
     limit: i64,
 ) -> Result<Vec<ChannelEvent>, Error> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {EVENT_COLUMNS} from channel_event e join channel c on c.channel_id = e.channel_id \
          where c.shipper_id = $1 and e.channel_event_id > $2 and ($3 is null or e.status = $3) \
          order by e.channel_event_id limit $4"
-    ))
+    )))
     .bind(shipper.0)
     .bind(after)
     .bind(status.map(EventStatus::as_str))
@@ -346,9 +350,9 @@ pub async fn receive_order(
 }
 
 async fn event_by_webhook(tx: &mut Tx, channel: i64, webhook_id: &str) -> Result<ChannelEvent, Error> {
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {EVENT_COLUMNS} from channel_event e where e.channel_id = $1 and e.webhook_id = $2"
-    ))
+    )))
     .bind(channel)
     .bind(webhook_id)
     .fetch_one(&mut **tx)
@@ -357,10 +361,12 @@ async fn event_by_webhook(tx: &mut Tx, channel: i64, webhook_id: &str) -> Result
 }
 
 async fn event_by_id(tx: &mut Tx, id: i64) -> Result<ChannelEvent, Error> {
-    let row = sqlx::query(&format!("select {EVENT_COLUMNS} from channel_event e where e.channel_event_id = $1"))
-        .bind(id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {EVENT_COLUMNS} from channel_event e where e.channel_event_id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
     event_of(&row)
 }
 

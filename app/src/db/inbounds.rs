@@ -284,7 +284,10 @@ pub async fn list(
         "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {filter} \
          order by inbound_id limit $3"
     );
-    let mut q = sqlx::query_scalar(&sql).bind(after).bind(status.map(InboundStatus::as_str)).bind(limit);
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(after)
+        .bind(status.map(InboundStatus::as_str))
+        .bind(limit);
     for k in keys {
         q = q.bind(k);
     }

@@ -46,11 +46,11 @@ const COLUMNS: &str = "item_id, code, name, barcode, price, size_class, weight_g
 pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item, Error> {
     crate::transaction!(db, |tx| {
         let ts = now();
-        sqlx::query_as(&format!(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "insert into item (shipper_id, code, name, barcode, price, size_class, weight_grams, \
                  temperature_zone, lot_managed, created_at, updated_at) \
                  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning {COLUMNS}"
-        ))
+        )))
         .bind(shipper.0)
         .bind(item.code.as_str())
         .bind(item.name.as_str())
@@ -77,7 +77,7 @@ pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item,
 }
 
 pub async fn get(db: &Db, shipper: ShipperId, id: ItemId) -> Result<Item, Error> {
-    sqlx::query_as(&format!("select {COLUMNS} from item where item_id = $1 and shipper_id = $2"))
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from item where item_id = $1 and shipper_id = $2")))
         .bind(id.0)
         .bind(shipper.0)
         .fetch_optional(db.reader())
@@ -86,9 +86,9 @@ pub async fn get(db: &Db, shipper: ShipperId, id: ItemId) -> Result<Item, Error>
 }
 
 pub async fn list(db: &Db, shipper: ShipperId, after: i64, limit: i64) -> Result<Vec<Item>, Error> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from item where shipper_id = $1 and item_id > $2 order by item_id limit $3"
-    ))
+    )))
     .bind(shipper.0)
     .bind(after)
     .bind(limit)

@@ -22,9 +22,9 @@ const COLUMNS: &str = "maintenance_event_id, enabled, actor, reason, created_at"
 
 pub async fn set(db: &Db, enabled: bool, actor: &str, reason: &str) -> Result<MaintenanceEvent, Error> {
     crate::transaction!(db, |tx| {
-        Ok(sqlx::query_as(&format!(
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "insert into maintenance_event (enabled, actor, reason, created_at) values ($1, $2, $3, $4) returning {COLUMNS}"
-            ))
+            )))
             .bind(i64::from(enabled))
             .bind(actor)
             .bind(reason)
@@ -35,17 +35,19 @@ pub async fn set(db: &Db, enabled: bool, actor: &str, reason: &str) -> Result<Ma
 }
 
 pub async fn current(db: &Db) -> Result<Option<MaintenanceEvent>, Error> {
-    Ok(sqlx::query_as(&format!("select {COLUMNS} from maintenance_event order by maintenance_event_id desc limit 1"))
-        .fetch_optional(db.reader())
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from maintenance_event order by maintenance_event_id desc limit 1"
+    )))
+    .fetch_optional(db.reader())
+    .await?)
 }
 
 /// Switches newest first, from before `before` (a cursor) if given.
 pub async fn events(db: &Db, before: Option<i64>, limit: i64) -> Result<Vec<MaintenanceEvent>, Error> {
-    Ok(sqlx::query_as(&format!(
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from maintenance_event where ($1 is null or maintenance_event_id < $1) \
          order by maintenance_event_id desc limit $2"
-    ))
+    )))
     .bind(before)
     .bind(limit)
     .fetch_all(db.reader())

@@ -4,7 +4,7 @@
 //! package: a retry returns the label already bought instead of buying a second one. Handover
 //! to the carrier is what makes a shipment `shipped` (ledger `ship`, billing per parcel).
 
-use rand::Rng;
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
@@ -71,10 +71,10 @@ pub async fn pack(
         let carrier = Carrier::parse(&carrier).unwrap_or(Carrier::Yamato);
         let mut packages = Vec::with_capacity(new.packages.len());
         for p in &new.packages {
-            let package: Package = sqlx::query_as(&format!(
+            let package: Package = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "insert into package (shipment_id, carrier, tracking_number, weight_grams, created_at) \
                      values ($1, $2, $3, $4, $5) returning {COLUMNS}"
-            ))
+            )))
             .bind(id.0)
             .bind(carrier.as_str())
             .bind(tracking_number(carrier))
@@ -104,11 +104,12 @@ pub struct Label {
 /// Issues the package's label, or returns the one already issued.
 pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result<Label, Error> {
     crate::transaction!(db, |tx| {
-        let package: Package = sqlx::query_as(&format!("select {COLUMNS} from package where package_id = $1"))
-            .bind(id.0)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(Error::NotFound("package"))?;
+        let package: Package =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
+                .bind(id.0)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::NotFound("package"))?;
         let head = shipments::head(tx, Scope::Warehouses(warehouses), ShipmentId(package.shipment_id))
             .await
             .map_err(|_| Error::NotFound("package"))?;
@@ -285,8 +286,10 @@ async fn ship_stock(tx: &mut super::Tx, warehouse: WarehouseId, id: ShipmentId) 
 }
 
 pub async fn list_for_shipment(db: &Db, id: ShipmentId) -> Result<Vec<Package>, Error> {
-    Ok(sqlx::query_as(&format!("select {COLUMNS} from package where shipment_id = $1 order by package_id"))
-        .bind(id.0)
-        .fetch_all(db.reader())
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from package where shipment_id = $1 order by package_id"
+    )))
+    .bind(id.0)
+    .fetch_all(db.reader())
+    .await?)
 }

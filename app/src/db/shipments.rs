@@ -147,7 +147,7 @@ impl Scope<'_> {
 }
 
 pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head, Error> {
-    let row = sqlx::query(&format!("select {COLUMNS} from shipment where shipment_id = $1"))
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
         .bind(id.0)
         .fetch_optional(&mut **tx)
         .await?
@@ -158,7 +158,7 @@ pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head,
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: ShipmentId) -> Result<Shipment, Error> {
-    let r = sqlx::query(&format!("select {COLUMNS} from shipment where shipment_id = $1"))
+    let r = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
         .bind(id.0)
         .fetch_one(&mut *conn)
         .await?;
@@ -257,7 +257,10 @@ pub async fn list(
         "select shipment_id from shipment where shipment_id > $1 and ($2 is null or status = $2) {filter} \
          order by shipment_id limit $3"
     );
-    let mut q = sqlx::query_scalar(&sql).bind(after).bind(status.map(ShipmentStatus::as_str)).bind(limit);
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(after)
+        .bind(status.map(ShipmentStatus::as_str))
+        .bind(limit);
     for id in scope_ids {
         q = q.bind(id);
     }
@@ -385,11 +388,13 @@ fn e_dup() -> Error {
 }
 
 async fn existing(tx: &mut Tx, shipper: ShipperId, identifier: &str) -> Result<Option<Head>, Error> {
-    let row = sqlx::query(&format!("select {COLUMNS} from shipment where shipper_id = $1 and identifier = $2"))
-        .bind(shipper.0)
-        .bind(identifier)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from shipment where shipper_id = $1 and identifier = $2"
+    )))
+    .bind(shipper.0)
+    .bind(identifier)
+    .fetch_optional(&mut **tx)
+    .await?;
     row.as_ref().map(head_of).transpose()
 }
 
@@ -700,10 +705,10 @@ pub async fn decide(
 /// Re-allocates backordered shipments of `warehouse` in priority, then age, order; each is
 /// allocated whole or left waiting. Returns how many became `waiting`.
 pub async fn reallocate_backorders(tx: &mut Tx, warehouse: WarehouseId, limit: i64) -> Result<u64, Error> {
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from shipment where warehouse_id = $1 and status = 'backordered' \
          order by allocate_priority, created_at, shipment_id limit $2"
-    ))
+    )))
     .bind(warehouse.0)
     .bind(limit)
     .fetch_all(&mut **tx)

@@ -1,7 +1,7 @@
 //! API tokens: generated once, shown once, stored only as a SHA-256 hash, revocable.
 //! (A fast hash is right here: tokens carry 192 random bits, so there is nothing to brute-force.)
 
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 

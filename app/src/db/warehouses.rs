@@ -120,13 +120,13 @@ pub async fn create_warehouse(
 const WAREHOUSE_COLUMNS: &str = "warehouse_id, code, name, time_zone, cutoff_time";
 
 pub async fn list(db: &Db) -> Result<Vec<Warehouse>, Error> {
-    Ok(sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse order by warehouse_id"))
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {WAREHOUSE_COLUMNS} from warehouse order by warehouse_id")))
         .fetch_all(db.reader())
         .await?)
 }
 
 pub async fn get(db: &Db, id: WarehouseId) -> Result<Warehouse, Error> {
-    sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"))
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1")))
         .bind(id.0)
         .fetch_optional(db.reader())
         .await?
@@ -134,7 +134,7 @@ pub async fn get(db: &Db, id: WarehouseId) -> Result<Warehouse, Error> {
 }
 
 pub async fn get_in(tx: &mut Tx, id: WarehouseId) -> Result<Warehouse, Error> {
-    sqlx::query_as(&format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1"))
+    sqlx::query_as(sqlx::AssertSqlSafe(format!("select {WAREHOUSE_COLUMNS} from warehouse where warehouse_id = $1")))
         .bind(id.0)
         .fetch_optional(&mut **tx)
         .await?

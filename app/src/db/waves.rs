@@ -143,7 +143,7 @@ pub async fn tasks(conn: &mut sqlx::AnyConnection, id: WaveId, which: Tasks) -> 
         _ => "",
     };
     let sql = format!("{TASK_QUERY} {filter} {lock}");
-    let query = sqlx::query(&sql).bind(id.0);
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0);
     let rows = match arg {
         Some(a) => query.bind(a).fetch_all(&mut *conn).await?,
         None => query.fetch_all(&mut *conn).await?,

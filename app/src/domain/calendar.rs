@@ -27,18 +27,18 @@ impl WarehouseClock {
 
     /// The warehouse's local calendar date at `now`.
     pub fn local_date(&self, now: Timestamp) -> Date {
-        now.to_zoned(self.zone.clone()).date()
+        now.to_zoned_datetime(self.zone.clone()).date()
     }
 
     /// Whether `now` is at or past today's cut-off, local time.
     pub fn past_cutoff(&self, now: Timestamp) -> bool {
-        now.to_zoned(self.zone.clone()).time() >= self.cutoff
+        now.to_zoned_datetime(self.zone.clone()).time() >= self.cutoff
     }
 
     /// When today's cut-off is (was), as an instant.
     pub fn cutoff_today(&self, now: Timestamp) -> Option<Timestamp> {
         let today = self.local_date(now);
-        today.to_datetime(self.cutoff).to_zoned(self.zone.clone()).ok().map(|z| z.timestamp())
+        today.to_datetime(self.cutoff).to_zoned_datetime(self.zone.clone()).ok().map(|z| z.timestamp())
     }
 
     /// The ship date a new shipment gets by default: today before the cut-off, tomorrow after.

@@ -68,7 +68,8 @@ pub mod shopify {
 
     fn mac(secret: &str, body: &[u8]) -> HmacSha256 {
         // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+        let mut mac =
+            <HmacSha256 as hmac::KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
         mac.update(body);
         mac
     }

@@ -240,7 +240,7 @@ async fn billing_summary(
         None => {
             let tz =
                 jiff::tz::TimeZone::get(crate::domain::calendar::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-            jiff::Timestamp::now().to_zoned(tz).strftime("%Y-%m").to_string()
+            jiff::Timestamp::now().to_zoned_datetime(tz).strftime("%Y-%m").to_string()
         }
     };
     Ok(axum::Json(billing::summary(&s.db, me, &month).await?))

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use fulfillment::db::{Db, seed};
 use fulfillment::server::{self, ServeConfig};
-use rand::Rng;
+use rand::RngExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -110,7 +110,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
             let admin = Db::connect(&admin_url).await.unwrap_or_else(|e| {
                 panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
             });
-            sqlx::query(&format!("create database {name}"))
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
                 .execute(admin.reader())
                 .await
                 .expect("create test database");
@@ -225,9 +225,9 @@ impl TestApp {
 
     /// Ledger entries of `kind` for a shipment or inbound reference column.
     pub async fn ledger_sum(&self, kind: &str, column: &str, id: i64) -> i64 {
-        sqlx::query_scalar(&format!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select cast(coalesce(sum(quantity), 0) as bigint) from stock_ledger where kind = $1 and {column} = $2"
-        ))
+        )))
         .bind(kind)
         .bind(id)
         .fetch_one(self.db.reader())
@@ -236,12 +236,14 @@ impl TestApp {
     }
 
     pub async fn ledger_count(&self, kind: &str, column: &str, id: i64) -> i64 {
-        sqlx::query_scalar(&format!("select count(*) from stock_ledger where kind = $1 and {column} = $2"))
-            .bind(kind)
-            .bind(id)
-            .fetch_one(self.db.reader())
-            .await
-            .expect("ledger count")
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select count(*) from stock_ledger where kind = $1 and {column} = $2"
+        )))
+        .bind(kind)
+        .bind(id)
+        .fetch_one(self.db.reader())
+        .await
+        .expect("ledger count")
     }
 
     pub async fn billing(&self, token: &str, kind: &str) -> i64 {
@@ -285,9 +287,11 @@ impl Drop for TestApp {
                     };
                     rt.block_on(async {
                         if let Ok(admin) = Db::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                                .execute(admin.reader())
-                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "drop database if exists {name} with (force)"
+                            )))
+                            .execute(admin.reader())
+                            .await;
                             admin.close().await;
                         }
                     });

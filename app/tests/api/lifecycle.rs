@@ -9,7 +9,7 @@ crate::on_both_backends!(goods_flow_from_inbound_to_carrier_handover_with_ledger
 
 pub fn tokyo_today() -> String {
     let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("zone");
-    jiff::Timestamp::now().to_zoned(tz).date().to_string()
+    jiff::Timestamp::now().to_zoned_datetime(tz).date().to_string()
 }
 
 async fn wms(app: &TestApp, path: &str, body: Value) -> Value {

@@ -121,8 +121,11 @@ async fn a_slow_statement_is_counted_as_a_slow_query_and_a_fast_one_is_not(backe
         ),
         Backend::Postgres => format!("/* {slow_name} */ select cast(count(*) as bigint) from (select pg_sleep(0.3)) s"),
     };
-    sqlx::query(&slow_sql).execute(app.db.reader()).await.expect("slow statement");
-    sqlx::query(&format!("/* {fast_name} */ select 1")).execute(app.db.reader()).await.expect("fast statement");
+    sqlx::query(sqlx::AssertSqlSafe(slow_sql.as_str())).execute(app.db.reader()).await.expect("slow statement");
+    sqlx::query(sqlx::AssertSqlSafe(format!("/* {fast_name} */ select 1")))
+        .execute(app.db.reader())
+        .await
+        .expect("fast statement");
 
     let text =
         app.http.get(format!("{}/metrics", app.admin_base)).send().await.expect("scrape").text().await.expect("body");

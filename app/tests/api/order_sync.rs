@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::future::join_all;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -57,7 +57,7 @@ fn order(id: u64, lines: &[(&str, i64)], age_seconds: i64) -> Value {
         "admin_graphql_api_id": format!("gid://shopify/Order/{id}"),
         "name": format!("#{}", id % 10_000),
         "email": "taro@example.com",
-        "created_at": created_at.to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(9))).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        "created_at": created_at.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(9))).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         "currency": "JPY",
         "financial_status": "paid",
         "shipping_address": {
@@ -105,12 +105,16 @@ async fn deliver(app: &TestApp, shop: &Shop, webhook_id: &str, order: &Value) ->
     deliver_raw(app, shop, webhook_id, &serde_json::to_vec(order).expect("json"), &[]).await
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(app.db.reader()).await.expect("count")
 }
 
 async fn shipments_for_order(app: &TestApp, order_id: u64) -> i64 {
-    count(app, &format!("select count(*) from shipment where identifier = 'shopify-{order_id}'")).await
+    sqlx::query_scalar("select count(*) from shipment where identifier = $1")
+        .bind(format!("shopify-{order_id}"))
+        .fetch_one(app.db.reader())
+        .await
+        .expect("count")
 }
 
 /// One sample of the admin listener's `/metrics`, by name and labels.

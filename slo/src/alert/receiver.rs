@@ -136,7 +136,8 @@ impl Receiver {
 /// `v1=` and the lowercase hex of HMAC-SHA256(secret, `"{timestamp}.{body}"`).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    let mut mac =
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
@@ -158,7 +159,8 @@ pub fn verify(
         return false;
     }
     let Some(given) = signature.strip_prefix("v1=").and_then(unhex) else { return false };
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
+    let mut mac =
+        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);

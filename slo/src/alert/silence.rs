@@ -129,10 +129,10 @@ const COLUMNS: &str = "slo_silence_id, matchers, starts_at, ends_at, author, com
 #[tracing::instrument(skip_all, fields(author = %new.author))]
 pub async fn create(db: &Db, new: &NewSilence, now: Timestamp) -> Result<Silence, sqlx::Error> {
     let matchers = serde_json::to_string(&new.matchers).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    let row = sqlx::query(&format!(
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "insert into slo_silence (matchers, starts_at, ends_at, author, comment, created_at, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $6) returning {COLUMNS}"
-    ))
+    )))
     .bind(matchers)
     .bind(new.starts_at.as_millisecond())
     .bind(new.ends_at.as_millisecond())
@@ -147,11 +147,12 @@ pub async fn create(db: &Db, new: &NewSilence, now: Timestamp) -> Result<Silence
 /// Silences that have not ended at `now` (active and future), soonest end first.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, now: Timestamp) -> Result<Vec<Silence>, sqlx::Error> {
-    let rows =
-        sqlx::query(&format!("select {COLUMNS} from slo_silence where ends_at > $1 order by ends_at, slo_silence_id"))
-            .bind(now.as_millisecond())
-            .fetch_all(db.reader())
-            .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from slo_silence where ends_at > $1 order by ends_at, slo_silence_id"
+    )))
+    .bind(now.as_millisecond())
+    .fetch_all(db.reader())
+    .await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -165,7 +166,7 @@ pub async fn expire(db: &Db, id: i64, now: Timestamp) -> Result<Option<Silence>,
         .bind(id)
         .execute(db.writer())
         .await?;
-    let row = sqlx::query(&format!("select {COLUMNS} from slo_silence where slo_silence_id = $1"))
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_silence where slo_silence_id = $1")))
         .bind(id)
         .fetch_optional(db.writer())
         .await?;
@@ -174,10 +175,12 @@ pub async fn expire(db: &Db, id: i64, now: Timestamp) -> Result<Option<Silence>,
 
 /// The silences in force at `now`, read inside the caller's transaction.
 pub(crate) async fn active(conn: &mut sqlx::AnyConnection, now: Timestamp) -> Result<Vec<Silence>, sqlx::Error> {
-    let rows = sqlx::query(&format!("select {COLUMNS} from slo_silence where starts_at <= $1 and ends_at > $1"))
-        .bind(now.as_millisecond())
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from slo_silence where starts_at <= $1 and ends_at > $1"
+    )))
+    .bind(now.as_millisecond())
+    .fetch_all(conn)
+    .await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -53,7 +53,7 @@ pub async fn insert(db: &Db, controller: &str, evaluations: &[Evaluation]) -> Re
              controller, created_at) values {}",
             rows.join(", ")
         );
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
         for e in chunk {
             query = query
                 .bind(&e.service)
@@ -113,7 +113,8 @@ pub async fn latest(db: &Db, since: Timestamp) -> Result<Vec<Evaluation>, sqlx::
         "select {COLUMNS} from slo_evaluation where slo_evaluation_id in (\
          select max(slo_evaluation_id) from slo_evaluation where evaluated_at >= $1 group by service, slo)"
     );
-    let rows = sqlx::query(&sql).bind(since.as_millisecond()).fetch_all(db.reader()).await?;
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(since.as_millisecond()).fetch_all(db.reader()).await?;
     rows.iter().map(from_row).collect()
 }
 
@@ -130,7 +131,7 @@ pub async fn since(
         "select {COLUMNS} from slo_evaluation where service = $1 and slo = $2 and evaluated_at >= $3 \
          order by evaluated_at, slo_evaluation_id limit $4"
     );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(service)
         .bind(slo)
         .bind(since.as_millisecond())

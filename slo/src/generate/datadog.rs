@@ -106,7 +106,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use jiff::SignedDuration;
-use jiff::Zoned;
+use jiff::ZonedDateTime;
 use jiff::civil::{Date, Time, Weekday};
 use jiff::tz::TimeZone;
 use rust_decimal::Decimal;
@@ -551,13 +551,13 @@ fn correction(spec: &Spec, slo_name: &str, maintenance: &Maintenance) -> Result<
 
 /// The first `weekday` at `at` on or after 2025-01-01 in the spec's zone: a fixed anchor keeps
 /// the output deterministic, and a recurrence from the past covers every later week.
-fn first_occurrence(spec: &Spec, weekday: Weekday, at: Time) -> Result<Zoned, String> {
+fn first_occurrence(spec: &Spec, weekday: Weekday, at: Time) -> Result<ZonedDateTime, String> {
     let zone = TimeZone::get(&spec.time_zone).map_err(|e| e.to_string())?;
     let mut day = Date::constant(2025, 1, 1);
     while day.weekday() != weekday {
         day = day.tomorrow().map_err(|e| e.to_string())?;
     }
-    day.to_datetime(at).to_zoned(zone).map_err(|e| e.to_string())
+    day.to_datetime(at).to_zoned_datetime(zone).map_err(|e| e.to_string())
 }
 
 /// A downtime muting the service's generated monitors during one maintenance window, as the

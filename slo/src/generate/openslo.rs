@@ -270,7 +270,8 @@ fn service_document(spec: &Spec) -> Yaml {
 fn maintenance_json(m: &Maintenance, zone: &jiff::tz::TimeZone) -> Value {
     match m {
         Maintenance::Once { name, start, end } => {
-            let local = |t: &jiff::Timestamp| t.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            let local =
+                |t: &jiff::Timestamp| t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
             json!({ "name": name, "start": local(start), "end": local(end) })
         }
         Maintenance::Weekly { name, weekday, start, duration } => {

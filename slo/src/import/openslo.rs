@@ -1376,7 +1376,9 @@ impl JsonMaintenance {
         let time = |s: &str| -> Result<jiff::Timestamp, String> {
             s.parse::<jiff::Timestamp>()
                 .or_else(|_| {
-                    s.parse::<jiff::civil::DateTime>().and_then(|d| d.to_zoned(zone.clone())).map(|z| z.timestamp())
+                    s.parse::<jiff::civil::DateTime>()
+                        .and_then(|d| d.to_zoned_datetime(zone.clone()))
+                        .map(|z| z.timestamp())
                 })
                 .map_err(|e| format!("`{s}` is not a date-time: {e}"))
         };

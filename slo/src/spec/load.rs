@@ -844,7 +844,7 @@ impl Validator<'_> {
         if let Ok(t) = raw.as_str().parse::<jiff::Timestamp>() {
             return Some(t);
         }
-        match raw.as_str().parse::<jiff::civil::DateTime>().and_then(|dt| dt.to_zoned(zone.clone())) {
+        match raw.as_str().parse::<jiff::civil::DateTime>().and_then(|dt| dt.to_zoned_datetime(zone.clone())) {
             Ok(z) => Some(z.timestamp()),
             Err(e) => {
                 self.error(raw, format!("`{}` is not a date-time: {e}", raw.as_str()));

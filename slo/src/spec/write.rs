@@ -90,7 +90,8 @@ fn thresholds(t: &PolicyThresholds) -> Yaml {
 fn maintenance(m: &Maintenance, zone: &TimeZone) -> Yaml {
     match m {
         Maintenance::Once { name, start, end } => {
-            let local = |t: &jiff::Timestamp| t.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+            let local =
+                |t: &jiff::Timestamp| t.to_zoned_datetime(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
             MapBuilder::new()
                 .put("name", Yaml::str(name))
                 .put("start", Yaml::raw(local(start)))

@@ -55,7 +55,7 @@ async fn a_burning_evaluation_pages_the_webhook_with_a_valid_signature() {
     let r = &requests[0];
     let timestamp = r.header("x-kura-timestamp").expect("timestamp header");
     let signature = r.header("x-kura-signature").expect("signature header");
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).expect("hmac key");
+    let mut mac = <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(SECRET.as_bytes()).expect("hmac key");
     mac.update(format!("{timestamp}.").as_bytes());
     mac.update(&r.body);
     assert_eq!(signature, format!("v1={}", hex(&mac.finalize().into_bytes())), "the signature verifies");

@@ -67,7 +67,10 @@ impl TestDb {
                 let admin = admin_pool(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
                 });
-                sqlx::query(&format!("create database {name}")).execute(&admin).await.expect("create test database");
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
                 admin.close().await;
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
                 Some(TestDb { url: format!("{base}/{name}"), cleanup: Cleanup::Database { admin_url, name } })
@@ -101,9 +104,11 @@ impl Drop for TestDb {
                     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
                     rt.block_on(async {
                         if let Ok(admin) = admin_pool(&admin_url).await {
-                            let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
-                                .execute(&admin)
-                                .await;
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                                "drop database if exists {name} with (force)"
+                            )))
+                            .execute(&admin)
+                            .await;
                             admin.close().await;
                         }
                     });

@@ -799,7 +799,10 @@ impl TestDb {
                 let mut admin = admin(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
                 });
-                sqlx::query(&format!("create database {name}")).execute(&mut admin).await.expect("create database");
+                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create database");
                 let _ = admin.close().await;
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
                 (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
@@ -826,7 +829,9 @@ impl TestDb {
             }
             Cleanup::Database { admin_url, name } => {
                 if let Ok(mut admin) = admin(&admin_url).await {
-                    let _ = sqlx::query(&format!("drop database if exists {name}")).execute(&mut admin).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name}")))
+                        .execute(&mut admin)
+                        .await;
                     let _ = admin.close().await;
                 }
             }
@@ -886,16 +891,16 @@ async fn the_scrapers_cost_over_thirty_days_is_reported() {
                 t += step;
             }
             for chunk in values.chunks(500) {
-                sqlx::query(&format!("insert into {table} values {}", chunk.join(", ")))
+                sqlx::query(sqlx::AssertSqlSafe(format!("insert into {table} values {}", chunk.join(", "))))
                     .execute(&mut *tx)
                     .await
                     .expect("insert");
             }
         }
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "insert into sli_since (service, slo, since) values ('fixture', '{slo}', {})",
             end_s - 30 * 86_400
-        ))
+        )))
         .execute(&mut *tx)
         .await
         .expect("insert");

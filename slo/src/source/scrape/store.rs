@@ -51,7 +51,7 @@ async fn insert(
         }
         sql.push(' ');
         sql.push_str(tail);
-        sqlx::query_with(&sql, args).execute(&mut **tx).await?;
+        sqlx::query_with(sqlx::AssertSqlSafe(sql.as_str()), args).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -190,7 +190,7 @@ async fn sum_rows(
            sum(case when {column} < $3 then cast(total as double precision) * $4 else cast(total as double precision) end) \
          from {table} where {column} >= $5 and {column} <= $6 group by service, slo"
     );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(before)
         .bind(weight)
         .bind(before)

@@ -1,0 +1,125 @@
+//! TLS for every outgoing HTTP client of every Kura binary: the PromQL source, the alert
+//! receivers (Slack and PagerDuty are HTTPS only), the OTLP trace exporter, GitHub and the
+//! channels. One [`Tls`] is built in `main` and every client is made from it, so `https://`
+//! works everywhere and a private CA is configured once.
+//!
+//! * rustls with the *ring* provider (no C toolchain beyond what SQLite needs, no OpenSSL);
+//! * the platform's root certificates (`rustls-native-certs`: the system store, or
+//!   `SSL_CERT_FILE` / `SSL_CERT_DIR` when set, as OpenSSL reads them);
+//! * plus every PEM certificate in the file named by `KURA_CA_BUNDLE` (or the binary's
+//!   `--ca-bundle` flag): a private CA, a corporate proxy's, a test's.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+/// The variable naming an extra CA bundle (PEM), added to the platform's roots.
+pub const CA_BUNDLE_VARIABLE: &str = "KURA_CA_BUNDLE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the CA bundle {path}: {reason}")]
+    Bundle { path: PathBuf, reason: String },
+    #[error("the CA bundle {0} holds no certificate")]
+    EmptyBundle(PathBuf),
+    #[error("no root certificates: the system has none and no CA bundle was given (set {CA_BUNDLE_VARIABLE})")]
+    NoRoots,
+    #[error("cannot set up TLS: {0}")]
+    Rustls(#[from] rustls::Error),
+}
+
+/// The TLS client configuration every outgoing client is built from; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    config: Arc<rustls::ClientConfig>,
+    roots: usize,
+}
+
+impl Tls {
+    /// The platform's roots plus the bundle named by `KURA_CA_BUNDLE`, if set.
+    pub fn from_env() -> Result<Tls, TlsError> {
+        let bundle = std::env::var_os(CA_BUNDLE_VARIABLE).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Tls::new(bundle.as_deref())
+    }
+
+    /// The platform's roots plus the certificates in `extra_ca` (PEM), if given.
+    pub fn new(extra_ca: Option<&Path>) -> Result<Tls, TlsError> {
+        let mut roots = RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        for error in &native.errors {
+            tracing::debug!(%error, "a system root certificate could not be loaded");
+        }
+        let (added, _ignored) = roots.add_parsable_certificates(native.certs);
+        if let Some(path) = extra_ca {
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| TlsError::Bundle { path: path.to_owned(), reason: e.to_string() })?;
+            if certs.is_empty() {
+                return Err(TlsError::EmptyBundle(path.to_owned()));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| TlsError::Bundle { path: path.to_owned(), reason: e.to_string() })?;
+            }
+        }
+        if roots.is_empty() {
+            return Err(TlsError::NoRoots);
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tracing::debug!(system_roots = added, extra = extra_ca.map(|p| p.display().to_string()), "TLS roots loaded");
+        Ok(Tls { config: Arc::new(config), roots: added })
+    }
+
+    /// Like [`Tls::new`], but without the platform's roots: only `ca`'s certificates are
+    /// trusted (tests, and air-gapped installs with one private CA).
+    pub fn only(ca: &Path) -> Result<Tls, TlsError> {
+        let certs = CertificateDer::pem_file_iter(ca)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| TlsError::Bundle { path: ca.to_owned(), reason: e.to_string() })?;
+        let mut roots = RootCertStore::empty();
+        for cert in certs {
+            roots.add(cert).map_err(|e| TlsError::Bundle { path: ca.to_owned(), reason: e.to_string() })?;
+        }
+        if roots.is_empty() {
+            return Err(TlsError::EmptyBundle(ca.to_owned()));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Tls { config: Arc::new(config), roots: 0 })
+    }
+
+    /// How many system roots were loaded (0 for [`Tls::only`]).
+    pub fn system_roots(&self) -> usize {
+        self.roots
+    }
+
+    /// The rustls configuration, for clients that are not reqwest.
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        Arc::clone(&self.config)
+    }
+
+    /// An async reqwest client builder that speaks TLS with these roots.
+    pub fn client(&self) -> reqwest::ClientBuilder {
+        reqwest::Client::builder().tls_backend_preconfigured((*self.config).clone())
+    }
+
+    /// A blocking reqwest client builder (the OTLP exporter's thread) with these roots.
+    pub fn blocking_client(&self) -> reqwest::blocking::ClientBuilder {
+        reqwest::blocking::Client::builder().tls_backend_preconfigured((*self.config).clone())
+    }
+}
+
+/// A client error as it may be logged or stored: without the URL, which for Slack webhooks
+/// and some channels *is* the secret.
+pub fn redact(e: reqwest::Error) -> String {
+    e.without_url().to_string()
+}
