@@ -25,6 +25,8 @@ pub mod migrations;
 pub mod problem;
 pub mod serve;
 pub mod signature;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 pub use db::Db;

@@ -70,7 +70,7 @@ mod tests {
             None,
         );
         metrics.observe_queue_lag("cutoff-waves", Journey::new("wave-generation"), Duration::from_secs(1));
-        metrics.observe_order_sync_lag(
+        crate::metrics::OrderSyncLag::register(&metrics).observe(
             "shopify",
             Journey::new("order-sync"),
             "created",

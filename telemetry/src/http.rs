@@ -28,7 +28,7 @@ pub struct HttpTelemetry {
 /// so that the matched route template is known.
 pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let route = req.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_owned();
     let journey = t.routes.journey(&method, &route);
     // The server span, named by route template and continuing the caller's trace. Its status
@@ -66,6 +66,24 @@ pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) ->
     response
 }
 
+/// The `http_request_method` label: the method, or `_OTHER` for one HTTP does not define, as
+/// the OpenTelemetry HTTP conventions say, so `curl -X FOO1`, `FOO2`, ... cannot grow the label
+/// set.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "OPTIONS" => "OPTIONS",
+        "TRACE" => "TRACE",
+        "PATCH" => "PATCH",
+        _ => "_OTHER",
+    }
+}
+
 /// Records both ids in one call: the JSON log formatter re-serializes the span's fields on
 /// every record, so two `Span::record` calls would cost twice.
 fn record_ids(span: &tracing::Span, trace_id: &str, span_id: opentelemetry::trace::SpanId) {
@@ -93,4 +111,18 @@ pub fn exposition(metrics: &Metrics, headers: &HeaderMap) -> Response {
         (PROMETHEUS_TEXT, metrics.encode_prometheus())
     };
     ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        let foo = axum::http::Method::from_bytes(b"FOO1").expect("extension method");
+        assert_eq!(method_label(&foo), "_OTHER");
+        assert_eq!(method_label(&axum::http::Method::from_bytes(b"FOO2").expect("method")), "_OTHER");
+        assert_eq!(method_label(&axum::http::Method::POST), "POST");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
+    }
 }

@@ -41,6 +41,9 @@ pub struct Config {
     /// Full OTLP/HTTP traces URL (`http://host:4318/v1/traces`); `None` follows the `OTEL_*`
     /// variables (default `http://localhost:4318/v1/traces`).
     pub otlp_traces_endpoint: Option<String>,
+    /// The client spans are exported with: built by the binary with its TLS roots
+    /// (`platform::tls::Tls::blocking_client`), so an `https://` collector works.
+    pub otlp_client: reqwest::blocking::Client,
 }
 
 /// Keeps telemetry alive; dropping it flushes the spans still buffered.
@@ -98,7 +101,7 @@ pub fn init(config: &Config) -> Result<Guard, Error> {
     let tracer = if trace::disabled() {
         None
     } else {
-        Some(trace::provider(config.service_name, config.otlp_traces_endpoint.as_deref())?)
+        Some(trace::provider(config.service_name, config.otlp_traces_endpoint.as_deref(), config.otlp_client.clone())?)
     };
     let registry = registry(tracer.as_ref());
     let result = if std::io::stderr().is_terminal() {
@@ -140,7 +143,14 @@ mod tests {
 
     #[test]
     fn a_second_init_is_refused_instead_of_silently_replacing_the_first() {
-        let config = Config { service_name: "test", default_filter: "warn", otlp_traces_endpoint: None };
+        let tls =
+            rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("protocol versions")
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+        let otlp_client = reqwest::blocking::Client::builder().tls_backend_preconfigured(tls).build().expect("client");
+        let config = Config { service_name: "test", default_filter: "warn", otlp_traces_endpoint: None, otlp_client };
         let first = init(&config);
         assert!(first.is_ok());
         assert!(matches!(init(&config), Err(Error::AlreadyInitialised(_))));

@@ -4,11 +4,12 @@
 //! - `http_server_active_requests{http_request_method}`
 //! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`,
 //!   `job_queue_lag_seconds{job, journey}`
-//! - `order_sync_lag_seconds{channel_kind, journey, outcome}`: from "the order was placed on
-//!   the channel" (its `created_at`) to "the order exists as a shipment", observed when the
-//!   transaction that handled a channel event commits; `outcome` is `created`, `duplicate` or
-//!   `rejected`. It is the freshness SLI of the `order-sync` journey (threshold 300 s, a bucket
-//!   bound), with the handling request's trace as exemplar.
+//! - `order_sync_lag_seconds{channel_kind, journey, outcome}` ([`OrderSyncLag`], registered
+//!   only by the binary that syncs orders): from "the order was placed on the channel" (its
+//!   `created_at`) to "the order exists as a shipment", observed when the transaction that
+//!   handled a channel event commits; `outcome` is `created`, `duplicate` or `rejected`. It is
+//!   the freshness SLI of the `order-sync` journey (threshold 300 s, a bucket bound), with the
+//!   handling request's trace as exemplar.
 //! - `db_client_operation_duration_seconds`, `db_client_slow_queries_total` (see [`crate::db`])
 //! - `process_*` (CPU, resident memory, open fds, start time) and `tokio_*` runtime gauges,
 //!   sampled at scrape time.
@@ -94,8 +95,6 @@ pub struct Metrics {
     pub job_duration: Family<JobLabels, Histogram>,
     /// How long work waited before a job picked it up (e.g. cut-off to wave released).
     pub job_queue_lag: Family<JobLabels, Histogram>,
-    /// Channel order placed → shipment exists (see the module doc).
-    pub order_sync_lag: Family<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>,
     process: crate::process::ProcessMetrics,
 }
 
@@ -136,15 +135,6 @@ impl Metrics {
             Unit::Seconds,
             job_queue_lag.clone(),
         );
-        let order_sync_lag = Family::<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>::new_with_constructor(
-            latency_histogram_with_exemplars as fn() -> HistogramWithExemplars<TraceLabel>,
-        );
-        registry.register_with_unit(
-            "order_sync_lag",
-            "Time from an order being placed on a channel to it existing as a shipment",
-            Unit::Seconds,
-            order_sync_lag.clone(),
-        );
         let process = crate::process::ProcessMetrics::register(&mut registry);
         crate::db::register(&mut registry);
         registry.register(
@@ -159,7 +149,6 @@ impl Metrics {
             job_runs,
             job_duration,
             job_queue_lag,
-            order_sync_lag,
             process,
         }
     }
@@ -206,23 +195,6 @@ impl Metrics {
         self.job_queue_lag.get_or_create(&JobLabels { job, journey: journey.name() }).observe(lag.as_secs_f64());
     }
 
-    /// Records one handled channel order: `lag` from the order's placement on the channel to
-    /// the moment it existed as a shipment (or was rejected); `trace_id` becomes the exemplar.
-    pub fn observe_order_sync_lag(
-        &self,
-        channel_kind: &'static str,
-        journey: Journey,
-        outcome: &'static str,
-        lag: Duration,
-        trace_id: Option<String>,
-    ) {
-        self.order_sync_lag.get_or_create(&OrderSyncLabels { channel_kind, journey: journey.name(), outcome }).observe(
-            lag.as_secs_f64(),
-            trace_id.map(|trace_id| TraceLabel { trace_id }),
-            None,
-        );
-    }
-
     /// Registers more metrics in the same registry, so one `/metrics` shows them all (a
     /// binary's own metrics, the platform's connection gauges).
     pub fn register(&self, f: impl FnOnce(&mut Registry)) {
@@ -246,6 +218,45 @@ impl Metrics {
     /// exemplars, and with counters' TYPE/HELP naming the `_total` series.
     pub fn encode_prometheus(&self) -> String {
         to_classic_text(&self.encode_openmetrics())
+    }
+}
+
+/// Channel order placed → shipment exists (see the module doc); registered by the binary
+/// that syncs orders, so no other binary exposes an empty family.
+#[derive(Debug, Clone)]
+pub struct OrderSyncLag(Family<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>);
+
+impl OrderSyncLag {
+    pub fn register(metrics: &Metrics) -> OrderSyncLag {
+        let family = Family::<OrderSyncLabels, HistogramWithExemplars<TraceLabel>>::new_with_constructor(
+            latency_histogram_with_exemplars as fn() -> HistogramWithExemplars<TraceLabel>,
+        );
+        metrics.register(|r| {
+            r.register_with_unit(
+                "order_sync_lag",
+                "Time from an order being placed on a channel to it existing as a shipment",
+                Unit::Seconds,
+                family.clone(),
+            );
+        });
+        OrderSyncLag(family)
+    }
+
+    /// Records one handled channel order: `lag` from the order's placement on the channel to
+    /// the moment it existed as a shipment (or was rejected); `trace_id` becomes the exemplar.
+    pub fn observe(
+        &self,
+        channel_kind: &'static str,
+        journey: Journey,
+        outcome: &'static str,
+        lag: Duration,
+        trace_id: Option<String>,
+    ) {
+        self.0.get_or_create(&OrderSyncLabels { channel_kind, journey: journey.name(), outcome }).observe(
+            lag.as_secs_f64(),
+            trace_id.map(|trace_id| TraceLabel { trace_id }),
+            None,
+        );
     }
 }
 
@@ -319,7 +330,7 @@ mod tests {
     #[test]
     fn an_order_sync_lag_lands_in_its_bucket_with_the_trace_as_exemplar() {
         let m = Metrics::new();
-        m.observe_order_sync_lag(
+        OrderSyncLag::register(&m).observe(
             "shopify",
             Journey::new("order-sync"),
             "created",

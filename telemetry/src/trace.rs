@@ -6,10 +6,15 @@
 //!
 //! Export runs on the batch processor's own thread, never on a request: when the collector
 //! is down, batches fail, their spans are dropped and counted in
-//! `otel_spans_dropped_total`, and the service keeps serving.
+//! `otel_spans_dropped_total`, and the service keeps serving. The first failure of a streak is
+//! logged at WARN with its reason (an `https://` collector with an unknown CA, a refused
+//! connection), and the recovery at INFO: one line per outage, never silence.
+//!
+//! The exporter sends with the HTTP client the binary passes in, so TLS to an `https://`
+//! collector uses the same roots and CA bundle as every other client (`platform::tls`).
 
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, TracerProvider as _};
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -32,26 +37,53 @@ pub fn disabled() -> bool {
     std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-/// Counts the spans of every batch the inner exporter fails to deliver.
+/// Counts the spans of every batch the inner exporter fails to deliver, and logs the first
+/// failure of each streak and the recovery after it.
 #[derive(Debug)]
-struct Counting<E>(E);
+struct Counting<E> {
+    inner: E,
+    failing: AtomicBool,
+    failed_batches: AtomicU64,
+}
+
+impl<E> Counting<E> {
+    fn new(inner: E) -> Self {
+        Counting { inner, failing: AtomicBool::new(false), failed_batches: AtomicU64::new(0) }
+    }
+
+    fn observe(&self, result: &OTelSdkResult, spans: u64) {
+        match result {
+            Err(error) => {
+                dropped_spans().inc_by(spans);
+                self.failed_batches.fetch_add(1, Ordering::Relaxed);
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(target: "telemetry", %error, "span export failed; spans are dropped (and counted in otel_spans_dropped_total) until the collector answers");
+                }
+            }
+            Ok(()) => {
+                if self.failing.swap(false, Ordering::Relaxed) {
+                    let batches = self.failed_batches.swap(0, Ordering::Relaxed);
+                    tracing::info!(target: "telemetry", failed_batches = batches, "span export recovered");
+                }
+            }
+        }
+    }
+}
 
 impl<E: SpanExporter> SpanExporter for Counting<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let n = batch.len() as u64;
-        let result = self.0.export(batch).await;
-        if result.is_err() {
-            dropped_spans().inc_by(n);
-        }
+        let result = self.inner.export(batch).await;
+        self.observe(&result, n);
         result
     }
 
     fn shutdown_with_timeout(&self, timeout: std::time::Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        self.inner.shutdown_with_timeout(timeout)
     }
 
     fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
-        self.0.set_resource(resource);
+        self.inner.set_resource(resource);
     }
 }
 
@@ -59,10 +91,17 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
 #[error("cannot build the OTLP exporter: {0}")]
 pub struct BuildError(String);
 
-/// Builds and installs the global tracer provider and propagator.
-pub fn provider(service_name: &'static str, endpoint: Option<&str>) -> Result<SdkTracerProvider, BuildError> {
-    use opentelemetry_otlp::{Protocol, WithExportConfig};
-    let mut builder = opentelemetry_otlp::SpanExporter::builder().with_http().with_protocol(Protocol::HttpBinary);
+/// Builds and installs the global tracer provider and propagator; spans leave through `client`.
+pub fn provider(
+    service_name: &'static str,
+    endpoint: Option<&str>,
+    client: reqwest::blocking::Client,
+) -> Result<SdkTracerProvider, BuildError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+    let mut builder = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_http_client(client);
     if let Some(url) = endpoint {
         builder = builder.with_endpoint(url);
     }
@@ -77,7 +116,7 @@ pub fn provider(service_name: &'static str, endpoint: Option<&str>) -> Result<Sd
     if std::env::var_os("OTEL_BSP_MAX_QUEUE_SIZE").is_none() {
         batch = batch.with_max_queue_size(DEFAULT_QUEUE_SIZE);
     }
-    let processor = BatchSpanProcessor::builder(Counting(exporter)).with_batch_config(batch.build()).build();
+    let processor = BatchSpanProcessor::builder(Counting::new(exporter)).with_batch_config(batch.build()).build();
     let provider = SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource.build()).build();
     crate::db::set_tracer(provider.tracer("kura-db"));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
