@@ -187,7 +187,11 @@ fn outcome<T>(r: &anyhow::Result<T>) -> Outcome {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(1024).timeout(Duration::from_secs(30)).build()?;
+    let http = platform::tls::Tls::new(None)?
+        .client()
+        .pool_max_idle_per_host(1024)
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let api = Arc::new(Api { http, base: args.base.clone() });
     let fixture = Arc::new(prepare(&api, &args.admin_token, 100).await?);
     let total = ((args.seconds + args.warmup) as f64 * args.rate).ceil() as u64;

@@ -2,9 +2,10 @@
 //! the admin API under `/admin/v1`, EC channel webhooks under `/channels/v1` (signed, not
 //! token-authenticated), and the OpenAPI 3.1 document at `/openapi.json`.
 //!
-//! Layers, outermost first: request metrics (route template, status, journey); load shedding (503 `overloaded` past `max_in_flight`); panic → 500 problem; request timeout; maintenance mode (writes
-//! answer 503 with `Retry-After`); `Idempotency-Key` replay on POST; body limit. Handlers are
-//! thin: extract typed input, call one `db` operation, map the result.
+//! Layers, outermost first: the platform's shared layers ([`platform::api`]: request metrics,
+//! load shedding past `max_in_flight`, panic → 500 problem, request timeout → 503 problem);
+//! then maintenance mode (writes answer 503 with `Retry-After`); `Idempotency-Key` replay on
+//! POST; body limit. Handlers are thin: extract typed input, call one operation, map the result.
 
 pub mod admin;
 pub mod channels;
@@ -19,16 +20,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use tower::limit::ConcurrencyLimitLayer;
-use tower::load_shed::LoadShedLayer;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -38,8 +34,8 @@ use error::ApiError;
 
 /// Request bodies above this are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
-/// A request that takes longer is answered 503 and its transaction rolled back.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A request that takes longer is answered 503 `timeout` and its transaction rolled back.
+pub const REQUEST_TIMEOUT: Duration = platform::api::REQUEST_TIMEOUT;
 
 /// Default for [`AppState::max_in_flight`]: at the ~350 creates/s one instance sustains on
 /// 2 cores (BENCHMARKS.md), 256 in flight is under a second of queue.
@@ -55,15 +51,20 @@ pub struct AppState {
     pub maintenance: Arc<AtomicBool>,
     /// Shared with the admin listener's `/metrics`.
     pub metrics: telemetry::Metrics,
+    /// The `order-sync` journey's freshness SLI (`order_sync_lag_seconds`).
+    pub order_sync_lag: telemetry::metrics::OrderSyncLag,
 }
 
 impl AppState {
     pub fn new(db: Db) -> Self {
+        let metrics = telemetry::Metrics::new();
+        let order_sync_lag = telemetry::metrics::OrderSyncLag::register(&metrics);
         Self {
             db,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             maintenance: Arc::new(AtomicBool::new(false)),
-            metrics: telemetry::Metrics::new(),
+            metrics,
+            order_sync_lag,
         }
     }
 
@@ -96,7 +97,7 @@ impl<T: ToSchema> List<T> {
 #[openapi(
     info(title = "Kura fulfillment API", description = "Shipper, warehouse and admin APIs of Kura's fulfillment service. Errors are RFC 9457 problem documents."),
     modifiers(&BearerAuth),
-    components(schemas(error::Problem)),
+    components(schemas(platform::Problem)),
     tags(
         (name = "shipper", description = "Shipper (荷主) API: items, inbounds, shipments, stock, billing"),
         (name = "warehouse", description = "Warehouse API: receiving, waves, HHT scans, inspection, packing, labels, handover"),
@@ -135,39 +136,18 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(admin::router())
         .merge(channels::router())
         .split_for_parts();
-    let doc_json = Arc::new(doc.to_pretty_json().unwrap_or_default());
     let router = router
-        .route(
-            "/openapi.json",
-            axum::routing::get(move || {
-                let doc = Arc::clone(&doc_json);
-                async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], (*doc).clone()) }
-            }),
-        )
-        .fallback(|| async { ApiError::NoRoute })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(state.clone(), maintenance_gate))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
-        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
-            ApiError::Internal("handler panicked".into()).into_response()
-        }))
-        // Past `max_in_flight` concurrent requests, answer 503 at once instead of queueing:
-        // a queue longer than clients wait only burns capacity on requests nobody will read.
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
-                .layer(LoadShedLayer::new())
-                .layer(ConcurrencyLimitLayer::new(state.max_in_flight)),
-        )
-        // Outermost, so shed and timed-out requests are measured too.
-        .layer(middleware::from_fn_with_state(
-            telemetry::http::HttpTelemetry { metrics: state.metrics.clone(), routes: crate::journeys::ROUTES },
-            telemetry::http::record,
-        ))
-        .with_state(state);
-    (router, doc)
+        .with_state(state.clone());
+    let layers = platform::api::ApiLayers {
+        metrics: state.metrics.clone(),
+        routes: crate::journeys::ROUTES,
+        request_timeout: REQUEST_TIMEOUT,
+        max_in_flight: state.max_in_flight,
+    };
+    (platform::api::finish(router, &doc, &layers), doc)
 }
 
 /// While maintenance is on, writes get 503 + `Retry-After`; reads, and switching maintenance off, go through.

@@ -1,5 +1,6 @@
 //! `fulfillment`: the binary. Parses the command line, starts telemetry, and runs one of
-//! `serve`, `migrate`, `seed` or `maintenance`. Bad configuration exits with 64 (EX_USAGE).
+//! `serve`, `migrate`, `seed` or `maintenance`. Exit codes follow [`platform::exit`]: 64 for
+//! bad usage or configuration, 69 when the database is unreachable, 70 for internal errors.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -7,8 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use fulfillment::db::{self, Db};
+use fulfillment::db;
 use fulfillment::server::{self, ServeConfig};
+use platform::exit;
+use platform::serve::Limits;
 
 // jemalloc with its heap profiler on, behind `/debug/pprof/heap` on the admin listener.
 #[cfg(feature = "jemalloc-profiling")]
@@ -21,7 +24,8 @@ telemetry::jemalloc_allocator!();
     about = "Kura's fulfillment service: items, inbounds, shipments, inventory, warehouse work and billing."
 )]
 struct Cli {
-    /// Database: `sqlite://FILE?mode=rwc` (embedded default) or `postgres://USER@HOST/DB`.
+    /// Database: `sqlite://FILE` (embedded default; the file is created when missing) or
+    /// `postgres://USER@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = db::DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
 
@@ -29,6 +33,11 @@ struct Cli {
     /// `db_client_slow_queries_total`.
     #[arg(long, env = "FULFILLMENT_SLOW_QUERY_MS", default_value_t = 100, global = true)]
     slow_query_ms: u64,
+
+    /// A PEM file of CA certificates trusted by every outgoing HTTPS client (the OTLP exporter),
+    /// in addition to the system's roots.
+    #[arg(long, env = platform::tls::CA_BUNDLE_VARIABLE, value_name = "PEM", global = true)]
+    ca_bundle: Option<std::path::PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -64,6 +73,14 @@ enum Command {
         /// Concurrent requests before new ones are shed with 503 `overloaded` and Retry-After.
         #[arg(long, env = "FULFILLMENT_MAX_IN_FLIGHT", default_value_t = fulfillment::http::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// Open connections on the public listener before new ones are refused at once (503);
+        /// lowered to fit the process's open-file limit.
+        #[arg(long, env = "FULFILLMENT_MAX_CONNECTIONS", default_value_t = platform::serve::PUBLIC_LIMITS.max_connections)]
+        max_connections: usize,
+        /// Seconds a connection gets to send a complete request head, when it opens and again
+        /// while it is kept alive between requests (so also the keep-alive idle timeout).
+        #[arg(long, env = "FULFILLMENT_HEADER_READ_TIMEOUT", default_value_t = platform::serve::PUBLIC_LIMITS.header_read_timeout.as_secs())]
+        header_read_timeout: u64,
     },
     /// Apply pending database migrations (embedded in the binary) and exit.
     Migrate,
@@ -83,39 +100,59 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match exit::parse::<Cli>() {
         Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let tls = match platform::tls::Tls::new(cli.ca_bundle.as_deref()) {
+        Ok(tls) => tls,
         Err(e) => {
-            let usage = e.use_stderr();
-            let _ = e.print();
-            return if usage { ExitCode::from(64) } else { ExitCode::SUCCESS };
+            eprintln!("fulfillment: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let otlp_client = match tls.blocking_client() {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("fulfillment: cannot build the trace exporter's client: {e}");
+            return ExitCode::from(exit::SOFTWARE);
         }
     };
     let _telemetry = match telemetry::init(&telemetry::Config {
         service_name: "fulfillment",
         default_filter: "info,sqlx=warn",
         otlp_traces_endpoint: None,
+        otlp_client,
     }) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("fulfillment: {e}");
-            return ExitCode::from(70);
+            return ExitCode::from(exit::SOFTWARE);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match exit::runtime("fulfillment") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("fulfillment: cannot start the runtime: {e}");
-            return ExitCode::from(70);
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "fulfillment failed");
             eprintln!("fulfillment: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// Configuration errors are 64, an unreachable database 69, anything else 70.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<db::OpenError>() {
+        Some(open) if open.is_configuration() => exit::USAGE,
+        Some(_) => exit::UNAVAILABLE,
+        None if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse) => {
+            exit::USAGE
+        }
+        None => exit::SOFTWARE,
     }
 }
 
@@ -123,15 +160,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let slow = Duration::from_millis(cli.slow_query_ms);
     match cli.command {
         Command::Migrate => {
-            Db::open_with(&cli.database_url, slow).await?;
+            db::open(&cli.database_url, slow).await?;
             println!("migrations applied to {}", redact(&cli.database_url));
         }
         Command::Seed => {
-            let db = Db::open_with(&cli.database_url, slow).await?;
+            let db = db::open(&cli.database_url, slow).await?;
             print_seed(&db::seed::run(&db).await.context("seeding")?, DEFAULT_LISTEN);
         }
         Command::Maintenance { state, reason, actor } => {
-            let db = Db::open_with(&cli.database_url, slow).await?;
+            let db = db::open(&cli.database_url, slow).await?;
             let event = db::maintenance::set(&db, state == "on", &format!("cli:{actor}"), &reason).await?;
             println!(
                 "maintenance {} (event {}, by {}, at {})",
@@ -141,25 +178,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 event.created_at
             );
         }
-        Command::Serve { listen, admin_listen, migrate, seed, drain_seconds, no_jobs, max_in_flight } => {
+        Command::Serve {
+            listen,
+            admin_listen,
+            migrate,
+            seed,
+            drain_seconds,
+            no_jobs,
+            max_in_flight,
+            max_connections,
+            header_read_timeout,
+        } => {
             let db = if migrate || seed {
-                Db::open_with(&cli.database_url, slow).await?
+                db::open(&cli.database_url, slow).await?
             } else {
-                Db::connect_with(&cli.database_url, slow).await?
+                db::connect(&cli.database_url, slow).await?
             };
             if seed {
                 print_seed(&db::seed::run(&db).await.context("seeding")?, &listen.to_string());
             }
-            let config = ServeConfig {
-                listen,
-                admin_listen,
-                drain: Duration::from_secs(drain_seconds),
-                jobs: !no_jobs,
-                max_in_flight,
-            };
+            let mut config = ServeConfig::new(listen, admin_listen);
+            config.drain = Duration::from_secs(drain_seconds);
+            config.jobs = !no_jobs;
+            config.max_in_flight = max_in_flight;
+            config.public_limits =
+                Limits { header_read_timeout: Duration::from_secs(header_read_timeout), max_connections };
+            config.admin_limits.header_read_timeout = config.public_limits.header_read_timeout;
             println!("Kura fulfillment API:  http://{listen}/openapi.json");
             println!("Admin listener:        http://{admin_listen}/readyz");
-            server::serve(db, config, server::shutdown_signal()).await.context("serving")?;
+            server::serve(db, config, platform::serve::shutdown_signal()).await?;
         }
     }
     Ok(())

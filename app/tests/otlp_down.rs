@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use fulfillment::db::{Db, seed};
+use fulfillment::db::seed;
 use fulfillment::server::{self, ServeConfig};
 use tokio::net::TcpListener;
 
@@ -11,14 +11,18 @@ use tokio::net::TcpListener;
 async fn requests_succeed_and_dropped_spans_are_counted_when_the_collector_is_down() {
     // A port with nothing listening on it.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+    let tls = platform::tls::Tls::new(None).expect("tls");
     let guard = telemetry::init(&telemetry::Config {
         service_name: "otlp-down-test",
         default_filter: "error",
         otlp_traces_endpoint: Some(format!("http://{dead}/v1/traces")),
+        otlp_client: tls.blocking_client().expect("client"),
     })
     .expect("telemetry");
     let path = std::env::temp_dir().join(format!("kura-otlp-down-{}.db", std::process::id()));
-    let db = Db::open(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("db");
+    let db = fulfillment::db::open(&format!("sqlite://{}", path.display()), fulfillment::db::DEFAULT_SLOW_STATEMENT)
+        .await
+        .expect("db");
     let seeded = seed::run(&db).await.expect("seed");
     let (public, admin) =
         (TcpListener::bind("127.0.0.1:0").await.expect("bind"), TcpListener::bind("127.0.0.1:0").await.expect("bind"));
@@ -26,18 +30,14 @@ async fn requests_succeed_and_dropped_spans_are_counted_when_the_collector_is_do
         format!("http://{}", public.local_addr().expect("addr")),
         format!("http://{}", admin.local_addr().expect("addr")),
     );
-    let config = ServeConfig {
-        listen: public.local_addr().expect("addr"),
-        admin_listen: admin.local_addr().expect("addr"),
-        drain: Duration::from_secs(5),
-        jobs: false,
-        max_in_flight: fulfillment::http::DEFAULT_MAX_IN_FLIGHT,
-    };
+    let mut config = ServeConfig::new(public.local_addr().expect("addr"), admin.local_addr().expect("addr"));
+    config.drain = Duration::from_secs(5);
+    config.jobs = false;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(server::run(db, public, admin, config, async move {
         let _ = stopped.await;
     }));
-    let http = reqwest::Client::new();
+    let http = tls.client().build().expect("client");
     let token = &seeded.shipper_tokens[0].2;
 
     for _ in 0..20 {

@@ -25,8 +25,6 @@ pub enum TlsError {
     Bundle { path: PathBuf, reason: String },
     #[error("the CA bundle {0} holds no certificate")]
     EmptyBundle(PathBuf),
-    #[error("no root certificates: the system has none and no CA bundle was given (set {CA_BUNDLE_VARIABLE})")]
-    NoRoots,
     #[error("cannot set up TLS: {0}")]
     Rustls(#[from] rustls::Error),
 }
@@ -65,7 +63,11 @@ impl Tls {
             }
         }
         if roots.is_empty() {
-            return Err(TlsError::NoRoots);
+            // Plain-HTTP deployments (a sidecar collector, an internal Prometheus) need no roots;
+            // say once why HTTPS will fail instead of refusing to start.
+            tracing::warn!(
+                "no root certificates: the system has none and no CA bundle was given (set {CA_BUNDLE_VARIABLE}); HTTPS connections will fail"
+            );
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -112,9 +114,14 @@ impl Tls {
         reqwest::Client::builder().tls_backend_preconfigured((*self.config).clone())
     }
 
-    /// A blocking reqwest client builder (the OTLP exporter's thread) with these roots.
-    pub fn blocking_client(&self) -> reqwest::blocking::ClientBuilder {
-        reqwest::blocking::Client::builder().tls_backend_preconfigured((*self.config).clone())
+    /// A blocking reqwest client (the OTLP exporter's thread) with these roots. It is built on
+    /// a thread of its own, because building one blocks and tokio forbids that inside a
+    /// runtime; so this may be called from anywhere.
+    pub fn blocking_client(&self) -> Result<reqwest::blocking::Client, reqwest::Error> {
+        let config = (*self.config).clone();
+        std::thread::spawn(move || reqwest::blocking::Client::builder().tls_backend_preconfigured(config).build())
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 }
 

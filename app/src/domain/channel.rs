@@ -56,34 +56,22 @@ impl Rejection {
 pub mod shopify {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
 
     use super::*;
 
     /// The only topic this endpoint handles.
     pub const ORDERS_CREATE: &str = "orders/create";
 
-    type HmacSha256 = Hmac<Sha256>;
-
-    fn mac(secret: &str, body: &[u8]) -> HmacSha256 {
-        // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-        let mut mac =
-            <HmacSha256 as hmac::KeyInit>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
-        mac.update(body);
-        mac
-    }
-
     /// The `X-Shopify-Hmac-Sha256` value for `body` under `secret`.
     pub fn sign(secret: &str, body: &[u8]) -> String {
-        STANDARD.encode(mac(secret, body).finalize().into_bytes())
+        STANDARD.encode(platform::signature::hmac_sha256(secret.as_bytes(), &[body]))
     }
 
     /// Whether `signature` (the header value) is `body`'s HMAC under `secret`. The comparison
-    /// is constant-time (`Mac::verify_slice`); a value that is not base64 is simply wrong.
+    /// is constant-time; a value that is not base64 is simply wrong.
     pub fn verify(secret: &str, body: &[u8], signature: &str) -> bool {
         match STANDARD.decode(signature.trim()) {
-            Ok(expected) => mac(secret, body).verify_slice(&expected).is_ok(),
+            Ok(expected) => platform::signature::verify(secret.as_bytes(), &[body], &expected),
             Err(_) => false,
         }
     }

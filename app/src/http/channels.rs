@@ -138,7 +138,7 @@ async fn shopify_orders(
     // Committed: the order exists (or is recorded as rejected) from now, or since its shipment.
     let existed = handled.existed_since.unwrap_or_else(jiff::Timestamp::now);
     let lag = Duration::try_from(existed.duration_since(order.created_at)).unwrap_or(Duration::ZERO);
-    s.metrics.observe_order_sync_lag(
+    s.order_sync_lag.observe(
         channel.kind.as_str(),
         ORDER_SYNC,
         handled.outcome.as_str(),

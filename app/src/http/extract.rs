@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
@@ -182,21 +182,11 @@ impl FromRequestParts<AppState> for Caller {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(Caller(p.clone()));
         }
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let token = platform::auth::bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let principal = tokens::authenticate(&state.db, token).await?.ok_or(ApiError::Unauthorized)?;
         parts.extensions.insert(principal.clone());
         Ok(Caller(principal))
     }
-}
-
-pub fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
 }
 
 /// A shipper token; everything it touches is filtered by this shipper id.

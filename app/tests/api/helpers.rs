@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use fulfillment::db::{Db, seed};
+use fulfillment::db::{DEFAULT_SLOW_STATEMENT, Db, seed};
 use fulfillment::server::{self, ServeConfig};
 use rand::RngExt;
 use reqwest::{Method, StatusCode};
@@ -81,9 +81,20 @@ fn telemetry() {
             service_name: "fulfillment-test",
             default_filter: "error",
             otlp_traces_endpoint: Some(crate::otlp::receiver()),
+            otlp_client: tls().blocking_client().expect("OTLP client"),
         })
         .ok()
     });
+}
+
+/// The TLS roots every test client is built with.
+pub fn tls() -> platform::tls::Tls {
+    platform::tls::Tls::new(None).expect("system TLS roots")
+}
+
+/// An HTTP client for the service under test.
+pub fn http_client() -> reqwest::Client {
+    tls().client().build().expect("HTTP client")
 }
 
 /// Exports every finished span now.
@@ -99,7 +110,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
     let (url, cleanup) = match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("kura-test-{suffix:016x}.db"));
-            (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
+            (format!("sqlite://{}", path.display()), Cleanup::File(path))
         }
         Backend::Postgres => {
             let Some(admin_url) = postgres_admin_url() else {
@@ -107,7 +118,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
                 return None;
             };
             let name = format!("kura_test_{suffix:016x}");
-            let admin = Db::connect(&admin_url).await.unwrap_or_else(|e| {
+            let admin = fulfillment::db::connect(&admin_url, DEFAULT_SLOW_STATEMENT).await.unwrap_or_else(|e| {
                 panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
             });
             sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
@@ -119,7 +130,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
             (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
         }
     };
-    let db = Db::open(&url).await.expect("open and migrate the test database");
+    let db = fulfillment::db::open(&url, DEFAULT_SLOW_STATEMENT).await.expect("open and migrate the test database");
     let db_url = url.clone();
     let seeded = seed::run(&db).await.expect("seed");
     let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -127,8 +138,10 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
     let addr: SocketAddr = public.local_addr().expect("addr");
     let admin_addr: SocketAddr = admin.local_addr().expect("addr");
     let (stop, stopped) = oneshot::channel::<()>();
-    let config =
-        ServeConfig { listen: addr, admin_listen: admin_addr, drain: Duration::from_secs(10), jobs, max_in_flight };
+    let mut config = ServeConfig::new(addr, admin_addr);
+    config.drain = Duration::from_secs(10);
+    config.jobs = jobs;
+    config.max_in_flight = max_in_flight;
     let server = tokio::spawn(server::run(db.clone(), public, admin, config, async move {
         let _ = stopped.await;
     }));
@@ -138,7 +151,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
         admin_base: format!("http://{admin_addr}"),
         url: db_url,
         db,
-        http: reqwest::Client::new(),
+        http: http_client(),
         seeded,
         warehouse_id,
         stop: Some(stop),
@@ -286,7 +299,7 @@ impl Drop for TestApp {
                         return;
                     };
                     rt.block_on(async {
-                        if let Ok(admin) = Db::connect(&admin_url).await {
+                        if let Ok(admin) = fulfillment::db::connect(&admin_url, DEFAULT_SLOW_STATEMENT).await {
                             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                                 "drop database if exists {name} with (force)"
                             )))

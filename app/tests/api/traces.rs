@@ -173,13 +173,13 @@ async fn json_log_lines_inside_a_request_carry_the_trace_and_span_ids_of_its_exp
             .then(|| words.last().map(|w| (*w).to_owned()))?
     })
     .expect("the seed prints acme's token");
-    let listening = next_json(&stderr, |j| j["message"] == "fulfillment service listening")
-        .expect("a JSON line saying where the service listens");
+    let listening =
+        next_json(&stderr, |j| j["message"] == "listening").expect("a JSON line saying where the service listens");
     let base = format!("http://{}", listening["public"].as_str().expect("public address"));
     let trace_id = format!("{:032x}", rand::random::<u128>() | 1);
 
     // Act
-    let r = reqwest::Client::new()
+    let r = crate::helpers::http_client()
         .get(format!("{base}/v1/stock?item_code=MUG-01"))
         .bearer_auth(&token)
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))

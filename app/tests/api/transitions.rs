@@ -251,7 +251,7 @@ async fn requests_accepted_before_shutdown_complete_and_are_stored(backend: Back
             assert_eq!(*status, StatusCode::CREATED);
         }
     }
-    let db = fulfillment::db::Db::connect(&app.url).await.expect("reconnect");
+    let db = fulfillment::db::connect(&app.url, fulfillment::db::DEFAULT_SLOW_STATEMENT).await.expect("reconnect");
     let stored: i64 = sqlx::query_scalar("select count(*) from shipment where identifier like 'SD-%'")
         .fetch_one(db.reader())
         .await
