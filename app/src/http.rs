@@ -47,6 +47,8 @@ pub struct AppState {
     pub db: Db,
     /// Requests served concurrently before new ones are shed with 503 `overloaded`.
     pub max_in_flight: usize,
+    /// A request still running after this is answered 503 `timeout` and rolled back.
+    pub request_timeout: Duration,
     /// Mirrors the newest maintenance switch; refreshed by a job so every replica agrees.
     pub maintenance: Arc<AtomicBool>,
     /// Shared with the admin listener's `/metrics`.
@@ -62,6 +64,7 @@ impl AppState {
         Self {
             db,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            request_timeout: REQUEST_TIMEOUT,
             maintenance: Arc::new(AtomicBool::new(false)),
             metrics,
             order_sync_lag,
@@ -144,7 +147,7 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let layers = platform::api::ApiLayers {
         metrics: state.metrics.clone(),
         routes: crate::journeys::ROUTES,
-        request_timeout: REQUEST_TIMEOUT,
+        request_timeout: state.request_timeout,
         max_in_flight: state.max_in_flight,
     };
     (platform::api::finish(router, &doc, &layers), doc)

@@ -37,6 +37,7 @@ pub const JOBS: &[(&str, Journey)] = &[
     ("cutoff-waves", WAVE_GENERATION),
     ("backorder-sweep", ALLOCATION),
     ("storage-billing", Journey::NONE),
+    ("idempotency-purge", Journey::NONE),
     ("maintenance-refresh", Journey::NONE),
 ];
 

@@ -73,6 +73,9 @@ enum Command {
         /// Concurrent requests before new ones are shed with 503 `overloaded` and Retry-After.
         #[arg(long, env = "FULFILLMENT_MAX_IN_FLIGHT", default_value_t = fulfillment::http::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// Seconds a request may run before it is answered 503 `timeout` and rolled back.
+        #[arg(long, env = "FULFILLMENT_REQUEST_TIMEOUT", default_value_t = fulfillment::http::REQUEST_TIMEOUT.as_secs())]
+        request_timeout: u64,
         /// Open connections on the public listener before new ones are refused at once (503);
         /// lowered to fit the process's open-file limit.
         #[arg(long, env = "FULFILLMENT_MAX_CONNECTIONS", default_value_t = platform::serve::PUBLIC_LIMITS.max_connections)]
@@ -186,6 +189,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             drain_seconds,
             no_jobs,
             max_in_flight,
+            request_timeout,
             max_connections,
             header_read_timeout,
         } => {
@@ -201,6 +205,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             config.drain = Duration::from_secs(drain_seconds);
             config.jobs = !no_jobs;
             config.max_in_flight = max_in_flight;
+            config.request_timeout = Duration::from_secs(request_timeout);
             config.public_limits =
                 Limits { header_read_timeout: Duration::from_secs(header_read_timeout), max_connections };
             config.admin_limits.header_read_timeout = config.public_limits.header_read_timeout;

@@ -31,6 +31,8 @@ pub struct ServeConfig {
     pub jobs: bool,
     /// Concurrent requests before shedding with 503 (see `http::DEFAULT_MAX_IN_FLIGHT`).
     pub max_in_flight: usize,
+    /// A request still running after this is answered 503 `timeout` and rolled back.
+    pub request_timeout: Duration,
     /// The public listener's connection cap and header-read timeout.
     pub public_limits: Limits,
     /// The admin listener's.
@@ -46,6 +48,7 @@ impl ServeConfig {
             drain: Duration::from_secs(25),
             jobs: true,
             max_in_flight: http::DEFAULT_MAX_IN_FLIGHT,
+            request_timeout: http::REQUEST_TIMEOUT,
             public_limits: PUBLIC_LIMITS,
             admin_limits: ADMIN_LIMITS,
         }
@@ -86,6 +89,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let mut state = AppState::new(db.clone());
     state.max_in_flight = config.max_in_flight;
+    state.request_timeout = config.request_timeout;
     if let Err(e) = state.refresh_maintenance().await {
         tracing::warn!(error = %e, "could not read the maintenance switch; assuming off");
     }

@@ -44,6 +44,7 @@ pub const CONTRACT: &[MetricFamily] = &[
     ),
     family("http_server_active_requests", Gauge, &["http_request_method"], &[]),
     family("job_runs", Counter, &["job", "journey", "outcome"], &[]),
+    family("job_failures", Counter, &["job", "journey", "scope"], &[]),
     family("job_duration_seconds", Histogram, &["job", "journey"], LATENCY_BUCKETS),
     family("job_queue_lag_seconds", Histogram, &["job", "journey"], LATENCY_BUCKETS),
     family("order_sync_lag_seconds", Histogram, &["channel_kind", "journey", "outcome"], LATENCY_BUCKETS),
@@ -81,6 +82,7 @@ mod tests {
             .job_runs
             .get_or_create(&crate::metrics::JobRunLabels { job: "j", journey: "none", outcome: "success" })
             .inc();
+        metrics.count_job_failure("j", Journey::NONE, "warehouse:1");
         metrics.job_duration.get_or_create(&crate::metrics::JobLabels { job: "j", journey: "none" }).observe(0.1);
         metrics.http_active.get_or_create(&crate::metrics::MethodLabels { http_request_method: "GET".into() }).set(1);
         let db = crate::db::metrics();

@@ -2,7 +2,8 @@
 //! OpenTelemetry semantic conventions as Prometheus exposes them:
 //! - `http_server_request_duration_seconds{http_route, http_request_method, http_response_status_code, journey}`
 //! - `http_server_active_requests{http_request_method}`
-//! - `job_runs_total{job, journey, outcome}`, `job_duration_seconds{job, journey}`,
+//! - `job_runs_total{job, journey, outcome}`, `job_failures_total{job, journey, scope}` (a part
+//!   of a run that failed, e.g. `scope="warehouse:3"`, while the rest went on), `job_duration_seconds{job, journey}`,
 //!   `job_queue_lag_seconds{job, journey}`
 //! - `order_sync_lag_seconds{channel_kind, journey, outcome}` ([`OrderSyncLag`], registered
 //!   only by the binary that syncs orders): from "the order was placed on the channel" (its
@@ -70,6 +71,14 @@ pub struct JobLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobFailureLabels {
+    pub job: &'static str,
+    pub journey: &'static str,
+    /// What failed within the run, e.g. `warehouse:3`.
+    pub scope: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OrderSyncLabels {
     /// The channel's platform, e.g. `shopify`.
     pub channel_kind: &'static str,
@@ -92,6 +101,8 @@ pub struct Metrics {
     pub http_duration: Family<HttpLabels, HistogramWithExemplars<TraceLabel>>,
     pub http_active: Family<MethodLabels, Gauge<i64, AtomicI64>>,
     pub job_runs: Family<JobRunLabels, Counter>,
+    /// Parts of job runs that failed while the rest went on.
+    pub job_failures: Family<JobFailureLabels, Counter>,
     pub job_duration: Family<JobLabels, Histogram>,
     /// How long work waited before a job picked it up (e.g. cut-off to wave released).
     pub job_queue_lag: Family<JobLabels, Histogram>,
@@ -120,6 +131,12 @@ impl Metrics {
         registry.register("http_server_active_requests", "HTTP server requests in flight", http_active.clone());
         let job_runs = Family::<JobRunLabels, Counter>::default();
         registry.register("job_runs", "Background job runs by outcome", job_runs.clone());
+        let job_failures = Family::<JobFailureLabels, Counter>::default();
+        registry.register(
+            "job_failures",
+            "Parts of background job runs that failed (e.g. one warehouse) while the rest went on",
+            job_failures.clone(),
+        );
         let job_duration = Family::<JobLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
         registry.register_with_unit(
             "job_duration",
@@ -147,6 +164,7 @@ impl Metrics {
             http_duration,
             http_active,
             job_runs,
+            job_failures,
             job_duration,
             job_queue_lag,
             process,
@@ -188,6 +206,13 @@ impl Metrics {
             .get_or_create(&JobLabels { job, journey: journey.name() })
             .observe(start.elapsed().as_secs_f64());
         result
+    }
+
+    /// Counts one part of a `job` run that failed (`scope` says which, e.g. `warehouse:3`).
+    pub fn count_job_failure(&self, job: &'static str, journey: Journey, scope: &str) {
+        self.job_failures
+            .get_or_create(&JobFailureLabels { job, journey: journey.name(), scope: scope.to_owned() })
+            .inc();
     }
 
     /// Records how long work waited before `job` picked it up.

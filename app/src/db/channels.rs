@@ -291,6 +291,19 @@ pub async fn receive_order(
     let external_id = order.id.to_string();
     crate::transaction!(db, |tx| {
         let external_id = external_id.as_str();
+        if let Some(triggered_at) = delivery.triggered_at
+            && let Some(event) =
+                replayed(tx, channel.channel_id, external_id, triggered_at, delivery.webhook_id).await?
+        {
+            // The same Shopify event under another webhook id: a replay (Shopify's own retries
+            // keep the id). Answer what the first delivery did; store nothing, retry nothing.
+            let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
+            let existed_since = match event.shipment_id {
+                Some(id) => Some(shipment_created_at(tx, id).await?),
+                None => None,
+            };
+            return Ok(Handled { event, outcome, existed_since });
+        }
         let ts = now();
         let claimed: Option<i64> = sqlx::query_scalar(
             "insert into channel_event (channel_id, webhook_id, topic, external_order_id, order_name, status, \
@@ -347,6 +360,27 @@ pub async fn receive_order(
         };
         Ok(Handled { event, outcome, existed_since })
     })
+}
+
+/// The first event for the same order and trigger time under another webhook id, if any.
+async fn replayed(
+    tx: &mut Tx,
+    channel: i64,
+    external_id: &str,
+    triggered_at: Timestamp,
+    webhook_id: &str,
+) -> Result<Option<ChannelEvent>, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {EVENT_COLUMNS} from channel_event e where e.channel_id = $1 and e.external_order_id = $2 \
+         and e.triggered_at = $3 and e.webhook_id <> $4 order by e.channel_event_id limit 1"
+    )))
+    .bind(channel)
+    .bind(external_id)
+    .bind(format_timestamp(triggered_at))
+    .bind(webhook_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(event_of).transpose()
 }
 
 async fn event_by_webhook(tx: &mut Tx, channel: i64, webhook_id: &str) -> Result<ChannelEvent, Error> {

@@ -16,7 +16,8 @@ use super::{Db, Tx, now, warehouses};
 use crate::domain::Error;
 use crate::domain::error::ShortItem;
 use crate::domain::values::{
-    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, ShipmentId, ShipperId, StockId, WarehouseId,
+    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, MAX_ON_HAND, ShipmentId, ShipperId,
+    StockDelta, StockId, WarehouseId,
 };
 
 /// Where a quantity lives.
@@ -65,6 +66,7 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
 }
 
 /// Changes on-hand by `delta` (and reserved by `reserved_delta`) and writes the ledger entry.
+/// On-hand never exceeds [`MAX_ON_HAND`]: a change past it is refused (422 on `/quantity`).
 pub async fn move_stock(
     tx: &mut Tx,
     stock: StockId,
@@ -74,15 +76,20 @@ pub async fn move_stock(
     reference: Reference,
 ) -> Result<(), Error> {
     let ts = now();
-    sqlx::query(
-        "update stock set on_hand = on_hand + $1, reserved = reserved + $2, updated_at = $3 where stock_id = $4",
+    let moved = sqlx::query(
+        "update stock set on_hand = on_hand + $1, reserved = reserved + $2, updated_at = $3 \
+         where stock_id = $4 and on_hand + $1 <= $5",
     )
     .bind(delta)
     .bind(reserved_delta)
     .bind(&ts)
     .bind(stock.0)
+    .bind(MAX_ON_HAND)
     .execute(&mut **tx)
     .await?;
+    if moved.rows_affected() == 0 {
+        return Err(Error::invalid("/quantity", format!("would take on-hand above {MAX_ON_HAND} units")));
+    }
     sqlx::query(
         "insert into stock_ledger (stock_id, kind, quantity, shipment_id, inbound_id, created_at) \
          values ($1, $2, $3, $4, $5, $6)",
@@ -325,8 +332,8 @@ pub struct Adjustment {
     #[schema(value_type = String)]
     pub lot: Lot,
     pub bucket: Bucket,
-    /// Signed change of on-hand units; a `return` must be positive.
-    pub quantity: i64,
+    /// Signed change of on-hand units (-1,000,000 to 1,000,000, not zero); a `return` must be positive.
+    pub quantity: StockDelta,
     pub reason: AdjustmentReason,
 }
 
@@ -341,17 +348,28 @@ pub enum AdjustmentReason {
     Return,
 }
 
+/// Applies a correction or return. Warehouse staff adjust only the items of shippers their
+/// warehouse serves -- shippers with stock, an inbound or a channel there; any other item is
+/// "not found", as another tenant's ids always are.
 pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
-    if a.quantity == 0 || (a.reason == AdjustmentReason::Return && a.quantity < 0) {
+    let quantity = a.quantity.get();
+    if quantity == 0 || (a.reason == AdjustmentReason::Return && quantity < 0) {
         return Err(Error::invalid("/quantity", "must be non-zero, and positive for a return"));
     }
     crate::transaction!(db, |tx| {
         let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
-        let exists: Option<i64> = sqlx::query_scalar("select item_id from item where item_id = $1")
-            .bind(a.item_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if exists.is_none() {
+        let served: Option<i64> = sqlx::query_scalar(
+            "select i.item_id from item i where i.item_id = $1 and ( \
+               exists (select 1 from stock s join item o on o.item_id = s.item_id \
+                       where s.warehouse_id = $2 and o.shipper_id = i.shipper_id) \
+               or exists (select 1 from inbound n where n.warehouse_id = $2 and n.shipper_id = i.shipper_id) \
+               or exists (select 1 from channel c where c.warehouse_id = $2 and c.shipper_id = i.shipper_id))",
+        )
+        .bind(a.item_id)
+        .bind(a.warehouse_id.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if served.is_none() {
             return Err(Error::NotFound("item"));
         }
         let key = StockKey {
@@ -367,7 +385,7 @@ pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
             AdjustmentReason::Adjust => LedgerKind::Adjust,
             AdjustmentReason::Return => LedgerKind::Return,
         };
-        move_stock(tx, stock, a.quantity, 0, kind, Reference::default()).await.map_err(|e| match e {
+        move_stock(tx, stock, quantity, 0, kind, Reference::default()).await.map_err(|e| match e {
             Error::Database(sqlx::Error::Database(ref d))
                 if d.message().contains("check") || d.message().contains("CHECK") =>
             {

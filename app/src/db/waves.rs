@@ -189,26 +189,22 @@ async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error>
     })
 }
 
-/// Warehouses whose cut-off has passed today and which have no cut-off wave yet, with their clocks.
-pub async fn due_for_cutoff(db: &Db) -> Result<Vec<(WarehouseId, WarehouseClock)>, Error> {
-    let mut due = Vec::new();
-    let now = jiff::Timestamp::now();
-    for w in warehouses::list(db).await? {
-        let clock = w.clock()?;
-        if !clock.past_cutoff(now) {
-            continue;
-        }
-        let today = clock.local_date(now).to_string();
-        let exists: Option<i64> = sqlx::query_scalar(
-            "select wave_id from wave where warehouse_id = $1 and wave_date = $2 and origin = 'cutoff'",
-        )
-        .bind(w.warehouse_id)
-        .bind(today)
-        .fetch_optional(db.reader())
-        .await?;
-        if exists.is_none() {
-            due.push((WarehouseId(w.warehouse_id), clock));
-        }
+/// The warehouse's clock if its cut-off has passed today and it has no cut-off wave yet.
+pub async fn cutoff_due(
+    db: &Db,
+    warehouse: &warehouses::Warehouse,
+    now: jiff::Timestamp,
+) -> Result<Option<WarehouseClock>, Error> {
+    let clock = warehouse.clock()?;
+    if !clock.past_cutoff(now) {
+        return Ok(None);
     }
-    Ok(due)
+    let today = clock.local_date(now).to_string();
+    let exists: Option<i64> =
+        sqlx::query_scalar("select wave_id from wave where warehouse_id = $1 and wave_date = $2 and origin = 'cutoff'")
+            .bind(warehouse.warehouse_id)
+            .bind(today)
+            .fetch_optional(db.reader())
+            .await?;
+    Ok(exists.is_none().then_some(clock))
 }

@@ -31,7 +31,8 @@ pub enum Error {
     /// Allocation could not reserve every line and the shipper does not allow backorders.
     #[error("insufficient stock for {} item(s)", .0.len())]
     InsufficientStock(Vec<ShortItem>),
-    #[error("database error")]
+    /// The database failed; the message is for logs (the API answers a 500 without it).
+    #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
 

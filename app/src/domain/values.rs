@@ -247,6 +247,13 @@ int_value!(
     1_000_000
 );
 int_value!(
+    /// A signed change of on-hand units by hand (a stock correction or a return), bounded like
+    /// a document quantity so stock arithmetic can never overflow.
+    StockDelta,
+    -1_000_000,
+    1_000_000
+);
+int_value!(
     /// A non-negative unit count (received, defective).
     Count,
     0,
@@ -312,6 +319,10 @@ macro_rules! text_enum {
     };
 }
 pub(crate) use text_enum;
+
+/// The most units one stock row may hold: far above any real warehouse, far below where
+/// `i64` arithmetic (or SQLite's switch to floating point) could overflow.
+pub const MAX_ON_HAND: i64 = 1_000_000_000_000;
 
 text_enum!(
     /// Parcel size class as Japanese carriers sell it (sum of three sides in cm).

@@ -7,13 +7,18 @@
 //! * `GET /v1/channel-events` -- the shipper's channel events, `?status=rejected` for the
 //!   orders that need a human.
 //!
-//! The webhook is checked in this order, and every refusal is a problem document: the channel
-//! exists (404); the signature matches the body (401, compared in constant time, before
-//! anything in the body is believed); `X-Shopify-Topic` is `orders/create` (422 naming the
-//! header); `X-Shopify-Shop-Domain` is the channel's shop (403: one app secret signs for
-//! every shop that installed the app); `X-Shopify-Webhook-Id` is present (422); the body is
-//! an order (400 for broken JSON, 422 for a missing or mistyped field, with its JSON pointer).
-//! Then [`channels::receive_order`] handles it in one transaction.
+//! The webhook is checked in this order, and every refusal is a problem document: the
+//! signature matches the body under the channel's secret (401 `invalid-signature`, compared in
+//! constant time, before anything in the body is believed; an unknown channel id gets the very
+//! same answer, after the same work, so nobody can probe which channels exist);
+//! `X-Shopify-Triggered-At` is present and within [`DELIVERY_WINDOW`] of now (401
+//! `stale-delivery`: a captured delivery cannot be replayed later); `X-Shopify-Topic` is
+//! `orders/create` (422 naming the header); `X-Shopify-Shop-Domain` is the channel's shop
+//! (403: one app secret signs for every shop that installed the app);
+//! `X-Shopify-Webhook-Id` is present (422); the body is an order (400 for broken JSON, 422 for
+//! a missing or mistyped field, with its JSON pointer). Then [`channels::receive_order`]
+//! handles it in one transaction; a delivery of the same order and trigger time under another
+//! webhook id -- a replay inside the window -- answers the first outcome and stores nothing.
 //!
 //! Decisions:
 //! - **Persist, then acknowledge** (DOMAIN.md hazard 4). The 200 is sent after the event and
@@ -65,6 +70,18 @@ pub const SHOP_HEADER: &str = "X-Shopify-Shop-Domain";
 pub const WEBHOOK_ID_HEADER: &str = "X-Shopify-Webhook-Id";
 pub const TRIGGERED_AT_HEADER: &str = "X-Shopify-Triggered-At";
 
+/// How old a delivery may be (by `X-Shopify-Triggered-At`): Shopify retries a failed webhook
+/// 8 times over 4 hours, and a retry keeps its trigger time, so 12 hours accepts every retry
+/// with room for an outage of ours; an order missed for longer is the reconciliation's to
+/// find. A trigger time more than 5 minutes in the future (clock skew) is refused too.
+pub const DELIVERY_WINDOW: Duration = Duration::from_secs(12 * 60 * 60);
+/// Clock skew tolerated for trigger times in the future.
+pub const FUTURE_SKEW: Duration = Duration::from_secs(5 * 60);
+
+/// Signs nothing: the secret an unknown channel id is "verified" against, so that its answer
+/// takes the same work as a known channel's wrong signature.
+const NO_CHANNEL_SECRET: &str = "kura-no-such-channel-0000000000000000";
+
 /// A header's value, or a 422 naming the header.
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str> {
     headers
@@ -87,7 +104,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str> {
         ("X-Shopify-Topic" = String, Header, description = "must be `orders/create`"),
         ("X-Shopify-Shop-Domain" = String, Header, description = "must be the channel's shop"),
         ("X-Shopify-Webhook-Id" = String, Header, description = "the delivery's id; a redelivery has exactly one effect"),
-        ("X-Shopify-Triggered-At" = Option<String>, Header, description = "when Shopify sent the event (RFC 3339)"),
+        ("X-Shopify-Triggered-At" = String, Header, description = "when Shopify triggered the event (RFC 3339); at most 12 hours old"),
     ),
     request_body(content = shopify::Order, content_type = "application/json"),
     responses(
@@ -102,11 +119,18 @@ async fn shopify_orders(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<axum::Json<ChannelEvent>> {
-    let (channel, secret) = channels::get_with_secret(&s.db, ChannelKind::Shopify, ChannelId(id)).await?;
+    let found = match channels::get_with_secret(&s.db, ChannelKind::Shopify, ChannelId(id)).await {
+        Ok(found) => Some(found),
+        Err(crate::domain::Error::NotFound(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     let signature = headers.get(HMAC_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !shopify::verify(&secret, &body, signature) {
+    let secret = found.as_ref().map_or(NO_CHANNEL_SECRET, |(_, secret)| secret.as_str());
+    let verified = shopify::verify(secret, &body, signature);
+    let Some((channel, _)) = found.filter(|_| verified) else {
         return Err(ApiError::BadSignature(HMAC_HEADER));
-    }
+    };
+    let triggered_at = fresh_trigger(&headers, jiff::Timestamp::now())?;
     let topic = header(&headers, TOPIC_HEADER)?;
     if topic != shopify::ORDERS_CREATE {
         return Err(ApiError::Schema {
@@ -121,18 +145,12 @@ async fn shopify_orders(
     if webhook_id.len() > 255 {
         return Err(ApiError::Schema { field: WEBHOOK_ID_HEADER.into(), message: "must be at most 255 bytes".into() });
     }
-    let triggered_at = match headers.get(TRIGGERED_AT_HEADER) {
-        None => None,
-        Some(_) => Some(header(&headers, TRIGGERED_AT_HEADER)?.parse::<jiff::Timestamp>().map_err(|e| {
-            ApiError::Schema { field: TRIGGERED_AT_HEADER.into(), message: format!("must be an RFC 3339 time: {e}") }
-        })?),
-    };
     if !extract::is_json(&headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
     let order: shopify::Order = extract::parse(&body)?;
 
-    let delivery = Delivery { webhook_id, topic, triggered_at };
+    let delivery = Delivery { webhook_id, topic, triggered_at: Some(triggered_at) };
     let handled = channels::receive_order(&s.db, &channel, &delivery, &order).await?;
 
     // Committed: the order exists (or is recorded as rejected) from now, or since its shipment.
@@ -156,6 +174,20 @@ async fn shopify_orders(
         "channel order handled"
     );
     Ok(axum::Json(handled.event))
+}
+
+/// The delivery's trigger time, if it is within the window (see [`DELIVERY_WINDOW`]).
+fn fresh_trigger(headers: &HeaderMap, now: jiff::Timestamp) -> Result<jiff::Timestamp> {
+    let triggered_at = header(headers, TRIGGERED_AT_HEADER)?.parse::<jiff::Timestamp>().map_err(|e| {
+        ApiError::Schema { field: TRIGGERED_AT_HEADER.into(), message: format!("must be an RFC 3339 time: {e}") }
+    })?;
+    let age = now.duration_since(triggered_at);
+    let window = jiff::SignedDuration::try_from(DELIVERY_WINDOW).unwrap_or(jiff::SignedDuration::MAX);
+    let skew = jiff::SignedDuration::try_from(FUTURE_SKEW).unwrap_or(jiff::SignedDuration::ZERO);
+    if age > window || age < -skew {
+        return Err(ApiError::StaleDelivery { header: TRIGGERED_AT_HEADER, window_seconds: DELIVERY_WINDOW.as_secs() });
+    }
+    Ok(triggered_at)
 }
 
 /// The shipper's channel events, oldest first: `?status=rejected` lists the orders that could

@@ -105,6 +105,15 @@ pub fn flush_spans() {
 }
 
 pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: usize) -> Option<TestApp> {
+    spawn_app_tuned(backend, |config| {
+        config.jobs = jobs;
+        config.max_in_flight = max_in_flight;
+    })
+    .await
+}
+
+/// A seeded app whose serving configuration `tune` adjusts (limits, timeouts, jobs).
+pub async fn spawn_app_tuned(backend: Backend, tune: impl FnOnce(&mut ServeConfig)) -> Option<TestApp> {
     telemetry();
     let suffix: u64 = rand::rng().random();
     let (url, cleanup) = match backend {
@@ -140,8 +149,7 @@ pub async fn spawn_app_configured(backend: Backend, jobs: bool, max_in_flight: u
     let (stop, stopped) = oneshot::channel::<()>();
     let mut config = ServeConfig::new(addr, admin_addr);
     config.drain = Duration::from_secs(10);
-    config.jobs = jobs;
-    config.max_in_flight = max_in_flight;
+    tune(&mut config);
     let server = tokio::spawn(server::run(db.clone(), public, admin, config, async move {
         let _ = stopped.await;
     }));

@@ -26,6 +26,9 @@ crate::on_both_backends!(
     a_webhook_for_another_shop_or_another_shippers_channel_is_refused,
     an_admin_registers_a_channel_whose_generated_secret_verifies_its_webhooks,
     the_webhook_route_is_measured_under_the_order_sync_journey,
+    a_delivery_triggered_outside_the_window_is_refused_and_stores_nothing,
+    a_replay_under_a_new_webhook_id_answers_the_first_outcome_and_stores_nothing,
+    an_unknown_channel_is_answered_exactly_like_a_wrong_signature,
 );
 
 /// A channel as a test drives it: where to post, and what to sign with.
@@ -80,7 +83,7 @@ async fn deliver_raw(app: &TestApp, shop: &Shop, webhook_id: &str, body: &[u8], 
         ("X-Shopify-Topic".into(), "orders/create".into()),
         ("X-Shopify-Shop-Domain".into(), shop.domain.clone()),
         ("X-Shopify-Webhook-Id".into(), webhook_id.into()),
-        ("X-Shopify-Triggered-At".into(), "2026-11-25T03:00:00.000000000Z".into()),
+        ("X-Shopify-Triggered-At".into(), jiff::Timestamp::now().to_string()),
         ("X-Shopify-API-Version".into(), "2025-10".into()),
     ];
     for (name, value) in headers {
@@ -472,7 +475,11 @@ async fn a_webhook_for_another_shop_or_another_shippers_channel_is_refused(backe
     assert_eq!(wrong_shop.status, StatusCode::FORBIDDEN, "{wrong_shop:?}");
     assert_eq!(wrong_shop.body["type"], "/problems/wrong-shop");
     assert_eq!(wrong_shop.body["field"], "X-Shopify-Shop-Domain");
-    assert_eq!(no_channel.status, StatusCode::NOT_FOUND, "{no_channel:?}");
+    assert_eq!(
+        no_channel.status,
+        StatusCode::UNAUTHORIZED,
+        "an unknown channel looks like a bad signature: {no_channel:?}"
+    );
     assert_eq!(count(&app, "select count(*) from channel_event").await, 0);
     assert_eq!(shipments_for_order(&app, 9009).await, 0);
 
@@ -565,4 +572,71 @@ async fn the_webhook_route_is_measured_under_the_order_sync_journey(backend: Bac
     let events = [("http_route", "/v1/channel-events"), ("journey", "none")];
     let _ = app.get("/v1/channel-events", &app.shipper_token("acme")).await;
     assert_eq!(metric(&app, "http_server_request_duration_seconds_count", &events).await, Some(1.0));
+}
+
+async fn a_delivery_triggered_outside_the_window_is_refused_and_stores_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let shop = demo_shop(&app);
+    let body = serde_json::to_vec(&order(7100, &[("MUG-01", 1)], 5)).expect("json");
+    let thirteen_hours_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(13)).to_string();
+    let in_ten_minutes = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10)).to_string();
+
+    let old = deliver_raw(&app, &shop, "old-1", &body, &[("X-Shopify-Triggered-At", &thirteen_hours_ago)]).await;
+    let future = deliver_raw(&app, &shop, "future-1", &body, &[("X-Shopify-Triggered-At", &in_ten_minutes)]).await;
+    let missing = deliver_raw(&app, &shop, "missing-1", &body, &[("X-Shopify-Triggered-At", "")]).await;
+
+    for r in [&old, &future] {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{r:?}");
+        assert_eq!(r.body["type"], "/problems/stale-delivery");
+        assert_eq!(r.body["field"], "X-Shopify-Triggered-At");
+    }
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY, "{missing:?}");
+    assert_eq!(missing.body["field"], "X-Shopify-Triggered-At");
+    assert_eq!(count(&app, "select count(*) from channel_event").await, 0);
+    assert_eq!(shipments_for_order(&app, 7100).await, 0);
+}
+
+async fn a_replay_under_a_new_webhook_id_answers_the_first_outcome_and_stores_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let shop = demo_shop(&app);
+    let body = serde_json::to_vec(&order(7200, &[("NOT-A-SKU", 1)], 5)).expect("json");
+    let triggered_at = jiff::Timestamp::now().to_string();
+    let first = deliver_raw(&app, &shop, "orig-1", &body, &[("X-Shopify-Triggered-At", &triggered_at)]).await;
+    assert_eq!(first.body["status"], "rejected", "{first:?}");
+    // A captured copy of the delivery is replayed under new webhook ids, concurrently.
+    let replays = join_all((0..5).map(|i| {
+        let (app, shop, body, triggered_at) = (&app, &shop, &body, &triggered_at);
+        async move {
+            deliver_raw(app, shop, &format!("replay-{i}"), body, &[("X-Shopify-Triggered-At", triggered_at)]).await
+        }
+    }))
+    .await;
+
+    for r in &replays {
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        assert_eq!(r.body["channel_event_id"], first.body["channel_event_id"], "the first event answers: {r:?}");
+        assert_eq!(r.body["status"], "rejected");
+    }
+    assert_eq!(count(&app, "select count(*) from channel_event").await, 1, "replays store nothing");
+}
+
+async fn an_unknown_channel_is_answered_exactly_like_a_wrong_signature(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else { return };
+    let shop = demo_shop(&app);
+    let body = serde_json::to_vec(&order(7300, &[("MUG-01", 1)], 5)).expect("json");
+    let wrong = sign("a-guess-at-the-secret-0000", &body);
+    let ghost = Shop { channel_id: 987_654, ..shop.clone() };
+
+    let known = deliver_raw(&app, &shop, "probe-1", &body, &[("X-Shopify-Hmac-Sha256", &wrong)]).await;
+    let unknown = deliver_raw(&app, &ghost, "probe-2", &body, &[("X-Shopify-Hmac-Sha256", &wrong)]).await;
+
+    assert_eq!(known.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status, known.status);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut().map(|o| o.remove("trace_id"));
+        v
+    };
+    assert_eq!(strip(&unknown.body), strip(&known.body), "nothing tells the channels apart");
+    assert_eq!(unknown.headers.get("www-authenticate"), known.headers.get("www-authenticate"));
 }
