@@ -4,6 +4,7 @@
 //!
 //! Layers, outermost first: the platform's shared layers ([`platform::api`]: request metrics,
 //! load shedding past `max_in_flight`, panic → 500 problem, request timeout → 503 problem);
+//! then injected faults (only with fault injection enabled, see [`crate::faults`]);
 //! then maintenance mode (writes answer 503 with `Retry-After`); `Idempotency-Key` replay on
 //! POST; body limit. Handlers are thin: extract typed input, call one operation, map the result.
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: telemetry::Metrics,
     /// The `order-sync` journey's freshness SLI (`order_sync_lag_seconds`).
     pub order_sync_lag: telemetry::metrics::OrderSyncLag,
+    /// Incidents injected on purpose; `None` unless fault injection is enabled.
+    pub faults: Option<crate::faults::Faults>,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
             maintenance: Arc::new(AtomicBool::new(false)),
             metrics,
             order_sync_lag,
+            faults: None,
         }
     }
 
@@ -144,6 +148,10 @@ pub fn api(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(middleware::from_fn_with_state(state.clone(), maintenance_gate))
         .with_state(state.clone());
+    let router = match &state.faults {
+        Some(faults) => router.layer(middleware::from_fn_with_state(faults.clone(), crate::faults::inject)),
+        None => router,
+    };
     let layers = platform::api::ApiLayers {
         metrics: state.metrics.clone(),
         routes: crate::journeys::ROUTES,

@@ -21,6 +21,10 @@ pub const INBOUND_TO_STOCK: Journey = Journey::new("inbound-to-stock");
 /// Backordered shipments are allocated when stock arrives.
 pub const ALLOCATION: Journey = Journey::new("allocation");
 
+/// Every journey the service declares.
+pub const ALL: &[Journey] =
+    &[CREATE_SHIPMENT, HHT_SCAN, WAVE_GENERATION, LABEL_ISSUANCE, ORDER_SYNC, STOCK_READ, INBOUND_TO_STOCK, ALLOCATION];
+
 /// Which route serves which journey: one row per route; every other route is `none`.
 pub const ROUTES: RouteJourneys = RouteJourneys(&[
     ("POST", "/v1/shipments", CREATE_SHIPMENT),

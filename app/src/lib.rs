@@ -9,8 +9,10 @@
 //! operations), `http` (thin handlers, problem documents, OpenAPI), `jobs` (cut-off waves,
 //! backorder sweep, storage billing), `server` (listeners and graceful shutdown).
 
+pub mod cli;
 pub mod db;
 pub mod domain;
+pub mod faults;
 pub mod http;
 pub mod jobs;
 pub mod journeys;

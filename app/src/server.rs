@@ -6,6 +6,8 @@
 //! the platform's routes ([`platform::admin`]: `/livez`, `/readyz`, `/metrics`,
 //! `/debug/pprof/*`) and:
 //! * `GET /maintenance` -- the maintenance switch log, newest first (read by the SLO controller).
+//! * `GET|POST|DELETE /incidents` -- injected faults, only with fault injection enabled
+//!   ([`crate::faults`]).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -37,6 +39,8 @@ pub struct ServeConfig {
     pub public_limits: Limits,
     /// The admin listener's.
     pub admin_limits: Limits,
+    /// Whether `kura incident` may inject faults ([`crate::faults`]); never in production.
+    pub fault_injection: bool,
 }
 
 impl ServeConfig {
@@ -51,14 +55,21 @@ impl ServeConfig {
             request_timeout: http::REQUEST_TIMEOUT,
             public_limits: PUBLIC_LIMITS,
             admin_limits: ADMIN_LIMITS,
+            fault_injection: false,
         }
     }
 }
 
-/// The admin listener's routes: the platform's and the maintenance log.
+/// The admin listener's routes: the platform's, the maintenance log and, with fault injection
+/// enabled, the incidents.
 pub fn admin_router(state: AppState) -> Router {
-    platform::admin::router(state.db.clone(), state.metrics.clone())
-        .merge(Router::new().route("/maintenance", get(maintenance_log)).with_state(state))
+    let faults = state.faults.clone();
+    let router = platform::admin::router(state.db.clone(), state.metrics.clone())
+        .merge(Router::new().route("/maintenance", get(maintenance_log)).with_state(state));
+    match faults {
+        Some(faults) => router.merge(crate::faults::router(faults)),
+        None => router,
+    }
 }
 
 async fn maintenance_log(State(s): State<AppState>) -> impl IntoResponse {
@@ -90,6 +101,10 @@ pub async fn run(
     let mut state = AppState::new(db.clone());
     state.max_in_flight = config.max_in_flight;
     state.request_timeout = config.request_timeout;
+    if config.fault_injection {
+        tracing::warn!("fault injection is enabled: incidents can be injected through the admin listener");
+        state.faults = Some(crate::faults::Faults::new(&state.metrics));
+    }
     if let Err(e) = state.refresh_maintenance().await {
         tracing::warn!(error = %e, "could not read the maintenance switch; assuming off");
     }

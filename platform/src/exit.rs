@@ -26,7 +26,17 @@ pub const SOFTWARE: u8 = 70;
 /// Parses the command line: `--help` and `--version` print and exit 0; a usage error prints
 /// and exits [`USAGE`].
 pub fn parse<C: clap::Parser>() -> Result<C, ExitCode> {
-    C::try_parse().map_err(|e| {
+    parse_from(std::env::args_os())
+}
+
+/// [`parse`] of the given arguments (`args[0]` is the program name).
+pub fn parse_from<C, I, T>(args: I) -> Result<C, ExitCode>
+where
+    C: clap::Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    C::try_parse_from(args).map_err(|e| {
         let usage = e.use_stderr();
         let _ = e.print();
         ExitCode::from(if usage { USAGE } else { SUCCESS })

@@ -5,6 +5,7 @@
 mod bad_input;
 mod concurrency;
 mod duplicates;
+mod faults;
 mod hardening;
 mod helpers;
 mod isolation;
