@@ -132,36 +132,61 @@ impl ProblemType {
     }
 }
 
-/// An RFC 9457 problem document, with Kura's extension members.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// An RFC 9457 problem document, with Kura's extension members. Small on purpose (a boxed
+/// tail holds what most problems lack), so `Result<T, Problem>` stays cheap to return.
+#[derive(Debug, Clone)]
 pub struct Problem {
+    problem_type: ProblemType,
+    detail: String,
+    field: Option<String>,
+    trace_id: Option<String>,
+    extra: Box<Extra>,
+}
+
+/// The members and response parts most problems do not have.
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    extensions: serde_json::Map<String, serde_json::Value>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// What went wrong inside, for the log only (5xx).
+    cause: Option<String>,
+}
+
+/// The document's shape, for OpenAPI (the document itself is serialized by hand, with the
+/// extension members beside the standard ones).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemSchema {
     /// Stable identifier of the problem kind, e.g. `/problems/validation`.
     #[serde(rename = "type")]
     pub kind: String,
-    pub title: &'static str,
+    pub title: String,
     pub status: u16,
     pub detail: String,
     /// JSON pointer (or query parameter, path parameter or header name) of the input at fault.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The request's trace, to quote when reporting the problem.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
-    /// Members a problem type adds, e.g. `current_status` for `illegal-transition` or
-    /// `existing_id` for `duplicate`.
-    #[serde(flatten)]
-    #[schema(value_type = Object, additional_properties)]
-    pub extensions: serde_json::Map<String, serde_json::Value>,
-    #[serde(skip)]
-    #[schema(ignore)]
-    problem_type: Option<ProblemType>,
-    #[serde(skip)]
-    #[schema(ignore)]
-    headers: Vec<(HeaderName, HeaderValue)>,
-    /// What went wrong inside, for the log only (5xx).
-    #[serde(skip)]
-    #[schema(ignore)]
-    cause: Option<String>,
+    /// For `illegal-transition` and `concurrent-update`: the status the resource is in now.
+    pub current_status: Option<String>,
+    /// For `duplicate`: the id of the resource that already exists.
+    pub existing_id: Option<i64>,
+}
+
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <ProblemSchema as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl ToSchema for Problem {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Problem")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <ProblemSchema as ToSchema>::schemas(schemas);
+    }
 }
 
 /// The detail every 5xx answers with: nothing internal leaves the server.
@@ -170,16 +195,11 @@ pub const INTERNAL_DETAIL: &str = "the server could not complete the request; it
 impl Problem {
     pub fn new(problem_type: ProblemType, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: format!("/problems/{}", problem_type.slug()),
-            title: problem_type.title(),
-            status: problem_type.status().as_u16(),
+            problem_type,
             detail: detail.into(),
             field: None,
             trace_id: telemetry::trace::current_trace_id(),
-            extensions: serde_json::Map::new(),
-            problem_type: Some(problem_type),
-            headers: Vec::new(),
-            cause: None,
+            extra: Box::default(),
         }
     }
 
@@ -193,8 +213,17 @@ impl Problem {
         Problem::new(ProblemType::Validation, detail).field(field)
     }
 
-    pub fn problem_type(&self) -> Option<ProblemType> {
+    pub fn problem_type(&self) -> ProblemType {
         self.problem_type
+    }
+
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The input at fault, if the problem names one.
+    pub fn field_name(&self) -> Option<&str> {
+        self.field.as_deref()
     }
 
     pub fn field(mut self, field: impl Into<String>) -> Problem {
@@ -205,14 +234,14 @@ impl Problem {
     /// Adds an extension member.
     pub fn with(mut self, name: &str, value: impl Serialize) -> Problem {
         if let Ok(value) = serde_json::to_value(value) {
-            self.extensions.insert(name.to_owned(), value);
+            self.extra.extensions.insert(name.to_owned(), value);
         }
         self
     }
 
     /// Adds a response header (`WWW-Authenticate`, `Retry-After`).
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Problem {
-        self.headers.push((name, value));
+        self.extra.headers.push((name, value));
         self
     }
 
@@ -223,12 +252,33 @@ impl Problem {
 
     /// What went wrong inside: logged with a 5xx, never sent.
     pub fn cause(mut self, cause: impl Into<String>) -> Problem {
-        self.cause = Some(cause.into());
+        self.extra.cause = Some(cause.into());
         self
     }
 
     pub fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        self.problem_type.status()
+    }
+}
+
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", &format!("/problems/{}", self.problem_type.slug()))?;
+        map.serialize_entry("title", self.problem_type.title())?;
+        map.serialize_entry("status", &self.problem_type.status().as_u16())?;
+        map.serialize_entry("detail", &self.detail)?;
+        if let Some(field) = &self.field {
+            map.serialize_entry("field", field)?;
+        }
+        if let Some(trace_id) = &self.trace_id {
+            map.serialize_entry("trace_id", trace_id)?;
+        }
+        for (name, value) in &self.extra.extensions {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
     }
 }
 
@@ -236,15 +286,15 @@ impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
         if status.is_server_error()
-            && let Some(cause) = &self.cause
+            && let Some(cause) = &self.extra.cause
         {
-            tracing::error!(error = %cause, problem = %self.kind, "request failed");
+            tracing::error!(error = %cause, problem = self.problem_type.slug(), "request failed");
         }
         let body = serde_json::to_vec(&self).unwrap_or_default();
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        for (name, value) in self.headers {
+        for (name, value) in self.extra.headers {
             headers.insert(name, value);
         }
         response
@@ -273,6 +323,11 @@ mod tests {
         assert_eq!(json["field"], "/identifier");
         assert_eq!(json["existing_id"], 7);
         assert!(json.get("cause").is_none());
+    }
+
+    #[test]
+    fn a_problem_is_small_enough_to_return_in_a_result() {
+        assert!(size_of::<Problem>() <= 96, "{}", size_of::<Problem>());
     }
 
     #[test]
