@@ -67,5 +67,29 @@ check "gate passes service, environment, sha, ref and each label" \
   "$(sed -n '/^reasons<</,/^kura_gate_/p' "$work/out" | sed -n 2p)"
 check "gate missing settings → exit 64" "64" "$(env -u GATE_SHA GATE_SERVICE=x GATE_ENVIRONMENT=y "$here/gate.sh" >/dev/null 2>&1; echo $?)"
 
+# --- coverage.py: totals, change against the base, the floor ---------------------------------
+cov() { # FILE COVERED COUNT [FILE COVERED COUNT]...
+  python3 - "$@" <<'PY'
+import json, sys
+a = sys.argv[1:]
+files = [{"filename": "/src/" + a[i], "summary": {"lines": {"covered": int(a[i + 1]), "count": int(a[i + 2])}}}
+         for i in range(0, len(a), 3)]
+print(json.dumps({"data": [{"files": files}]}))
+PY
+}
+cov app/src/a.rs 80 100 slo/src/b.rs 50 100 > "$work/current.json"
+cov app/src/a.rs 70 100 slo/src/b.rs 50 100 > "$work/base.json"
+report() { python3 "$here/../ci/coverage.py" --root /src "$@" > "$work/report.md" 2>&1; echo $?; }
+check "coverage above the floor → exit 0" 0 "$(report "$work/current.json" --floor 60)"
+check "coverage total is 65.00% of 200 lines" 1 "$(grep -c '\*\*65.00%\*\* of 200 lines' "$work/report.md")"
+check "coverage below the floor → exit 1" 1 "$(report "$work/current.json" --floor 70)"
+report "$work/current.json" --base "$work/base.json" >/dev/null
+check "coverage change against the base (+5 pp)" 1 "$(grep -c '+5.00 pp against the base branch (60.00%)' "$work/report.md")"
+row="| \`app\` | 100 | 80.00% | 🔺 +10.00 pp |"
+check "coverage per crate: app +10 pp" 1 "$(grep -cF -- "$row" "$work/report.md" || true)"
+report "$work/current.json" --base "$work/missing.json" >/dev/null
+check "coverage without a base figure says so" 1 "$(grep -c 'no base-branch figure yet' "$work/report.md")"
+check "coverage of unreadable data → exit 2" 2 "$(echo '{' > "$work/bad.json"; report "$work/bad.json")"
+
 echo "deploy scripts: ${passed} passed, ${failed} failed"
 [ "$failed" = 0 ]
