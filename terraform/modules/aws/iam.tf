@@ -272,11 +272,11 @@ resource "aws_iam_role_policy" "github_deploy" {
 }
 
 # QA previews: the qa-preview jobs also create and delete per-pull-request services, target
-# groups and listener rules (terraform/envs/qa-preview), all named <name>-pr-* / tagged.
+# groups and listener rules (terraform/envs/qa-preview), named preview-*, <name>-preview-* and <name>-pv-*.
 data "aws_iam_policy_document" "github_preview" {
   count = var.enable_preview_environments ? 1 : 0
   # checkov:skip=CKV_AWS_356:elasticloadbalancing:Describe* and ecs:CreateService's target-group lookups have no resource-level permissions; "*" is limited to read-only describes.
-  # checkov:skip=CKV_AWS_111:Writes are limited by name prefix (<name>-pr-) or by the cluster; only describes use "*".
+  # checkov:skip=CKV_AWS_111:Writes are limited by name prefix (preview-, <name>-preview-, <name>-pv-) or by the cluster; only describes use "*".
   statement {
     sid       = "Describe"
     actions   = ["elasticloadbalancing:Describe*", "ecs:DescribeClusters", "ecs:ListTagsForResource", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs"]
@@ -288,7 +288,7 @@ data "aws_iam_policy_document" "github_preview" {
       "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:AddTags", "elasticloadbalancing:CreateRule",
     "elasticloadbalancing:DeleteRule", "elasticloadbalancing:ModifyRule", "elasticloadbalancing:RemoveTags"]
     resources = [
-      "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}:targetgroup/${var.name}-pr-*",
+      "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}:targetgroup/${var.name}-pv-*",
       "arn:${local.partition}:elasticloadbalancing:${local.region}:${local.account_id}:listener-rule/app/${aws_lb.kura.name}/*",
       aws_lb_listener.https.arn,
     ]
@@ -296,7 +296,7 @@ data "aws_iam_policy_document" "github_preview" {
   statement {
     sid       = "PreviewServices"
     actions   = ["ecs:CreateService", "ecs:DeleteService", "ecs:UpdateService", "ecs:DescribeServices", "ecs:DeregisterTaskDefinition"]
-    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${aws_ecs_cluster.kura.name}/pr-*", "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${var.name}-pr-*:*"]
+    resources = ["arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${aws_ecs_cluster.kura.name}/preview-*", "arn:${local.partition}:ecs:${local.region}:${local.account_id}:task-definition/${var.name}-preview-*:*"]
   }
   statement {
     sid       = "PreviewState"
