@@ -303,6 +303,21 @@ data "aws_iam_policy_document" "github_preview" {
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["arn:${local.partition}:s3:::${coalesce(var.terraform_state_bucket, "-")}/qa-preview/*"]
   }
+  statement {
+    sid       = "ReadQaState"
+    actions   = ["s3:GetObject"]
+    resources = ["arn:${local.partition}:s3:::${coalesce(var.terraform_state_bucket, "-")}/qa.tfstate"]
+  }
+  statement {
+    sid       = "ListPreviewState"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${coalesce(var.terraform_state_bucket, "-")}"]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["qa-preview/*", "qa.tfstate"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "github_preview" {
