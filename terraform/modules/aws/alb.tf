@@ -10,7 +10,7 @@ resource "aws_lb" "kura" {
   subnets                    = aws_subnet.public[*].id
   security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
-  enable_deletion_protection = var.db_deletion_protection
+  enable_deletion_protection = true # an environment is torn down on purpose: disable it first
   idle_timeout               = 60
   tags                       = local.tags
 
@@ -22,6 +22,7 @@ resource "aws_lb" "kura" {
 }
 
 resource "aws_lb_target_group" "fulfillment" {
+  # checkov:skip=CKV_AWS_378:TLS terminates at the ALB; from there to the tasks traffic stays in the private subnets, allowed by security group only from the ALB. The binaries serve plain HTTP behind a load balancer.
   name                 = "${var.name}-api"
   port                 = local.fulfillment_port
   protocol             = "HTTP"
@@ -42,6 +43,7 @@ resource "aws_lb_target_group" "fulfillment" {
 }
 
 resource "aws_lb_target_group" "controller" {
+  # checkov:skip=CKV_AWS_378:TLS terminates at the ALB; from there to the tasks traffic stays in the private subnets, allowed by security group only from the ALB. The binaries serve plain HTTP behind a load balancer.
   name                 = "${var.name}-slo"
   port                 = local.controller_port
   protocol             = "HTTP"
@@ -187,6 +189,33 @@ resource "aws_wafv2_web_acl" "kura" {
     visibility_config {
       cloudwatch_metrics_enabled = true
       metric_name                = "${var.name}-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # Anonymising proxies and Tor are blocked; hosting providers only counted: GitHub's webhook
+  # deliveries and Actions runners, and the EC channels' webhooks, come from clouds.
+  rule {
+    name     = "anonymous-ip"
+    priority = 15
+    override_action {
+      none {}
+    }
+    statement {
+      managed_rule_group_statement {
+        vendor_name = "AWS"
+        name        = "AWSManagedRulesAnonymousIpList"
+        rule_action_override {
+          name = "HostingProviderIPList"
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-anonymous-ip"
       sampled_requests_enabled   = true
     }
   }

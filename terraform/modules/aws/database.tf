@@ -35,6 +35,8 @@ resource "aws_db_parameter_group" "kura" {
 }
 
 resource "aws_db_instance" "kura" {
+  # checkov:skip=CKV_AWS_157:Multi-AZ is the variable db_multi_az: production sets true; QA sets false on purpose (a disposable, single-AZ test database).
+  # checkov:skip=CKV_AWS_293:Deletion protection is the variable db_deletion_protection: production sets true; QA sets false so the environment can be torn down.
   identifier     = var.name
   engine         = "postgres"
   engine_version = var.db_engine_version

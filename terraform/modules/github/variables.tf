@@ -70,6 +70,12 @@ variable "required_checks" {
   ]
 }
 
+variable "require_signed_commits" {
+  description = "Require signed commits on the default branch (every contributor then needs a signing key)."
+  type        = bool
+  default     = false
+}
+
 variable "required_approvals" {
   description = "Approving reviews a pull request needs."
   type        = number
