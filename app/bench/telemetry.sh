@@ -40,10 +40,11 @@ load() { # $1 = mode, $2 = journey, $3 = rate
     --rate "$3" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$1" | tee -a "$OUT"
 }
 
-for rep in $(seq "$REPS"); do
+for _ in $(seq "$REPS"); do
   for mode in on off; do
     for point in "create-shipment $SUSTAINED" "create-shipment $PEAK" "hht-scan $SUSTAINED"; do
       start "$mode"
+      # shellcheck disable=SC2086 # "journey rate": two words on purpose
       load "$mode" $point
       stop
     done

@@ -53,7 +53,7 @@ scrape_configs:
       - targets: ['127.0.0.1:$fport']
 YAML
 "$PROMETHEUS" --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
-  --web.listen-address="127.0.0.1:$pport" > "$work/prometheus.log" 2>&1 & ppid=$!; pids+=($ppid)
+  --web.listen-address="127.0.0.1:$pport" > "$work/prometheus.log" 2>&1 & ppid=$!; pids+=("$ppid")
 purl=http://127.0.0.1:$pport
 for _ in $(seq 300); do curl -sf "$purl/-/ready" >/dev/null && break; sleep 0.2; done
 curl -sf "$purl/-/ready" >/dev/null || { cat "$work/prometheus.log"; exit 1; }
