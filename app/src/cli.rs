@@ -70,6 +70,10 @@ enum Command {
         /// Concurrent requests before new ones are shed with 503 `overloaded` and Retry-After.
         #[arg(long, env = "FULFILLMENT_MAX_IN_FLIGHT", default_value_t = crate::http::DEFAULT_MAX_IN_FLIGHT)]
         max_in_flight: usize,
+        /// How often backordered shipments are swept for stock (`30m`, `20s`), besides the
+        /// re-allocation every putaway does.
+        #[arg(long, env = "FULFILLMENT_BACKORDER_SWEEP_INTERVAL", default_value = "30m", value_parser = parse_interval)]
+        backorder_sweep_interval: Duration,
         /// Enable fault injection (`kura incident`): the admin listener's /incidents can make a
         /// journey's requests fail or slow down on purpose. For demos and tests; never in production.
         #[arg(long, env = "FULFILLMENT_FAULT_INJECTION")]
@@ -199,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             drain_seconds,
             no_jobs,
+            backorder_sweep_interval,
             max_in_flight,
             fault_injection,
             request_timeout,
@@ -216,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = ServeConfig::new(listen, admin_listen);
             config.drain = Duration::from_secs(drain_seconds);
             config.jobs = !no_jobs;
+            config.backorder_sweep = backorder_sweep_interval;
             config.max_in_flight = max_in_flight;
             config.request_timeout = Duration::from_secs(request_timeout);
             config.fault_injection = fault_injection;
@@ -228,6 +234,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A duration such as `30m`, `20s` or `1h`, at least a second.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let span: jiff::Span = text.parse().map_err(|e| format!("{text:?} is not a duration like 30m or 20s: {e}"))?;
+    let d = Duration::try_from(jiff::SignedDuration::try_from(span).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(1) { Err("must be at least 1s".into()) } else { Ok(d) }
 }
 
 /// `serve --listen`'s default.

@@ -2,7 +2,8 @@
 //! - cut-off waves: at each warehouse's cut-off, release today's allocated shipments (the
 //!   unique `wave_cutoff_once` index makes it happen once per warehouse and day);
 //! - backorder sweep: re-allocate backorders every 30 minutes (OPENLOGI sweeps twice an
-//!   hour), as a backstop to the re-allocation that putaway already does;
+//!   hour; `--backorder-sweep-interval`), as a backstop to the re-allocation that putaway
+//!   already does;
 //! - storage billing: bill yesterday's storage once per warehouse and day;
 //! - idempotency purge: delete `Idempotency-Key` records past their 24 h retention;
 //! - maintenance refresh: follow maintenance switches made on other replicas.
@@ -33,12 +34,15 @@ pub enum JobError {
     Partial { failed: usize, total: usize },
 }
 
-/// Runs every job until `shutdown` flips to true.
-pub async fn run(state: AppState, shutdown: watch::Receiver<bool>) {
+/// How often the backorder sweep runs unless configured otherwise: OPENLOGI sweeps twice an hour.
+pub const BACKORDER_SWEEP_INTERVAL: Duration = Duration::from_secs(30 * 60);
+
+/// Runs every job until `shutdown` flips to true; the backorder sweep every `sweep`.
+pub async fn run(state: AppState, sweep: Duration, shutdown: watch::Receiver<bool>) {
     let s = &state;
     tokio::join!(
         every(s, "cutoff-waves", Duration::from_secs(20), shutdown.clone(), || cutoff_waves(s)),
-        every(s, "backorder-sweep", Duration::from_secs(30 * 60), shutdown.clone(), || backorder_sweep(s)),
+        every(s, "backorder-sweep", sweep, shutdown.clone(), || backorder_sweep(s)),
         every(s, "storage-billing", Duration::from_secs(60 * 60), shutdown.clone(), || storage_billing(s)),
         every(s, "idempotency-purge", Duration::from_secs(10 * 60), shutdown.clone(), || async {
             let purged = idempotency::purge(&s.db, jiff::Timestamp::now()).await?;

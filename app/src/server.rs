@@ -31,6 +31,8 @@ pub struct ServeConfig {
     /// How long in-flight requests may take to finish after SIGTERM.
     pub drain: Duration,
     pub jobs: bool,
+    /// How often the backorder sweep runs.
+    pub backorder_sweep: Duration,
     /// Concurrent requests before shedding with 503 (see `http::DEFAULT_MAX_IN_FLIGHT`).
     pub max_in_flight: usize,
     /// A request still running after this is answered 503 `timeout` and rolled back.
@@ -51,6 +53,7 @@ impl ServeConfig {
             admin_listen,
             drain: Duration::from_secs(25),
             jobs: true,
+            backorder_sweep: jobs::BACKORDER_SWEEP_INTERVAL,
             max_in_flight: http::DEFAULT_MAX_IN_FLIGHT,
             request_timeout: http::REQUEST_TIMEOUT,
             public_limits: PUBLIC_LIMITS,
@@ -112,7 +115,7 @@ pub async fn run(
     let (api, _) = http::api(state.clone());
     let public = Listener::new("public", public, api, config.public_limits);
     let admin = Listener::new("admin", admin, admin_router(state.clone()), config.admin_limits);
-    let jobs = config.jobs.then(|| tokio::spawn(jobs::run(state.clone(), stop_rx)));
+    let jobs = config.jobs.then(|| tokio::spawn(jobs::run(state.clone(), config.backorder_sweep, stop_rx)));
     let stop_jobs = async move {
         shutdown.await;
         let _ = stop_tx.send(true);
