@@ -55,7 +55,6 @@
 //! cannot be replayed later ([`receiver::verify`] does exactly that). Retries are signed anew
 //! with their own timestamp.
 
-pub mod api;
 pub mod metrics;
 pub mod outbox;
 pub mod receiver;
@@ -73,7 +72,7 @@ use sqlx::any::AnyRow;
 
 use crate::eval::{Evaluation, Status, TierBurn};
 use crate::spec::{Spec, Specs};
-use crate::store::Db;
+use platform::Db;
 pub use receiver::{Receiver, Secret};
 pub use state::{AlertState, Hold, IllegalTransition};
 
@@ -97,9 +96,6 @@ pub struct Settings {
     pub retry_cap: Duration,
     /// How often the delivery task looks for due rows.
     pub poll_interval: Duration,
-    /// The bearer token write endpoints require (`--api-token` / `SLO_API_TOKEN`); without
-    /// one, writes are refused.
-    pub api_token: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -110,7 +106,6 @@ impl Default for Settings {
             retry_base: Duration::from_secs(2),
             retry_cap: outbox::RETRY_CAP,
             poll_interval: Duration::from_secs(1),
-            api_token: None,
         }
     }
 }
@@ -159,6 +154,9 @@ impl Args {
         let url = |flag: &str, u: &str| {
             if u.starts_with("http://") || u.starts_with("https://") {
                 Ok(u.trim_end_matches('/').to_owned())
+            } else if flag == "slack-webhook" {
+                // Slack's URL is its secret: not echoed.
+                Err(format!("--{flag} must be an https:// URL"))
             } else {
                 Err(format!("--{flag} must be an http:// or https:// URL (got {u:?})"))
             }
@@ -174,7 +172,7 @@ impl Args {
             });
         }
         if let Some(u) = &self.slack_webhook {
-            receivers.push(Receiver::Slack { url: url("slack-webhook", u)? });
+            receivers.push(Receiver::Slack { url: Secret(url("slack-webhook", u)?) });
         }
         if let Some(key) = &self.pagerduty_routing_key {
             receivers.push(Receiver::PagerDuty {
@@ -185,12 +183,7 @@ impl Args {
         if let Some(u) = &self.alertmanager {
             receivers.push(Receiver::Alertmanager { base_url: url("alertmanager", u)? });
         }
-        Ok(Settings {
-            receivers,
-            renotify_interval: self.renotify_interval,
-            api_token: self.api_token.clone().filter(|t| !t.is_empty()).map(Secret),
-            ..Settings::default()
-        })
+        Ok(Settings { receivers, renotify_interval: self.renotify_interval, ..Settings::default() })
     }
 }
 
@@ -200,6 +193,15 @@ pub enum AlertError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
+}
+
+impl platform::db::DbError for AlertError {
+    fn as_sqlx(&self) -> Option<&sqlx::Error> {
+        match self {
+            AlertError::Database(e) => Some(e),
+            AlertError::Transition(_) => None,
+        }
+    }
 }
 
 /// Whether a notification says "it fires" or "it stopped".
@@ -254,7 +256,7 @@ pub struct Notification {
 /// The dedup key of the alert of `tier` of `slo` of `service`.
 pub fn alert_key(service: &str, slo: &str, tier: &str) -> String {
     let digest = Sha256::digest(format!("{service}/{slo}/{tier}").as_bytes());
-    receiver::hex(&digest[..16])
+    platform::signature::hex(&digest[..16])
 }
 
 /// One alert as stored.
@@ -379,91 +381,92 @@ pub async fn process(
     now: Timestamp,
     settings: &Settings,
 ) -> Result<ProcessReport, AlertError> {
-    let mut tx = db.writer().begin().await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_alert"))).fetch_all(&mut *tx).await?;
-    let mut alerts: HashMap<String, Alert> =
-        rows.iter().map(from_row).map(|r| r.map(|a| (a.key.clone(), a))).collect::<Result<_, _>>()?;
-    let silences = silence::active(&mut tx, now).await?;
-    let renotify = SignedDuration::try_from(settings.renotify_interval).unwrap_or(SignedDuration::from_hours(4));
-    let mut report = ProcessReport::default();
-    let mut touched: HashSet<String> = HashSet::new();
+    platform::transaction!(db, AlertError, |tx| {
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_alert"))).fetch_all(&mut **tx).await?;
+        let mut alerts: HashMap<String, Alert> =
+            rows.iter().map(from_row).map(|r| r.map(|a| (a.key.clone(), a))).collect::<Result<_, _>>()?;
+        let silences = silence::active(tx, now).await?;
+        let renotify = SignedDuration::try_from(settings.renotify_interval).unwrap_or(SignedDuration::from_hours(4));
+        let mut report = ProcessReport::default();
+        let mut touched: HashSet<String> = HashSet::new();
 
-    for e in evaluations {
-        let spec = specs.iter().find(|s| s.service == e.service);
-        let slo = spec.and_then(|s| s.slo(&e.slo));
-        // Burn-rate tiers: nothing is known while the SLO is `no-data`.
-        if e.status != Status::NoData {
-            for b in &e.burn_rates {
-                let key = alert_key(&e.service, &e.slo, &b.tier);
-                let alert = alerts
-                    .remove(&key)
-                    .unwrap_or_else(|| Alert::new(e, &b.tier, &b.severity, &b.long_window, &b.short_window));
+        for e in evaluations {
+            let spec = specs.iter().find(|s| s.service == e.service);
+            let slo = spec.and_then(|s| s.slo(&e.slo));
+            // Burn-rate tiers: nothing is known while the SLO is `no-data`.
+            if e.status != Status::NoData {
+                for b in &e.burn_rates {
+                    let key = alert_key(&e.service, &e.slo, &b.tier);
+                    let alert = alerts
+                        .remove(&key)
+                        .unwrap_or_else(|| Alert::new(e, &b.tier, &b.severity, &b.long_window, &b.short_window));
+                    let holds = match (e.in_maintenance, alert.state) {
+                        (false, _) => Some(b.firing),
+                        (true, AlertState::Pending) => Some(false),
+                        (true, _) => None,
+                    };
+                    let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
+                    let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
+                    let alert =
+                        advance(tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
+                    touched.insert(key.clone());
+                    alerts.insert(key, alert);
+                }
+            }
+            if let Some(after) = slo.and_then(|s| s.alerting.no_data) {
+                let key = alert_key(&e.service, &e.slo, NO_DATA_TIER);
+                let alert = alerts.remove(&key).unwrap_or_else(|| {
+                    let range = crate::math::format_duration(after);
+                    Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
+                });
                 let holds = match (e.in_maintenance, alert.state) {
-                    (false, _) => Some(b.firing),
+                    (false, _) => Some(e.status == Status::NoData),
                     (true, AlertState::Pending) => Some(false),
                     (true, _) => None,
                 };
-                let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
-                let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
-                let alert =
-                    advance(&mut tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
+                let since = alert.pending_since.unwrap_or(now);
+                let ready = now.duration_since(since) >= after;
+                let n = Candidate { e: Some(e), spec, burn: None, no_data: Some(after) };
+                let alert = advance(
+                    tx,
+                    alert,
+                    holds,
+                    Hold::Until { ready },
+                    &n,
+                    &silences,
+                    now,
+                    renotify,
+                    settings,
+                    &mut report,
+                )
+                .await?;
                 touched.insert(key.clone());
                 alerts.insert(key, alert);
             }
         }
-        if let Some(after) = slo.and_then(|s| s.alerting.no_data) {
-            let key = alert_key(&e.service, &e.slo, NO_DATA_TIER);
-            let alert = alerts.remove(&key).unwrap_or_else(|| {
-                let range = crate::math::format_duration(after);
-                Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
-            });
-            let holds = match (e.in_maintenance, alert.state) {
-                (false, _) => Some(e.status == Status::NoData),
-                (true, AlertState::Pending) => Some(false),
-                (true, _) => None,
-            };
-            let since = alert.pending_since.unwrap_or(now);
-            let ready = now.duration_since(since) >= after;
-            let n = Candidate { e: Some(e), spec, burn: None, no_data: Some(after) };
-            let alert = advance(
-                &mut tx,
-                alert,
-                holds,
-                Hold::Until { ready },
-                &n,
-                &silences,
-                now,
-                renotify,
-                settings,
-                &mut report,
-            )
-            .await?;
-            touched.insert(key.clone());
-            alerts.insert(key, alert);
+        // Alerts whose tier, no-data setting or SLO left the specs: a firing one resolves (and
+        // says so), a pending one is cancelled; nothing would ever end them otherwise.
+        let mut retired: Vec<Alert> = alerts
+            .into_values()
+            .filter(|a| !touched.contains(&a.key) && matches!(a.state, AlertState::Pending | AlertState::Firing))
+            .filter(|a| {
+                let slo = specs.iter().find(|s| s.service == a.service).and_then(|s| s.slo(&a.slo));
+                match slo {
+                    None => true,
+                    Some(s) if a.tier == NO_DATA_TIER => s.alerting.no_data.is_none(),
+                    Some(s) => !s.alerting.tiers.iter().any(|t| t.name == a.tier),
+                }
+            })
+            .collect();
+        retired.sort_by(|a, b| a.key.cmp(&b.key));
+        for alert in retired {
+            let spec = specs.iter().find(|s| s.service == alert.service);
+            let n = Candidate { e: None, spec, burn: None, no_data: None };
+            advance(tx, alert, Some(false), Hold::None, &n, &silences, now, renotify, settings, &mut report).await?;
         }
-    }
-    // Alerts whose tier, no-data setting or SLO left the specs: a firing one resolves (and
-    // says so), a pending one is cancelled; nothing would ever end them otherwise.
-    let mut retired: Vec<Alert> = alerts
-        .into_values()
-        .filter(|a| !touched.contains(&a.key) && matches!(a.state, AlertState::Pending | AlertState::Firing))
-        .filter(|a| {
-            let slo = specs.iter().find(|s| s.service == a.service).and_then(|s| s.slo(&a.slo));
-            match slo {
-                None => true,
-                Some(s) if a.tier == NO_DATA_TIER => s.alerting.no_data.is_none(),
-                Some(s) => !s.alerting.tiers.iter().any(|t| t.name == a.tier),
-            }
-        })
-        .collect();
-    retired.sort_by(|a, b| a.key.cmp(&b.key));
-    for alert in retired {
-        let spec = specs.iter().find(|s| s.service == alert.service);
-        let n = Candidate { e: None, spec, burn: None, no_data: None };
-        advance(&mut tx, alert, Some(false), Hold::None, &n, &silences, now, renotify, settings, &mut report).await?;
-    }
-    tx.commit().await?;
-    Ok(report)
+        Ok(report)
+    })
 }
 
 /// What a notification is built from.
@@ -646,7 +649,7 @@ mod tests {
         assert_eq!(k, alert_key("fulfillment", "create-shipment-availability", "fast-page"));
         assert_ne!(k, alert_key("fulfillment", "create-shipment-availability", "slow-page"));
         // sha256("a/b/c") = 6e7a6b4d...; the key is its first 16 bytes in hex.
-        let full = receiver::hex(&Sha256::digest(b"a/b/c"));
+        let full = platform::signature::hex(&Sha256::digest(b"a/b/c"));
         assert_eq!(alert_key("a", "b", "c"), full[..32]);
     }
 }

@@ -65,14 +65,15 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; b
 
 type AppState = Arc<Controller>;
 
-/// The dashboard's routes, to be merged into the controller's public router.
-pub fn router() -> Router<AppState> {
+/// The dashboard's routes over `controller`, to be merged into the controller's public router.
+pub fn router(controller: Arc<Controller>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/journeys/{service}/{journey}", get(journey_page))
         .route("/slos/{service}/{slo}", get(slo_redirect))
         .route("/assets/dashboard.css", get(stylesheet))
         .layer(Extension(Arc::new(SinceCache::default())))
+        .with_state(controller)
 }
 
 /// Since when an SLO has had its current status.
@@ -86,7 +87,7 @@ pub struct Since {
 /// The first history row after the last row whose status is not `status`.
 #[tracing::instrument(skip_all, fields(service, slo))]
 pub async fn status_since(
-    db: &crate::store::Db,
+    db: &platform::Db,
     service: &str,
     slo: &str,
     status: Status,
@@ -706,7 +707,7 @@ async fn slo_section(
         Some(r) => (now.saturating_sub(r).unwrap_or(start).max(start), now),
         None => (start, end.max(now)),
     };
-    let rows = history::since(c.db(), &spec.service, &slo.id, from, crate::api::MAX_HISTORY).await?;
+    let rows = history::since(c.db(), &spec.service, &slo.id, from, history::MAX_HISTORY).await?;
     let rows = chart::thin(&rows, MAX_CHART_POINTS);
 
     let anchor = slo_anchor(&slo.id);

@@ -27,16 +27,14 @@ pub struct AlertMetrics {
 }
 
 impl AlertMetrics {
-    /// Creates the metrics and registers them in `registry`.
-    pub fn register(registry: &mut Registry) -> AlertMetrics {
-        let m = AlertMetrics::default();
+    /// Registers these metrics in `registry`.
+    pub fn register_in(&self, registry: &mut Registry) {
         registry.register(
             "slo_notifications",
             "Notification delivery attempts by receiver and outcome",
-            m.notifications.clone(),
+            self.notifications.clone(),
         );
-        registry.register("slo_outbox_depth", "Notifications not delivered yet", m.outbox_depth.clone());
-        m
+        registry.register("slo_outbox_depth", "Notifications not delivered yet", self.outbox_depth.clone());
     }
 
     /// Counts one attempt.

@@ -21,7 +21,7 @@ use sqlx::Row;
 use tokio::sync::watch;
 
 use super::{Notification, Settings};
-use crate::store::Db;
+use platform::Db;
 
 /// The longest wait between two attempts.
 pub const RETRY_CAP: Duration = Duration::from_secs(300);
@@ -190,16 +190,17 @@ pub async fn deliver_due(
     Ok(report)
 }
 
-/// Delivers due rows every `poll_interval` while `leader()` says this replica leads, until
-/// `stop` turns true, counting attempts and the depth in `metrics`.
+/// Delivers due rows with `client` (built from the binary's TLS roots) every `poll_interval`
+/// while `leader()` says this replica leads, until `stop` turns true, counting attempts and the
+/// depth in `metrics`.
 pub async fn run(
     db: Db,
     settings: std::sync::Arc<Settings>,
+    client: reqwest::Client,
     metrics: super::metrics::AlertMetrics,
     leader: impl Fn() -> bool,
     mut stop: watch::Receiver<bool>,
 ) {
-    let client = reqwest::Client::builder().timeout(super::receiver::TIMEOUT).build().unwrap_or_default();
     let mut ticker = tokio::time::interval(settings.poll_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

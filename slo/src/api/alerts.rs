@@ -1,4 +1,4 @@
-//! The alerting part of the controller's API (merged into [`crate::api`]):
+//! The alerting part of the controller's API:
 //!
 //! * `GET /api/v1/alerts` -- every alert that is not `inactive` (firing first), with its labels
 //!   and whether a silence covers it.
@@ -7,43 +7,30 @@
 //!   "ends_at", "author", "comment"}` (RFC 3339 instants); 201 with the silence.
 //! * `DELETE /api/v1/silences/{id}` -- expire it now (kept for the record); 200 with it.
 //!
-//! Writes need `Authorization: Bearer <--api-token>`; without it, or when the controller has
-//! no token configured, they answer 401 `application/problem+json` (`/problems/unauthorized`).
-
-use std::sync::Arc;
+//! Writes need the API token ([`platform::auth::RequireToken`]): 401 `/problems/unauthorized`
+//! otherwise. A silence that breaks a rule is 422 `/problems/validation` naming the member
+//! ([`crate::alert::silence::NewSilence::parse`]).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use jiff::Timestamp;
+use platform::Problem;
+use platform::auth::RequireToken;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::silence::{self, Matcher, NewSilence, Silence};
-use super::{Alert, AlertState};
-use crate::api::error::{ApiError, PROBLEM_JSON, Problem, bad};
-use crate::controller::Controller;
-
-type AppState = Arc<Controller>;
+use super::AppState;
+use super::error::{ApiError, invalid};
+use crate::alert::silence::{self, Matcher, NewSilence, Silence};
+use crate::alert::{self, Alert, AlertState};
 
 /// The routes above, with their OpenAPI paths.
 pub fn routes() -> OpenApiRouter<AppState> {
-    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-    let mut components = utoipa::openapi::Components::new();
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("--api-token")).build(),
-        ),
-    );
-    let mut doc = utoipa::openapi::OpenApi::default();
-    doc.components = Some(components);
-    OpenApiRouter::with_openapi(doc)
+    OpenApiRouter::new()
         .routes(routes!(list_alerts))
         .routes(routes!(list_silences, create_silence))
         .routes(routes!(expire_silence))
@@ -72,38 +59,9 @@ pub struct SilenceRequest {
     pub comment: String,
 }
 
-/// 401 as a problem document, with the challenge.
-pub(crate) fn unauthorized(detail: &str) -> Response {
-    let problem = Problem {
-        kind: "/problems/unauthorized".into(),
-        title: "Unauthorized",
-        status: 401,
-        detail: detail.into(),
-        field: Some("authorization".into()),
-        trace_id: telemetry::trace::current_trace_id(),
-    };
-    let mut r = (StatusCode::UNAUTHORIZED, serde_json::to_vec(&problem).unwrap_or_default()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    r
-}
-
-/// The request carries the configured bearer token (compared as SHA-256 digests, so the time
-/// taken says nothing about how much of it matched); the error is the 401's detail.
-pub(crate) fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'static str> {
-    let Some(token) = &c.alerting().api_token else {
-        return Err("writes are disabled: the controller has no --api-token");
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or("Authorization: Bearer <token> is required")?;
-    if Sha256::digest(given.trim().as_bytes()) == Sha256::digest(token.0.as_bytes()) {
-        Ok(())
-    } else {
-        Err("the bearer token is not valid")
-    }
+/// An RFC 3339 instant from the body member `field`.
+pub(crate) fn instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    text.parse::<Timestamp>().map_err(|e| invalid(field, format!("not an RFC 3339 instant: {e}")))
 }
 
 #[utoipa::path(get, path = "/api/v1/alerts", tag = "alert",
@@ -111,7 +69,7 @@ pub(crate) fn authorize(c: &Controller, headers: &HeaderMap) -> Result<(), &'sta
 #[tracing::instrument(skip_all)]
 async fn list_alerts(State(c): State<AppState>) -> Result<Json<Vec<AlertView>>, ApiError> {
     let now = Timestamp::now();
-    let alerts = super::list(c.db()).await?;
+    let alerts = alert::list(c.db()).await?;
     let silences = silence::list(c.db(), now).await?;
     let specs = c.specs();
     let views = alerts
@@ -137,32 +95,25 @@ async fn list_silences(State(c): State<AppState>) -> Result<Json<Vec<Silence>>, 
     security(("bearer" = [])),
     responses(
         (status = 201, body = Silence),
-        (status = 400, description = "A malformed field", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or a wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A member that breaks a rule", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
 async fn create_silence(
     State(c): State<AppState>,
-    headers: HeaderMap,
+    _: RequireToken,
     body: Result<Json<SilenceRequest>, JsonRejection>,
-) -> Response {
-    if let Err(detail) = authorize(&c, &headers) {
-        return unauthorized(detail);
-    }
-    let result = async {
-        let Json(req) = body.map_err(|e| bad("body", e.body_text()))?;
-        let now = Timestamp::now();
-        let instant =
-            |field: &str, s: &str| s.parse::<Timestamp>().map_err(|e| bad(field, format!("not RFC 3339: {e}")));
-        let starts_at = req.starts_at.as_deref().map(|s| instant("starts_at", s)).transpose()?;
-        let ends_at = instant("ends_at", &req.ends_at)?;
-        let new = NewSilence::parse(req.matchers, starts_at, ends_at, &req.author, &req.comment, now)
-            .map_err(|e| bad(e.field, e.message))?;
-        let s = silence::create(c.db(), &new, now).await?;
-        tracing::info!(id = s.id, author = %s.author, "silence created");
-        Ok::<_, ApiError>((StatusCode::CREATED, Json(s)))
-    };
-    result.await.into_response()
+) -> Result<(StatusCode, Json<Silence>), ApiError> {
+    let Json(req) = body?;
+    let now = Timestamp::now();
+    let starts_at = req.starts_at.as_deref().map(|s| instant("/starts_at", s)).transpose()?;
+    let ends_at = instant("/ends_at", &req.ends_at)?;
+    let new = NewSilence::parse(req.matchers, starts_at, ends_at, &req.author, &req.comment, now)
+        .map_err(|e| invalid(&format!("/{}", e.field), e.message))?;
+    let s = silence::create(c.db(), &new, now).await?;
+    tracing::info!(id = s.id, author = %s.author, "silence created");
+    Ok((StatusCode::CREATED, Json(s)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/silences/{id}", tag = "alert",
@@ -174,19 +125,17 @@ async fn create_silence(
         (status = 404, description = "No such silence", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
-async fn expire_silence(State(c): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(detail) = authorize(&c, &headers) {
-        return unauthorized(detail);
-    }
-    let result = async {
-        let id: i64 = id.parse().map_err(|_| bad("id", "must be a whole number"))?;
-        match silence::expire(c.db(), id, Timestamp::now()).await? {
-            Some(s) => {
-                tracing::info!(id, "silence expired");
-                Ok(Json(s))
-            }
-            None => Err(ApiError::NotFound { field: "id", what: format!("silence {id}") }),
+async fn expire_silence(
+    State(c): State<AppState>,
+    _: RequireToken,
+    Path(id): Path<String>,
+) -> Result<Json<Silence>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| invalid("id", "must be a whole number"))?;
+    match silence::expire(c.db(), id, Timestamp::now()).await? {
+        Some(s) => {
+            tracing::info!(id, "silence expired");
+            Ok(Json(s))
         }
-    };
-    result.await.into_response()
+        None => Err(ApiError::NotFound { field: "id", what: format!("silence {id}") }),
+    }
 }
