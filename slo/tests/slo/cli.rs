@@ -92,10 +92,10 @@ fn free_port() -> u16 {
 }
 
 /// `slo controller` as a process; killed when dropped.
-struct Controller {
-    child: Child,
-    public: u16,
-    admin: u16,
+pub(crate) struct Controller {
+    pub(crate) child: Child,
+    pub(crate) public: u16,
+    pub(crate) admin: u16,
     dir: PathBuf,
 }
 
@@ -107,7 +107,9 @@ impl Drop for Controller {
     }
 }
 
-fn start_controller(specs: &SpecDir, extra: &[&str]) -> Controller {
+/// `slo controller` over `specs` with `extra` flags on free ports and a fresh SQLite file,
+/// once its admin listener says it is ready.
+pub(crate) fn start_controller(specs: &SpecDir, extra: &[&str]) -> Controller {
     let dir = std::env::temp_dir().join(format!("kura-slo-cli-{}", support::unique()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let (public, admin) = (free_port(), free_port());
@@ -135,7 +137,7 @@ fn start_controller(specs: &SpecDir, extra: &[&str]) -> Controller {
 /// A whole HTTP/1.1 exchange on a fresh connection; what came back as text (`None` if nothing).
 /// A refused connection is answered before the request is read and then reset, so the request
 /// may not be written and the read may end in a reset: what arrived counts.
-fn http_get(port: u16, path: &str) -> Option<String> {
+pub(crate) fn http_get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let _ = write!(stream, "GET {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n");

@@ -239,6 +239,8 @@ pub struct Setup {
     pub instance: String,
     pub alerting: Settings,
     pub service_maintenance: Vec<ServiceEndpoint>,
+    /// The client for receivers and maintenance endpoints ([`client`] unless set).
+    pub http: Option<reqwest::Client>,
 }
 
 impl Setup {
@@ -251,7 +253,13 @@ impl Setup {
             instance: "test".into(),
             alerting: Settings::default(),
             service_maintenance: Vec::new(),
+            http: None,
         }
+    }
+
+    /// The same with `http` as the client for receivers and maintenance endpoints.
+    pub fn with_http(self, http: reqwest::Client) -> Setup {
+        Setup { http: Some(http), ..self }
     }
 
     pub fn build(self, db: Db) -> Arc<Controller> {
@@ -263,7 +271,7 @@ impl Setup {
             config: Config { slos: self.slos, interval: self.interval, instance: self.instance },
             alerting: self.alerting,
             service_maintenance: self.service_maintenance,
-            http: client(),
+            http: self.http.unwrap_or_else(client),
             telemetry: telemetry::Metrics::new(),
         }))
     }
