@@ -40,12 +40,16 @@
 //!
 //! **Outbox.** A cycle's transitions and the notifications they produce (one `slo_outbox` row
 //! per receiver) are written in one transaction. A delivery task on the leader sends due rows
-//! in order per receiver (a resolve never overtakes its trigger), marks a row delivered only
-//! on a 2xx answer, and otherwise records the attempt and the error and retries after an
-//! exponential backoff with jitter ([`outbox::backoff`], capped at 5 minutes). A crash between
-//! "firing" and "delivered" leaves the row pending, and the next leader delivers it: a page
-//! can be late (or, if the crash came after the receiver's 2xx but before the row was marked,
-//! sent twice, which the dedup key absorbs), never lost.
+//! per receiver, every receiver on its own so that one that is down never holds back another,
+//! and in order within a receiver (a resolve never overtakes its trigger); it marks a row
+//! delivered only on a 2xx answer, and otherwise records the attempt and the error and retries
+//! after an exponential backoff with jitter ([`outbox::backoff`], capped at 5 minutes). After
+//! `--notification-attempts` failures (about an hour), or at once when its receiver is no
+//! longer configured, a row is dead-lettered: counted, listed by the API and the dashboard,
+//! never sent ([`outbox`]). A crash between "firing" and "delivered" leaves the row pending,
+//! and the next leader delivers it: a page can be late (or, if the crash came after the
+//! receiver's 2xx but before the row was marked, sent twice, which the dedup key absorbs),
+//! never silently lost.
 //!
 //! **Verifying the generic webhook.** Each request carries `X-Kura-Timestamp` (Unix seconds
 //! when it was sent) and `X-Kura-Signature: v1=<hex>`, where `<hex>` is the lowercase hex of
@@ -94,6 +98,8 @@ pub struct Settings {
     /// The first retry's delay; doubled per attempt up to `retry_cap`.
     pub retry_base: Duration,
     pub retry_cap: Duration,
+    /// Failed attempts before a notification is dead-lettered ([`outbox::MAX_ATTEMPTS`]).
+    pub max_attempts: u32,
     /// How often the delivery task looks for due rows.
     pub poll_interval: Duration,
 }
@@ -105,6 +111,7 @@ impl Default for Settings {
             renotify_interval: DEFAULT_RENOTIFY,
             retry_base: Duration::from_secs(2),
             retry_cap: outbox::RETRY_CAP,
+            max_attempts: outbox::MAX_ATTEMPTS,
             poll_interval: Duration::from_secs(1),
         }
     }
@@ -134,6 +141,10 @@ pub struct Args {
     /// Re-send a still-firing alert this often (Prometheus duration).
     #[arg(long, env = "SLO_RENOTIFY_INTERVAL", default_value = "4h", value_parser = parse_renotify)]
     pub renotify_interval: Duration,
+    /// Failed attempts (retried with backoff up to 5 minutes apart) before a notification is
+    /// given up on and dead-lettered; the default spans about an hour.
+    #[arg(long, env = "SLO_NOTIFICATION_ATTEMPTS", default_value_t = outbox::MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub notification_attempts: u32,
     /// Bearer token required by the API's write endpoints (silences); without it writes are refused.
     #[arg(long, env = "SLO_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,

@@ -6,6 +6,8 @@
 //!   `/api/v1/services`;
 //! * [`alerts`] -- `GET /api/v1/alerts`, `GET|POST /api/v1/silences`,
 //!   `DELETE /api/v1/silences/{id}`;
+//! * [`notifications`] -- `GET /api/v1/notifications`: what was sent, what waits, what was
+//!   given up on (dead letters);
 //! * [`maintenance`] -- `GET|POST /api/v1/maintenance`, `DELETE /api/v1/maintenance/{id}`.
 //!
 //! Reads are open to whoever reaches the port; writes (silences, maintenance) need
@@ -16,6 +18,7 @@
 pub mod alerts;
 pub mod error;
 pub mod maintenance;
+pub mod notifications;
 pub mod slos;
 
 use std::ops::Deref;
@@ -73,7 +76,7 @@ impl TokenState for AppState {
     components(schemas(Problem)),
     tags(
         (name = "slo", description = "SLOs, journeys and services"),
-        (name = "alert", description = "Alerts and silences"),
+        (name = "alert", description = "Alerts, silences and notifications"),
         (name = "maintenance", description = "Maintenance windows"),
     )
 )]
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(slos::routes())
         .merge(alerts::routes())
+        .merge(notifications::routes())
         .merge(maintenance::routes())
         .split_for_parts();
     doc.components.get_or_insert_with(Default::default).add_security_scheme(

@@ -7,7 +7,8 @@
 //!   [`Status::severity_rank`], then least budget left): status (colour and text label), since
 //!   when it has had that status (from the history), objective, window, SLI, budget left, the
 //!   worst long-window burn rate and time to exhaustion; above it, the journeys in trouble in
-//!   one sentence each, and a per-service summary.
+//!   one sentence each, the notifications given up on (dead letters, if any), and a per-service
+//!   summary.
 //! * `GET /journeys/{service}/{journey}` -- per SLO of the journey: budget burn-down over the
 //!   window, SLI against the objective, burn rate per alert tier with the tier's threshold,
 //!   maintenance windows shaded (the spec's, the API's and the service's maintenance mode,
@@ -312,8 +313,20 @@ async fn overview(State(c): State<AppState>, Extension(cache): Extension<Arc<Sin
         Vec::new()
     });
 
+    let dead = crate::alert::outbox::list(
+        c.db(),
+        &crate::alert::outbox::Filter { state: Some(crate::alert::outbox::DeliveryState::Dead), receiver: None },
+        DEAD_LETTERS_SHOWN,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the dead-lettered notifications");
+        Vec::new()
+    });
+
     let mut body = String::new();
     headline(&mut body, &rows, now);
+    dead_letters(&mut body, &dead, now);
     services_summary(&mut body, &rows);
     body.push_str(
         "<h2 id=\"slos\">Every SLO, worst first</h2><table class=\"slos\"><thead><tr>\
@@ -428,6 +441,45 @@ fn headline(out: &mut String, rows: &[Row<'_>], now: Timestamp) {
         let _ = write!(out, "<li>and {} more below</li>", trouble.len() - 8);
     }
     out.push_str("</ul></section>");
+}
+
+/// At most this many dead-lettered notifications on the overview (the API lists them all).
+pub const DEAD_LETTERS_SHOWN: i64 = 20;
+
+/// Notifications given up on ([`crate::alert::outbox`]): on-call was not told about these.
+fn dead_letters(out: &mut String, dead: &[crate::alert::outbox::OutboxRow], now: Timestamp) {
+    if dead.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section class=\"dead-letters\" aria-labelledby=\"dead-letters\"><h2 id=\"dead-letters\">Notifications given up on</h2>\
+         <p>{} notification(s) of the last 7 days were never delivered: their receiver failed every attempt or is no \
+         longer configured. <a href=\"/api/v1/notifications?state=dead\">All of them as JSON</a>.</p>\
+         <table class=\"dead-letters\"><thead><tr><th scope=\"col\">Given up</th><th scope=\"col\">Receiver</th>\
+         <th scope=\"col\">Service / SLO</th><th scope=\"col\">Event</th><th scope=\"col\" class=\"num\">Attempts</th>\
+         <th scope=\"col\">Why</th></tr></thead><tbody>",
+        if dead.len() as i64 >= DEAD_LETTERS_SHOWN {
+            format!("At least {}", dead.len())
+        } else {
+            dead.len().to_string()
+        }
+    );
+    for d in dead {
+        out.push_str("<tr><td>");
+        since_cell(out, d.dead_at.map(|at| Since { at, changed: true }), now);
+        let _ = write!(
+            out,
+            "</td><td>{}</td><td>{} / {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            Esc(&d.receiver),
+            Esc(d.service.as_deref().unwrap_or("?")),
+            Esc(d.slo.as_deref().unwrap_or("?")),
+            Esc(&d.event),
+            d.attempts,
+            Esc(d.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</tbody></table></section>");
 }
 
 fn services_summary(out: &mut String, rows: &[Row<'_>]) {

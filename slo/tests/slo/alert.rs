@@ -6,6 +6,7 @@
 
 mod alertmanager;
 mod controller;
+mod dead_letters;
 pub mod support;
 
 use std::time::Duration;
@@ -172,7 +173,7 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
     assert_eq!(requests.len(), 4, "three failures, then the delivery, then nothing more");
     let rows = outbox::rows(&db).await.expect("rows");
     assert_eq!(rows.len(), 1);
-    assert!(rows[0].delivered, "{rows:?}");
+    assert_eq!(rows[0].state, outbox::DeliveryState::Delivered, "{rows:?}");
     assert_eq!(rows[0].attempts, 4);
     assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("500")), "{rows:?}");
     assert_eq!(outbox::depth(&db).await.expect("depth"), 0);
