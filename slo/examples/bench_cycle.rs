@@ -88,7 +88,12 @@ fn controller(db: Db, source: Source, spec: &Path, instance: &str) -> Controller
         db,
         specs: slo::spec::load_paths(&slos).expect("valid specs"),
         source,
-        config: Config { slos, interval: Duration::from_secs(30), instance: instance.into() },
+        config: Config {
+            slos,
+            interval: Duration::from_secs(30),
+            instance: instance.into(),
+            external_url: slo::spec::DEFAULT_EXTERNAL_URL.into(),
+        },
         alerting: Default::default(),
         service_maintenance: Vec::new(),
         http: tls().client().build().expect("an HTTP client"),

@@ -64,6 +64,9 @@ pub struct Config {
     pub interval: Duration,
     /// Names this replica in the history (`controller` column) and logs.
     pub instance: String,
+    /// Where people reach this controller (`--external-url`): the base of the specs' path
+    /// `dashboard` templates in notifications.
+    pub external_url: String,
 }
 
 /// Everything the controller is built from, made once in `main` (or a test).
@@ -118,7 +121,10 @@ pub struct CycleReport {
 
 impl Controller {
     pub fn new(deps: Deps) -> Controller {
-        let Deps { db, specs, source, config, alerting, service_maintenance, http, telemetry } = deps;
+        let Deps { db, mut specs, source, config, alerting, service_maintenance, http, telemetry } = deps;
+        for spec in &mut specs {
+            spec.external_url.clone_from(&config.external_url);
+        }
         let metrics = ControllerMetrics::register(&telemetry);
         metrics.slos.set(count_slos(&specs));
         for e in &service_maintenance {
@@ -214,7 +220,10 @@ impl Controller {
     /// logged with its `file:line:column`; otherwise returns the number of SLOs now loaded.
     pub fn reload(&self) -> Result<usize, Diagnostics> {
         match crate::spec::load_paths(&self.config.slos) {
-            Ok(specs) => {
+            Ok(mut specs) => {
+                for spec in &mut specs {
+                    spec.external_url.clone_from(&self.config.external_url);
+                }
                 let n = count_slos(&specs);
                 self.specs.store(Arc::new(specs));
                 self.metrics.slos.set(n);

@@ -13,7 +13,9 @@
 //!   window, SLI against the objective, burn rate per alert tier with the tier's threshold,
 //!   maintenance windows shaded (the spec's, the API's and the service's maintenance mode,
 //!   [`crate::maintenance`]), the tiers firing now; an HTML 404 page for an unknown journey.
-//! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page.
+//! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page (the
+//!   link a spec's `dashboard: /slos/{service}/{slo}` template makes); `GET /slos/{slo}` -- the
+//!   same when one service has that SLO id, a page linking each when several do.
 //! * `GET /assets/dashboard.css` -- the stylesheet.
 //!
 //! **Since when.** For the status an SLO has now, the first history row after the last row with
@@ -72,6 +74,7 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .route("/", get(overview))
         .route("/journeys/{service}/{journey}", get(journey_page))
         .route("/slos/{service}/{slo}", get(slo_redirect))
+        .route("/slos/{slo}", get(slo_id_redirect))
         .route("/assets/dashboard.css", get(stylesheet))
         .layer(Extension(Arc::new(SinceCache::default())))
         .with_state(controller)
@@ -1008,6 +1011,33 @@ async fn slo_redirect(State(c): State<AppState>, Path((service, slo)): Path<(Str
         Some(found) => Redirect::to(&format!("{}#{}", journey_href(&service, &found.journey), slo_anchor(&found.id)))
             .into_response(),
         None => not_found(&format!("There is no SLO {slo} in service {service}."), Timestamp::now()),
+    }
+}
+
+async fn slo_id_redirect(State(c): State<AppState>, Path(slo): Path<String>) -> Response {
+    let specs = c.specs();
+    let found: Vec<(&Spec, &Slo)> = specs.iter().filter_map(|s| s.slo(&slo).map(|o| (s, o))).collect();
+    let now = Timestamp::now();
+    match found.as_slice() {
+        [(spec, s)] => {
+            Redirect::to(&format!("{}#{}", journey_href(&spec.service, &s.journey), slo_anchor(&s.id))).into_response()
+        }
+        [] => not_found(&format!("No service has an SLO {slo}."), now),
+        several => {
+            let mut body = format!("<h2>Several services have an SLO {}</h2><ul>", Esc(&slo));
+            for (spec, s) in several {
+                let _ = write!(
+                    body,
+                    "<li><a href=\"{}#{}\">{} / {}</a></li>",
+                    Esc(&journey_href(&spec.service, &s.journey)),
+                    Esc(&slo_anchor(&s.id)),
+                    Esc(&spec.service),
+                    Esc(&s.id)
+                );
+            }
+            body.push_str("</ul>");
+            page(StatusCode::MULTIPLE_CHOICES, "Which service? · Kura SLOs", &body, now)
+        }
     }
 }
 

@@ -47,6 +47,10 @@ enum Command {
     Generate {
         #[arg(value_name = "KIND", value_parser = parse_kind)]
         kind: Kind,
+        /// The SLO controller's external URL: where a spec's path `dashboard` template
+        /// (`/slos/{service}/{slo}`) points in the generated links.
+        #[arg(long, env = "SLO_EXTERNAL_URL", value_name = "URL", default_value = slo::spec::DEFAULT_EXTERNAL_URL, value_parser = parse_url)]
+        external_url: String,
         /// A Prometheus/OpenMetrics scrape whose metrics SLIs may also use (repeatable).
         #[arg(long = "metrics", value_name = "FILE")]
         metrics: Vec<PathBuf>,
@@ -92,6 +96,11 @@ struct ControllerArgs {
     /// API address (JSON API, /openapi.json, the overview at /).
     #[arg(long, env = "SLO_LISTEN", default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
+    /// Where people reach this controller, e.g. https://slo.example.com (default:
+    /// http://<--listen>): the base of the specs' path `dashboard` templates
+    /// (`/slos/{service}/{slo}`) in the links alerts carry.
+    #[arg(long, env = "SLO_EXTERNAL_URL", value_name = "URL", value_parser = parse_url)]
+    external_url: Option<String>,
     /// Admin listener address (/livez, /readyz, /metrics, /debug/pprof); keep it private.
     #[arg(long, env = "SLO_ADMIN_LISTEN", default_value = "127.0.0.1:9465")]
     admin_listen: SocketAddr,
@@ -160,6 +169,14 @@ struct ControllerArgs {
     alerting: slo::alert::Args,
 }
 
+fn parse_url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err("expected an http:// or https:// URL".into())
+    }
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s.split_once(':').ok_or("expected `Name: value`")?;
     Ok((name.trim().to_owned(), value.trim().to_owned()))
@@ -210,18 +227,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Generate { kind, metrics, paths } => {
+        Command::Generate { kind, external_url, metrics, paths } => {
             let catalogue = match catalogue(&metrics).and_then(|c| existing(&paths).map(|()| c)) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let specs = match slo::spec::load_paths_with(&paths, &catalogue) {
+            let mut specs = match slo::spec::load_paths_with(&paths, &catalogue) {
                 Ok(specs) => specs,
                 Err(diagnostics) => {
                     eprintln!("{diagnostics}");
                     return ExitCode::from(FAILURE);
                 }
             };
+            for spec in &mut specs {
+                spec.external_url.clone_from(&external_url);
+            }
             match generate::generate(kind, &specs) {
                 Ok(text) => write_stdout(&text),
                 Err(e) => {
@@ -358,7 +378,12 @@ fn controller(args: ControllerArgs) -> ExitCode {
             db,
             specs,
             source,
-            config: slo::controller::Config { slos: args.slos.clone(), interval: args.interval, instance },
+            config: slo::controller::Config {
+                slos: args.slos.clone(),
+                interval: args.interval,
+                instance,
+                external_url: args.external_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)),
+            },
             alerting,
             service_maintenance: args.service_maintenance.clone(),
             http,

@@ -571,3 +571,27 @@ async fn a_failed_slack_delivery_keeps_the_webhook_url_out_of_the_logs_and_the_o
     assert!(!text.contains(secret), "the log holds the Slack secret:\n{text}");
     assert!(!stored.contains(secret), "the outbox holds the Slack secret: {stored}");
 }
+
+#[tokio::test]
+async fn a_silence_with_33_matchers_or_a_century_long_end_is_a_validation_problem_naming_the_member() {
+    let api = support::api("t0ken").await;
+    let client = crate::support::client();
+    let url = format!("{}/api/v1/silences", api.base);
+    let in_days = |d: i64| Timestamp::now().checked_add(SignedDuration::from_hours(24 * d)).expect("ts").to_string();
+    let matchers =
+        |n: usize| (0..n).map(|i| serde_json::json!({"name": "slo", "value": format!("s{i}")})).collect::<Vec<_>>();
+    let body = |n: usize, end: String| serde_json::json!({"matchers": matchers(n), "ends_at": end, "author": "kaito", "comment": "freeze"});
+
+    let too_many = client.post(&url).bearer_auth("t0ken").json(&body(33, in_days(1))).send().await.expect("request");
+    let a_century =
+        client.post(&url).bearer_auth("t0ken").json(&body(1, in_days(36_500))).send().await.expect("request");
+    let at_the_bounds =
+        client.post(&url).bearer_auth("t0ken").json(&body(32, in_days(89))).send().await.expect("request");
+
+    for (response, field) in [(too_many, "/matchers"), (a_century, "/ends_at")] {
+        assert_eq!(response.status(), 422);
+        let problem: Value = response.json().await.expect("problem");
+        assert_eq!((problem["type"].as_str(), problem["field"].as_str()), (Some("/problems/validation"), Some(field)));
+    }
+    assert_eq!(at_the_bounds.status(), 201);
+}

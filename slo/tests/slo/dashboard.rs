@@ -425,3 +425,56 @@ async fn the_dashboard_renders_in_headless_chromium_with_charts_and_no_console_e
     assert!(dom.matches("<polyline").count() >= 10, "every chart has its lines");
     assert!(dom.contains("<li class=\"alert-firing\">fast-page (page)"), "the latency SLO pages: {dom}");
 }
+
+/// Every `dashboard` annotation of `rules` (the generated Prometheus rule file).
+fn dashboard_annotations(rules: &str) -> Vec<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(rules).expect("the rules are YAML");
+    let mut links: Vec<String> = doc["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().cloned().unwrap_or_default())
+        .filter_map(|r| r["annotations"]["dashboard"].as_str().map(str::to_owned))
+        .collect();
+    links.sort();
+    links.dedup();
+    links
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generated_dashboard_annotation_resolves_on_a_served_controller() {
+    // Arrange: the service's own specs (`http://127.0.0.1:8090/slos/{slo}`) and a spec with a
+    // path template, served by one controller; the rules generated for its external URL.
+    let scratch = Scratch::new();
+    let shop = scratch.0.join("shop.yaml");
+    std::fs::write(
+        &shop,
+        "service: shop\ndashboard: /slos/{service}/{slo}\njourneys:\n  checkout:\n    slos:\n      - id: checkout-availability\n        objective: 99\n        window: 30d\n        sli:\n          ratio:\n            bad: http_server_request_duration_seconds_count{journey=\"checkout\", http_response_status_code=~\"5..\"}\n            total: http_server_request_duration_seconds_count{journey=\"checkout\"}\n",
+    )
+    .expect("spec file");
+    let paths = vec![crate::support::workspace().join("app/slos"), shop];
+    let (_c, base, _db) = serve(Backend::Sqlite, paths.clone()).await;
+    let mut specs = slo::spec::load_paths(&paths).expect("valid specs");
+    for spec in &mut specs {
+        spec.external_url.clone_from(&base);
+    }
+    let rules = slo::generate::prometheus::generate(&specs).expect("the rules generate");
+
+    // Act: follow every link the alerts carry (the service's fixed host is this controller).
+    let links = dashboard_annotations(&rules);
+    let mut answers = Vec::new();
+    for link in &links {
+        let url = link.replace(slo::spec::DEFAULT_EXTERNAL_URL, &base);
+        let res = crate::support::get(&url).await;
+        answers.push((link.clone(), res.status(), res.text().await.expect("html")));
+    }
+
+    // Assert: a page with the SLO's section for each, the path template's included.
+    assert!(links.iter().any(|l| l == &format!("{base}/slos/shop/checkout-availability")), "{links:?}");
+    assert!(links.len() > 5, "{links:?}");
+    for (link, status, html) in answers {
+        let slo = link.rsplit('/').next().expect("the SLO id");
+        assert_eq!(status, StatusCode::OK, "{link}");
+        assert!(html.contains(&format!("id=\"slo-{slo}\"")), "{link} leads to the SLO's section");
+    }
+}

@@ -241,6 +241,7 @@ pub struct Setup {
     pub service_maintenance: Vec<ServiceEndpoint>,
     /// The client for receivers and maintenance endpoints ([`client`] unless set).
     pub http: Option<reqwest::Client>,
+    pub external_url: String,
 }
 
 impl Setup {
@@ -254,6 +255,7 @@ impl Setup {
             alerting: Settings::default(),
             service_maintenance: Vec::new(),
             http: None,
+            external_url: slo::spec::DEFAULT_EXTERNAL_URL.into(),
         }
     }
 
@@ -268,7 +270,12 @@ impl Setup {
             db,
             specs,
             source: self.source,
-            config: Config { slos: self.slos, interval: self.interval, instance: self.instance },
+            config: Config {
+                slos: self.slos,
+                interval: self.interval,
+                instance: self.instance,
+                external_url: self.external_url,
+            },
             alerting: self.alerting,
             service_maintenance: self.service_maintenance,
             http: self.http.unwrap_or_else(client),

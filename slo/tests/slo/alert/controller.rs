@@ -66,3 +66,31 @@ async fn a_served_controller_pages_the_webhook_for_a_burning_slo() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_path_dashboard_template_links_the_page_to_the_controllers_external_url() {
+    // Arrange: the spec links alerts to the controller's own SLO page.
+    let test = TestDb::new(Backend::Sqlite).await;
+    let specs =
+        SpecDir::new(&SPEC.replace("dashboard: https://grafana.example/d/{slo}", "dashboard: /slos/{service}/{slo}"));
+    let receiver = sink(0).await;
+    let c = Setup {
+        alerting: webhook_settings(&receiver),
+        external_url: "https://slo.example.com".into(),
+        ..Setup::new(vec![specs.0.clone()])
+    }
+    .build(test.db.clone());
+    let now = Timestamp::now();
+    let spec = c.specs().first().cloned().expect("the spec");
+
+    // Act
+    c.record(now, vec![Ok(burning_reading(&spec, now))]).await.expect("record");
+    slo::alert::outbox::deliver_due(c.db(), &c.alerting(), &crate::support::client(), Timestamp::now())
+        .await
+        .expect("a delivery pass");
+
+    // Assert
+    let sent = receiver.notifications();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].dashboard.as_deref(), Some("https://slo.example.com/slos/shop/checkout-availability"));
+}
