@@ -5,7 +5,8 @@
 //! * [`db`] -- the database handle over SQLite (embedded default) or PostgreSQL, with the
 //!   [`transaction!`] macro that retries transient conflicts; [`migrations`] renders and guards
 //!   each crate's migrations for both engines.
-//! * [`problem`] -- RFC 9457 problem documents with one set of problem types and status codes.
+//! * [`problem`] -- RFC 9457 problem documents with one set of problem types and status codes;
+//!   [`json`] -- JSON bodies that do not parse or fit, answered as such problems.
 //! * [`serve`] -- the public and admin listeners with header-read and idle timeouts, a cap on
 //!   open connections, and graceful drain; [`admin`] -- the admin router (`/livez`, `/readyz`,
 //!   `/metrics`, `/debug/pprof/*`); [`api`] -- the layers every public API shares (OpenAPI
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod db;
 pub mod exit;
+pub mod json;
 pub mod migrations;
 pub mod problem;
 pub mod serve;

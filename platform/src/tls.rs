@@ -126,7 +126,43 @@ impl Tls {
 }
 
 /// A client error as it may be logged or stored: without the URL, which for Slack webhooks
-/// and some channels *is* the secret.
+/// and some channels *is* the secret, but with its causes (reqwest's own message is only "error
+/// sending request"; the cause says "connection refused" or "invalid peer certificate:
+/// UnknownIssuer"), and whether it timed out.
 pub fn redact(e: reqwest::Error) -> String {
-    e.without_url().to_string()
+    let timed_out = e.is_timeout();
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        // hyper-util repeats its inner error in its own message; say each thing once.
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    if timed_out && !text.contains("timed out") {
+        text.push_str(" (timed out)");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_redacted_client_error_keeps_its_cause_and_drops_the_url() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let client = Tls::new(None).expect("system roots").client().build().expect("client");
+        let url = format!("http://127.0.0.1:{port}/services/T000/B000/XOXB-SECRET");
+
+        let error = client.get(&url).send().await.expect_err("nothing listens there");
+        let text = redact(error);
+
+        assert!(!text.contains("XOXB-SECRET"), "{text}");
+        assert!(text.to_lowercase().contains("connect"), "the cause is kept: {text}");
+    }
 }

@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use slo::controller::{Config, Controller};
+use platform::Db;
+use platform::tls::Tls;
+use slo::controller::{Config, Controller, Deps};
 use slo::source::Source;
 use slo::source::prometheus::{PrometheusConfig, PrometheusSource};
 use slo::source::scrape::{ScrapeConfig, ScrapeSource};
-use slo::store::Db;
 
 /// The spec of `slo/benches/generate.rs`: `journeys × 10` SLOs of every SLI kind.
 fn spec_text(journeys: usize) -> String {
@@ -72,12 +73,32 @@ async fn open_db(dir: &Path, name: &str) -> (Db, PathBuf) {
     std::fs::create_dir_all(dir).expect("the work directory");
     let path = dir.join(format!("{name}.db"));
     let _ = std::fs::remove_file(&path);
-    let db = Db::open(&format!("sqlite://{}?mode=rwc", path.display())).await.expect("open SQLite");
+    let db = slo::store::open(&format!("sqlite://{}", path.display())).await.expect("open SQLite");
     (db, path)
 }
 
-fn config(spec: &Path, instance: &str) -> Config {
-    Config { slos: vec![spec.to_owned()], interval: Duration::from_secs(30), instance: instance.into() }
+fn tls() -> Tls {
+    Tls::new(None).expect("the system's root certificates")
+}
+
+/// A controller over `spec` reading `source`, built as `slo controller` builds it.
+fn controller(db: Db, source: Source, spec: &Path, instance: &str) -> Controller {
+    let slos = vec![spec.to_owned()];
+    Controller::new(Deps {
+        db,
+        specs: slo::spec::load_paths(&slos).expect("valid specs"),
+        source,
+        config: Config {
+            slos,
+            interval: Duration::from_secs(30),
+            instance: instance.into(),
+            external_url: slo::spec::DEFAULT_EXTERNAL_URL.into(),
+        },
+        alerting: Default::default(),
+        service_maintenance: Vec::new(),
+        http: tls().client().build().expect("an HTTP client"),
+        telemetry: telemetry::Metrics::new(),
+    })
 }
 
 /// `reps` cycles of `controller`, printing one line each and the medians.
@@ -142,9 +163,8 @@ async fn main() {
             let (url, pid, spec, dir, reps) =
                 (arg(2), arg(3), PathBuf::from(arg(4)), PathBuf::from(arg(5)), arg(6).parse().expect("REPS"));
             let (db, _) = open_db(&dir, "prometheus").await;
-            let source = PrometheusSource::new(PrometheusConfig::new(url)).expect("a Prometheus source");
-            let c = Controller::new(db, Source::Prometheus(source), config(&spec, "bench-prometheus"))
-                .expect("valid specs");
+            let source = PrometheusSource::new(PrometheusConfig::new(url), &tls()).expect("a Prometheus source");
+            let c = controller(db, Source::Prometheus(source), &spec, "bench-prometheus");
             cycles("prometheus", &c, reps, Some(&pid)).await;
         }
         "scrape" => {
@@ -153,7 +173,7 @@ async fn main() {
             let (db, _) = open_db(&dir, "scrape").await;
             let specs = slo::spec::load_paths(std::slice::from_ref(&spec)).expect("valid specs");
             // Scrapes first (the background task's work), timed on their own.
-            let scraper = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec![fixture.clone()]), &specs)
+            let scraper = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec![fixture.clone()]), &specs, &tls())
                 .await
                 .expect("open the scraper");
             let (mut walls, mut cpus) = (Vec::new(), Vec::new());
@@ -171,10 +191,10 @@ async fn main() {
             drop(scraper);
             // The controller's own scraper resumes from the stored series; nothing is spawned,
             // so the cycle is measured alone.
-            let source = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec![fixture]), &specs)
+            let source = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec![fixture]), &specs, &tls())
                 .await
                 .expect("open the scraper");
-            let c = Controller::new(db, Source::Scrape(source), config(&spec, "bench-scrape")).expect("valid specs");
+            let c = controller(db, Source::Scrape(source), &spec, "bench-scrape");
             cycles("scraper", &c, reps, None).await;
         }
         "thirty-days" => thirty_days(PathBuf::from(arg(2)), arg(3).parse().expect("N")).await,
@@ -189,7 +209,7 @@ async fn thirty_days(dir: PathBuf, n: usize) {
     use slo::source::Query;
     use slo::spec::{Counting, Selector, Sli};
     let (db, path) = open_db(&dir, "thirty-days").await;
-    let scraper = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec!["http://fixture/metrics".into()]), &[])
+    let scraper = ScrapeSource::open(db.clone(), ScrapeConfig::new(vec!["http://fixture/metrics".into()]), &[], &tls())
         .await
         .expect("open");
     let end: Timestamp = "2026-01-31T00:00:00Z".parse().expect("a timestamp");

@@ -40,12 +40,16 @@
 //!
 //! **Outbox.** A cycle's transitions and the notifications they produce (one `slo_outbox` row
 //! per receiver) are written in one transaction. A delivery task on the leader sends due rows
-//! in order per receiver (a resolve never overtakes its trigger), marks a row delivered only
-//! on a 2xx answer, and otherwise records the attempt and the error and retries after an
-//! exponential backoff with jitter ([`outbox::backoff`], capped at 5 minutes). A crash between
-//! "firing" and "delivered" leaves the row pending, and the next leader delivers it: a page
-//! can be late (or, if the crash came after the receiver's 2xx but before the row was marked,
-//! sent twice, which the dedup key absorbs), never lost.
+//! per receiver, every receiver on its own so that one that is down never holds back another,
+//! and in order within a receiver (a resolve never overtakes its trigger); it marks a row
+//! delivered only on a 2xx answer, and otherwise records the attempt and the error and retries
+//! after an exponential backoff with jitter ([`outbox::backoff`], capped at 5 minutes). After
+//! `--notification-attempts` failures (about an hour), or at once when its receiver is no
+//! longer configured, a row is dead-lettered: counted, listed by the API and the dashboard,
+//! never sent ([`outbox`]). A crash between "firing" and "delivered" leaves the row pending,
+//! and the next leader delivers it: a page can be late (or, if the crash came after the
+//! receiver's 2xx but before the row was marked, sent twice, which the dedup key absorbs),
+//! never silently lost.
 //!
 //! **Verifying the generic webhook.** Each request carries `X-Kura-Timestamp` (Unix seconds
 //! when it was sent) and `X-Kura-Signature: v1=<hex>`, where `<hex>` is the lowercase hex of
@@ -55,7 +59,6 @@
 //! cannot be replayed later ([`receiver::verify`] does exactly that). Retries are signed anew
 //! with their own timestamp.
 
-pub mod api;
 pub mod metrics;
 pub mod outbox;
 pub mod receiver;
@@ -73,7 +76,7 @@ use sqlx::any::AnyRow;
 
 use crate::eval::{Evaluation, Status, TierBurn};
 use crate::spec::{Spec, Specs};
-use crate::store::Db;
+use platform::Db;
 pub use receiver::{Receiver, Secret};
 pub use state::{AlertState, Hold, IllegalTransition};
 
@@ -95,11 +98,10 @@ pub struct Settings {
     /// The first retry's delay; doubled per attempt up to `retry_cap`.
     pub retry_base: Duration,
     pub retry_cap: Duration,
+    /// Failed attempts before a notification is dead-lettered ([`outbox::MAX_ATTEMPTS`]).
+    pub max_attempts: u32,
     /// How often the delivery task looks for due rows.
     pub poll_interval: Duration,
-    /// The bearer token write endpoints require (`--api-token` / `SLO_API_TOKEN`); without
-    /// one, writes are refused.
-    pub api_token: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -109,8 +111,8 @@ impl Default for Settings {
             renotify_interval: DEFAULT_RENOTIFY,
             retry_base: Duration::from_secs(2),
             retry_cap: outbox::RETRY_CAP,
+            max_attempts: outbox::MAX_ATTEMPTS,
             poll_interval: Duration::from_secs(1),
-            api_token: None,
         }
     }
 }
@@ -139,6 +141,10 @@ pub struct Args {
     /// Re-send a still-firing alert this often (Prometheus duration).
     #[arg(long, env = "SLO_RENOTIFY_INTERVAL", default_value = "4h", value_parser = parse_renotify)]
     pub renotify_interval: Duration,
+    /// Failed attempts (retried with backoff up to 5 minutes apart) before a notification is
+    /// given up on and dead-lettered; the default spans about an hour.
+    #[arg(long, env = "SLO_NOTIFICATION_ATTEMPTS", default_value_t = outbox::MAX_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub notification_attempts: u32,
     /// Bearer token required by the API's write endpoints (silences); without it writes are refused.
     #[arg(long, env = "SLO_API_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
@@ -159,6 +165,9 @@ impl Args {
         let url = |flag: &str, u: &str| {
             if u.starts_with("http://") || u.starts_with("https://") {
                 Ok(u.trim_end_matches('/').to_owned())
+            } else if flag == "slack-webhook" {
+                // Slack's URL is its secret: not echoed.
+                Err(format!("--{flag} must be an https:// URL"))
             } else {
                 Err(format!("--{flag} must be an http:// or https:// URL (got {u:?})"))
             }
@@ -174,7 +183,7 @@ impl Args {
             });
         }
         if let Some(u) = &self.slack_webhook {
-            receivers.push(Receiver::Slack { url: url("slack-webhook", u)? });
+            receivers.push(Receiver::Slack { url: Secret(url("slack-webhook", u)?) });
         }
         if let Some(key) = &self.pagerduty_routing_key {
             receivers.push(Receiver::PagerDuty {
@@ -185,12 +194,7 @@ impl Args {
         if let Some(u) = &self.alertmanager {
             receivers.push(Receiver::Alertmanager { base_url: url("alertmanager", u)? });
         }
-        Ok(Settings {
-            receivers,
-            renotify_interval: self.renotify_interval,
-            api_token: self.api_token.clone().filter(|t| !t.is_empty()).map(Secret),
-            ..Settings::default()
-        })
+        Ok(Settings { receivers, renotify_interval: self.renotify_interval, ..Settings::default() })
     }
 }
 
@@ -200,6 +204,15 @@ pub enum AlertError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
+}
+
+impl platform::db::DbError for AlertError {
+    fn as_sqlx(&self) -> Option<&sqlx::Error> {
+        match self {
+            AlertError::Database(e) => Some(e),
+            AlertError::Transition(_) => None,
+        }
+    }
 }
 
 /// Whether a notification says "it fires" or "it stopped".
@@ -254,7 +267,7 @@ pub struct Notification {
 /// The dedup key of the alert of `tier` of `slo` of `service`.
 pub fn alert_key(service: &str, slo: &str, tier: &str) -> String {
     let digest = Sha256::digest(format!("{service}/{slo}/{tier}").as_bytes());
-    receiver::hex(&digest[..16])
+    platform::signature::hex(&digest[..16])
 }
 
 /// One alert as stored.
@@ -379,91 +392,92 @@ pub async fn process(
     now: Timestamp,
     settings: &Settings,
 ) -> Result<ProcessReport, AlertError> {
-    let mut tx = db.writer().begin().await?;
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_alert"))).fetch_all(&mut *tx).await?;
-    let mut alerts: HashMap<String, Alert> =
-        rows.iter().map(from_row).map(|r| r.map(|a| (a.key.clone(), a))).collect::<Result<_, _>>()?;
-    let silences = silence::active(&mut tx, now).await?;
-    let renotify = SignedDuration::try_from(settings.renotify_interval).unwrap_or(SignedDuration::from_hours(4));
-    let mut report = ProcessReport::default();
-    let mut touched: HashSet<String> = HashSet::new();
+    platform::transaction!(db, AlertError, |tx| {
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from slo_alert"))).fetch_all(&mut **tx).await?;
+        let mut alerts: HashMap<String, Alert> =
+            rows.iter().map(from_row).map(|r| r.map(|a| (a.key.clone(), a))).collect::<Result<_, _>>()?;
+        let silences = silence::active(tx, now).await?;
+        let renotify = SignedDuration::try_from(settings.renotify_interval).unwrap_or(SignedDuration::from_hours(4));
+        let mut report = ProcessReport::default();
+        let mut touched: HashSet<String> = HashSet::new();
 
-    for e in evaluations {
-        let spec = specs.iter().find(|s| s.service == e.service);
-        let slo = spec.and_then(|s| s.slo(&e.slo));
-        // Burn-rate tiers: nothing is known while the SLO is `no-data`.
-        if e.status != Status::NoData {
-            for b in &e.burn_rates {
-                let key = alert_key(&e.service, &e.slo, &b.tier);
-                let alert = alerts
-                    .remove(&key)
-                    .unwrap_or_else(|| Alert::new(e, &b.tier, &b.severity, &b.long_window, &b.short_window));
+        for e in evaluations {
+            let spec = specs.iter().find(|s| s.service == e.service);
+            let slo = spec.and_then(|s| s.slo(&e.slo));
+            // Burn-rate tiers: nothing is known while the SLO is `no-data`.
+            if e.status != Status::NoData {
+                for b in &e.burn_rates {
+                    let key = alert_key(&e.service, &e.slo, &b.tier);
+                    let alert = alerts
+                        .remove(&key)
+                        .unwrap_or_else(|| Alert::new(e, &b.tier, &b.severity, &b.long_window, &b.short_window));
+                    let holds = match (e.in_maintenance, alert.state) {
+                        (false, _) => Some(b.firing),
+                        (true, AlertState::Pending) => Some(false),
+                        (true, _) => None,
+                    };
+                    let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
+                    let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
+                    let alert =
+                        advance(tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
+                    touched.insert(key.clone());
+                    alerts.insert(key, alert);
+                }
+            }
+            if let Some(after) = slo.and_then(|s| s.alerting.no_data) {
+                let key = alert_key(&e.service, &e.slo, NO_DATA_TIER);
+                let alert = alerts.remove(&key).unwrap_or_else(|| {
+                    let range = crate::math::format_duration(after);
+                    Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
+                });
                 let holds = match (e.in_maintenance, alert.state) {
-                    (false, _) => Some(b.firing),
+                    (false, _) => Some(e.status == Status::NoData),
                     (true, AlertState::Pending) => Some(false),
                     (true, _) => None,
                 };
-                let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
-                let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
-                let alert =
-                    advance(&mut tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
+                let since = alert.pending_since.unwrap_or(now);
+                let ready = now.duration_since(since) >= after;
+                let n = Candidate { e: Some(e), spec, burn: None, no_data: Some(after) };
+                let alert = advance(
+                    tx,
+                    alert,
+                    holds,
+                    Hold::Until { ready },
+                    &n,
+                    &silences,
+                    now,
+                    renotify,
+                    settings,
+                    &mut report,
+                )
+                .await?;
                 touched.insert(key.clone());
                 alerts.insert(key, alert);
             }
         }
-        if let Some(after) = slo.and_then(|s| s.alerting.no_data) {
-            let key = alert_key(&e.service, &e.slo, NO_DATA_TIER);
-            let alert = alerts.remove(&key).unwrap_or_else(|| {
-                let range = crate::math::format_duration(after);
-                Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
-            });
-            let holds = match (e.in_maintenance, alert.state) {
-                (false, _) => Some(e.status == Status::NoData),
-                (true, AlertState::Pending) => Some(false),
-                (true, _) => None,
-            };
-            let since = alert.pending_since.unwrap_or(now);
-            let ready = now.duration_since(since) >= after;
-            let n = Candidate { e: Some(e), spec, burn: None, no_data: Some(after) };
-            let alert = advance(
-                &mut tx,
-                alert,
-                holds,
-                Hold::Until { ready },
-                &n,
-                &silences,
-                now,
-                renotify,
-                settings,
-                &mut report,
-            )
-            .await?;
-            touched.insert(key.clone());
-            alerts.insert(key, alert);
+        // Alerts whose tier, no-data setting or SLO left the specs: a firing one resolves (and
+        // says so), a pending one is cancelled; nothing would ever end them otherwise.
+        let mut retired: Vec<Alert> = alerts
+            .into_values()
+            .filter(|a| !touched.contains(&a.key) && matches!(a.state, AlertState::Pending | AlertState::Firing))
+            .filter(|a| {
+                let slo = specs.iter().find(|s| s.service == a.service).and_then(|s| s.slo(&a.slo));
+                match slo {
+                    None => true,
+                    Some(s) if a.tier == NO_DATA_TIER => s.alerting.no_data.is_none(),
+                    Some(s) => !s.alerting.tiers.iter().any(|t| t.name == a.tier),
+                }
+            })
+            .collect();
+        retired.sort_by(|a, b| a.key.cmp(&b.key));
+        for alert in retired {
+            let spec = specs.iter().find(|s| s.service == alert.service);
+            let n = Candidate { e: None, spec, burn: None, no_data: None };
+            advance(tx, alert, Some(false), Hold::None, &n, &silences, now, renotify, settings, &mut report).await?;
         }
-    }
-    // Alerts whose tier, no-data setting or SLO left the specs: a firing one resolves (and
-    // says so), a pending one is cancelled; nothing would ever end them otherwise.
-    let mut retired: Vec<Alert> = alerts
-        .into_values()
-        .filter(|a| !touched.contains(&a.key) && matches!(a.state, AlertState::Pending | AlertState::Firing))
-        .filter(|a| {
-            let slo = specs.iter().find(|s| s.service == a.service).and_then(|s| s.slo(&a.slo));
-            match slo {
-                None => true,
-                Some(s) if a.tier == NO_DATA_TIER => s.alerting.no_data.is_none(),
-                Some(s) => !s.alerting.tiers.iter().any(|t| t.name == a.tier),
-            }
-        })
-        .collect();
-    retired.sort_by(|a, b| a.key.cmp(&b.key));
-    for alert in retired {
-        let spec = specs.iter().find(|s| s.service == alert.service);
-        let n = Candidate { e: None, spec, burn: None, no_data: None };
-        advance(&mut tx, alert, Some(false), Hold::None, &n, &silences, now, renotify, settings, &mut report).await?;
-    }
-    tx.commit().await?;
-    Ok(report)
+        Ok(report)
+    })
 }
 
 /// What a notification is built from.
@@ -646,7 +660,7 @@ mod tests {
         assert_eq!(k, alert_key("fulfillment", "create-shipment-availability", "fast-page"));
         assert_ne!(k, alert_key("fulfillment", "create-shipment-availability", "slow-page"));
         // sha256("a/b/c") = 6e7a6b4d...; the key is its first 16 bytes in hex.
-        let full = receiver::hex(&Sha256::digest(b"a/b/c"));
+        let full = platform::signature::hex(&Sha256::digest(b"a/b/c"));
         assert_eq!(alert_key("a", "b", "c"), full[..32]);
     }
 }

@@ -7,12 +7,15 @@
 //!   [`Status::severity_rank`], then least budget left): status (colour and text label), since
 //!   when it has had that status (from the history), objective, window, SLI, budget left, the
 //!   worst long-window burn rate and time to exhaustion; above it, the journeys in trouble in
-//!   one sentence each, and a per-service summary.
+//!   one sentence each, the notifications given up on (dead letters, if any), and a per-service
+//!   summary.
 //! * `GET /journeys/{service}/{journey}` -- per SLO of the journey: budget burn-down over the
 //!   window, SLI against the objective, burn rate per alert tier with the tier's threshold,
 //!   maintenance windows shaded (the spec's, the API's and the service's maintenance mode,
 //!   [`crate::maintenance`]), the tiers firing now; an HTML 404 page for an unknown journey.
-//! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page.
+//! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page (the
+//!   link a spec's `dashboard: /slos/{service}/{slo}` template makes); `GET /slos/{slo}` -- the
+//!   same when one service has that SLO id, a page linking each when several do.
 //! * `GET /assets/dashboard.css` -- the stylesheet.
 //!
 //! **Since when.** For the status an SLO has now, the first history row after the last row with
@@ -65,14 +68,16 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; b
 
 type AppState = Arc<Controller>;
 
-/// The dashboard's routes, to be merged into the controller's public router.
-pub fn router() -> Router<AppState> {
+/// The dashboard's routes over `controller`, to be merged into the controller's public router.
+pub fn router(controller: Arc<Controller>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/journeys/{service}/{journey}", get(journey_page))
         .route("/slos/{service}/{slo}", get(slo_redirect))
+        .route("/slos/{slo}", get(slo_id_redirect))
         .route("/assets/dashboard.css", get(stylesheet))
         .layer(Extension(Arc::new(SinceCache::default())))
+        .with_state(controller)
 }
 
 /// Since when an SLO has had its current status.
@@ -86,7 +91,7 @@ pub struct Since {
 /// The first history row after the last row whose status is not `status`.
 #[tracing::instrument(skip_all, fields(service, slo))]
 pub async fn status_since(
-    db: &crate::store::Db,
+    db: &platform::Db,
     service: &str,
     slo: &str,
     status: Status,
@@ -311,8 +316,20 @@ async fn overview(State(c): State<AppState>, Extension(cache): Extension<Arc<Sin
         Vec::new()
     });
 
+    let dead = crate::alert::outbox::list(
+        c.db(),
+        &crate::alert::outbox::Filter { state: Some(crate::alert::outbox::DeliveryState::Dead), receiver: None },
+        DEAD_LETTERS_SHOWN,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the dead-lettered notifications");
+        Vec::new()
+    });
+
     let mut body = String::new();
     headline(&mut body, &rows, now);
+    dead_letters(&mut body, &dead, now);
     services_summary(&mut body, &rows);
     body.push_str(
         "<h2 id=\"slos\">Every SLO, worst first</h2><table class=\"slos\"><thead><tr>\
@@ -427,6 +444,45 @@ fn headline(out: &mut String, rows: &[Row<'_>], now: Timestamp) {
         let _ = write!(out, "<li>and {} more below</li>", trouble.len() - 8);
     }
     out.push_str("</ul></section>");
+}
+
+/// At most this many dead-lettered notifications on the overview (the API lists them all).
+pub const DEAD_LETTERS_SHOWN: i64 = 20;
+
+/// Notifications given up on ([`crate::alert::outbox`]): on-call was not told about these.
+fn dead_letters(out: &mut String, dead: &[crate::alert::outbox::OutboxRow], now: Timestamp) {
+    if dead.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<section class=\"dead-letters\" aria-labelledby=\"dead-letters\"><h2 id=\"dead-letters\">Notifications given up on</h2>\
+         <p>{} notification(s) of the last 7 days were never delivered: their receiver failed every attempt or is no \
+         longer configured. <a href=\"/api/v1/notifications?state=dead\">All of them as JSON</a>.</p>\
+         <table class=\"dead-letters\"><thead><tr><th scope=\"col\">Given up</th><th scope=\"col\">Receiver</th>\
+         <th scope=\"col\">Service / SLO</th><th scope=\"col\">Event</th><th scope=\"col\" class=\"num\">Attempts</th>\
+         <th scope=\"col\">Why</th></tr></thead><tbody>",
+        if dead.len() as i64 >= DEAD_LETTERS_SHOWN {
+            format!("At least {}", dead.len())
+        } else {
+            dead.len().to_string()
+        }
+    );
+    for d in dead {
+        out.push_str("<tr><td>");
+        since_cell(out, d.dead_at.map(|at| Since { at, changed: true }), now);
+        let _ = write!(
+            out,
+            "</td><td>{}</td><td>{} / {}</td><td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            Esc(&d.receiver),
+            Esc(d.service.as_deref().unwrap_or("?")),
+            Esc(d.slo.as_deref().unwrap_or("?")),
+            Esc(&d.event),
+            d.attempts,
+            Esc(d.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</tbody></table></section>");
 }
 
 fn services_summary(out: &mut String, rows: &[Row<'_>]) {
@@ -706,7 +762,7 @@ async fn slo_section(
         Some(r) => (now.saturating_sub(r).unwrap_or(start).max(start), now),
         None => (start, end.max(now)),
     };
-    let rows = history::since(c.db(), &spec.service, &slo.id, from, crate::api::MAX_HISTORY).await?;
+    let rows = history::since(c.db(), &spec.service, &slo.id, from, history::MAX_HISTORY).await?;
     let rows = chart::thin(&rows, MAX_CHART_POINTS);
 
     let anchor = slo_anchor(&slo.id);
@@ -955,6 +1011,33 @@ async fn slo_redirect(State(c): State<AppState>, Path((service, slo)): Path<(Str
         Some(found) => Redirect::to(&format!("{}#{}", journey_href(&service, &found.journey), slo_anchor(&found.id)))
             .into_response(),
         None => not_found(&format!("There is no SLO {slo} in service {service}."), Timestamp::now()),
+    }
+}
+
+async fn slo_id_redirect(State(c): State<AppState>, Path(slo): Path<String>) -> Response {
+    let specs = c.specs();
+    let found: Vec<(&Spec, &Slo)> = specs.iter().filter_map(|s| s.slo(&slo).map(|o| (s, o))).collect();
+    let now = Timestamp::now();
+    match found.as_slice() {
+        [(spec, s)] => {
+            Redirect::to(&format!("{}#{}", journey_href(&spec.service, &s.journey), slo_anchor(&s.id))).into_response()
+        }
+        [] => not_found(&format!("No service has an SLO {slo}."), now),
+        several => {
+            let mut body = format!("<h2>Several services have an SLO {}</h2><ul>", Esc(&slo));
+            for (spec, s) in several {
+                let _ = write!(
+                    body,
+                    "<li><a href=\"{}#{}\">{} / {}</a></li>",
+                    Esc(&journey_href(&spec.service, &s.journey)),
+                    Esc(&slo_anchor(&s.id)),
+                    Esc(&spec.service),
+                    Esc(&s.id)
+                );
+            }
+            body.push_str("</ul>");
+            page(StatusCode::MULTIPLE_CHOICES, "Which service? · Kura SLOs", &body, now)
+        }
     }
 }
 

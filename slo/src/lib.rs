@@ -12,6 +12,7 @@ pub mod generate;
 pub mod import;
 pub mod maintenance;
 pub mod math;
+pub mod server;
 pub mod source;
 pub mod spec;
 pub mod store;

@@ -1,7 +1,11 @@
-//! The `slo` command: `lint` spec files, `generate` rules and dashboards from them,
-//! `import` OpenSLO or Sloth documents as Kura specs, and run the `controller`. Exit status: 0
-//! on success, 1 when a spec or document has errors (each printed as `file:line:column:
-//! message`), 2 on usage errors; `slo controller` exits 64 (EX_USAGE) on bad configuration.
+//! The `slo` command: `lint` spec files, `generate` rules and dashboards from them, `import`
+//! OpenSLO or Sloth documents as Kura specs, and run the `controller`.
+//!
+//! Exit status, the same for every subcommand (`platform::exit`): 0 on success, 1 when the
+//! answer is no (a spec or document with problems, each printed as `file:line:column:
+//! message`), 64 on a usage or configuration error (a bad flag, variable, URL or file, a spec
+//! the controller cannot start with), 69 when a service the command needs is unavailable (the
+//! database), 70 on an internal error.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -10,8 +14,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use platform::exit::{FAILURE, SOFTWARE, UNAVAILABLE, USAGE};
+use platform::serve::{ADMIN_LIMITS, Limits, PUBLIC_LIMITS};
+use platform::tls::Tls;
 use slo::generate::{self, Kind};
 use slo::spec::catalogue::Catalogue;
+use tokio::net::TcpListener;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +47,10 @@ enum Command {
     Generate {
         #[arg(value_name = "KIND", value_parser = parse_kind)]
         kind: Kind,
+        /// The SLO controller's external URL: where a spec's path `dashboard` template
+        /// (`/slos/{service}/{slo}`) points in the generated links.
+        #[arg(long, env = "SLO_EXTERNAL_URL", value_name = "URL", default_value = slo::spec::DEFAULT_EXTERNAL_URL, value_parser = parse_url)]
+        external_url: String,
         /// A Prometheus/OpenMetrics scrape whose metrics SLIs may also use (repeatable).
         #[arg(long = "metrics", value_name = "FILE")]
         metrics: Vec<PathBuf>,
@@ -66,9 +78,16 @@ enum Command {
     /// rejected and the old one kept); SIGTERM/Ctrl-C drains and exits. On PostgreSQL, replicas
     /// run active/standby on an advisory lock.
     ///
+    /// Every outgoing client (--prometheus, --scrape, the receivers, --service-maintenance,
+    /// the OTLP exporter) speaks TLS with the system's root certificates plus --ca-bundle.
+    /// Each listener closes a connection that sends no complete request head within
+    /// --header-read-timeout (also the keep-alive idle limit) and refuses connections past its
+    /// cap with a 503 (--max-connections on the public listener, 256 on the admin one).
+    ///
     /// Logs go to stderr (JSON unless stderr is a terminal), filtered by RUST_LOG (default
     /// `info,sqlx=warn`). Traces follow the OTEL_* variables (OTEL_EXPORTER_OTLP_ENDPOINT,
-    /// OTEL_SDK_DISABLED=true to turn them off). Exit status 64 on bad configuration.
+    /// OTEL_SDK_DISABLED=true to turn them off). Exit status 64 on bad configuration, 69 when
+    /// the database is unreachable.
     Controller(Box<ControllerArgs>),
 }
 
@@ -77,6 +96,11 @@ struct ControllerArgs {
     /// API address (JSON API, /openapi.json, the overview at /).
     #[arg(long, env = "SLO_LISTEN", default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
+    /// Where people reach this controller, e.g. https://slo.example.com (default:
+    /// http://<--listen>): the base of the specs' path `dashboard` templates
+    /// (`/slos/{service}/{slo}`) in the links alerts carry.
+    #[arg(long, env = "SLO_EXTERNAL_URL", value_name = "URL", value_parser = parse_url)]
+    external_url: Option<String>,
     /// Admin listener address (/livez, /readyz, /metrics, /debug/pprof); keep it private.
     #[arg(long, env = "SLO_ADMIN_LISTEN", default_value = "127.0.0.1:9465")]
     admin_listen: SocketAddr,
@@ -120,8 +144,8 @@ struct ControllerArgs {
     /// Evaluation interval (Prometheus duration: 30s, 1m).
     #[arg(long, env = "SLO_INTERVAL", default_value = "30s", value_parser = parse_interval)]
     interval: std::time::Duration,
-    /// Database: `sqlite://FILE?mode=rwc` (embedded default) or `postgres://USER@HOST/DB`
-    /// (required for more than one replica).
+    /// Database: `sqlite://FILE` (embedded default; the file is created when missing) or
+    /// `postgres://USER@HOST/DB` (required for more than one replica).
     #[arg(long, env = "DATABASE_URL", default_value = slo::store::DEFAULT_DATABASE_URL)]
     database_url: String,
     /// Seconds in-flight requests get to finish after SIGTERM.
@@ -130,8 +154,27 @@ struct ControllerArgs {
     /// This replica's name in the history and logs (default: hostname and process id).
     #[arg(long, env = "SLO_INSTANCE")]
     instance: Option<String>,
+    /// A PEM file of CA certificates trusted beside the system's roots by every outgoing
+    /// client (a private CA, a corporate proxy's).
+    #[arg(long, env = "KURA_CA_BUNDLE", value_name = "PATH")]
+    ca_bundle: Option<PathBuf>,
+    /// Open connections the public listener accepts; past it, new ones get a 503 at once.
+    #[arg(long, env = "SLO_MAX_CONNECTIONS", default_value_t = PUBLIC_LIMITS.max_connections)]
+    max_connections: usize,
+    /// How long a connection may take to send a complete request head, on both listeners
+    /// (also how long an idle keep-alive connection is kept).
+    #[arg(long, env = "SLO_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    header_read_timeout: std::time::Duration,
     #[command(flatten)]
     alerting: slo::alert::Args,
+}
+
+fn parse_url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err("expected an http:// or https:// URL".into())
+    }
 }
 
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -158,27 +201,18 @@ fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse()
 }
 
-/// EX_USAGE: the configuration is wrong; fix it and start again.
-const EXIT_CONFIG: u8 = 64;
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match platform::exit::parse::<Cli>() {
         Ok(cli) => cli,
-        Err(e) => {
-            let usage = e.use_stderr();
-            let _ = e.print();
-            let controller = std::env::args().nth(1).is_some_and(|a| a == "controller");
-            return match (usage, controller) {
-                (false, _) => ExitCode::SUCCESS,
-                (true, true) => ExitCode::from(EXIT_CONFIG),
-                (true, false) => ExitCode::from(2),
-            };
-        }
+        Err(code) => return code,
     };
     match cli.command {
         Command::Controller(args) => controller(*args),
         Command::Lint { metrics, paths } => {
-            let Some(catalogue) = catalogue(&metrics) else { return ExitCode::FAILURE };
+            let catalogue = match catalogue(&metrics).and_then(|c| existing(&paths).map(|()| c)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             match slo::spec::load_paths_with(&paths, &catalogue) {
                 Ok(specs) => {
                     let slos: usize = specs.iter().map(|s| s.slos().count()).sum();
@@ -189,24 +223,30 @@ fn main() -> ExitCode {
                 Err(diagnostics) => {
                     eprintln!("{diagnostics}");
                     eprintln!("{} problem(s)", diagnostics.len());
-                    ExitCode::FAILURE
+                    ExitCode::from(FAILURE)
                 }
             }
         }
-        Command::Generate { kind, metrics, paths } => {
-            let Some(catalogue) = catalogue(&metrics) else { return ExitCode::FAILURE };
-            let specs = match slo::spec::load_paths_with(&paths, &catalogue) {
+        Command::Generate { kind, external_url, metrics, paths } => {
+            let catalogue = match catalogue(&metrics).and_then(|c| existing(&paths).map(|()| c)) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let mut specs = match slo::spec::load_paths_with(&paths, &catalogue) {
                 Ok(specs) => specs,
                 Err(diagnostics) => {
                     eprintln!("{diagnostics}");
-                    return ExitCode::FAILURE;
+                    return ExitCode::from(FAILURE);
                 }
             };
+            for spec in &mut specs {
+                spec.external_url.clone_from(&external_url);
+            }
             match generate::generate(kind, &specs) {
                 Ok(text) => write_stdout(&text),
                 Err(e) => {
                     eprintln!("error: {e}");
-                    ExitCode::FAILURE
+                    ExitCode::from(FAILURE)
                 }
             }
         }
@@ -215,7 +255,7 @@ fn main() -> ExitCode {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("{}: {e}", file.display());
-                    return ExitCode::FAILURE;
+                    return ExitCode::from(USAGE);
                 }
             };
             let imported = match format {
@@ -229,26 +269,37 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("{e}");
-                    ExitCode::FAILURE
+                    ExitCode::from(FAILURE)
                 }
             }
         }
     }
 }
 
-/// Kura's metric contract plus every scrape given with `--metrics`.
-fn catalogue(scrapes: &[PathBuf]) -> Option<Catalogue> {
+/// Every path names something: a missing file is a usage error (64), not a spec problem.
+fn existing(paths: &[PathBuf]) -> Result<(), ExitCode> {
+    match paths.iter().find(|p| !p.exists()) {
+        Some(missing) => {
+            eprintln!("{}: no such file or directory", missing.display());
+            Err(ExitCode::from(USAGE))
+        }
+        None => Ok(()),
+    }
+}
+
+/// Kura's metric contract plus every scrape given with `--metrics` (unreadable: 64).
+fn catalogue(scrapes: &[PathBuf]) -> Result<Catalogue, ExitCode> {
     let mut catalogue = Catalogue::kura();
     for path in scrapes {
         match std::fs::read_to_string(path) {
             Ok(text) => catalogue.merge(Catalogue::from_exposition(&text)),
             Err(e) => {
                 eprintln!("{}: {e}", path.display());
-                return None;
+                return Err(ExitCode::from(USAGE));
             }
         }
     }
-    Some(catalogue)
+    Ok(catalogue)
 }
 
 fn write_stdout(text: &str) -> ExitCode {
@@ -259,101 +310,111 @@ fn write_stdout(text: &str) -> ExitCode {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(SOFTWARE)
         }
     }
 }
 
+/// `slo controller`: everything is built here, once, then served until SIGTERM.
 fn controller(args: ControllerArgs) -> ExitCode {
+    let fail = |code: u8, message: &dyn std::fmt::Display| {
+        eprintln!("slo controller: {message}");
+        ExitCode::from(code)
+    };
+    let tls = match Tls::new(args.ca_bundle.as_deref()) {
+        Ok(tls) => tls,
+        Err(e) => return fail(USAGE, &e),
+    };
+    let otlp_client = match tls.blocking_client().build() {
+        Ok(c) => c,
+        Err(e) => return fail(SOFTWARE, &platform::tls::redact(e)),
+    };
     let _telemetry = match telemetry::init(&telemetry::Config {
         service_name: "slo-controller",
         default_filter: "info,sqlx=warn",
         otlp_traces_endpoint: None,
+        otlp_client,
     }) {
         Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("slo controller: {e}");
-            return ExitCode::from(70);
-        }
+        Err(e) => return fail(SOFTWARE, &e),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match platform::exit::runtime("slo controller") {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("slo controller: cannot start the runtime: {e}");
-            return ExitCode::from(70);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
-        let db = match slo::store::Db::open(&args.database_url).await {
-            Ok(db) => db,
-            Err(e @ slo::store::OpenError::UnsupportedUrl(_)) => {
-                eprintln!("slo controller: {e}");
-                return ExitCode::from(EXIT_CONFIG);
+        let specs = match slo::spec::load_paths(&args.slos) {
+            Ok(specs) => specs,
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                return fail(USAGE, &format_args!("{} problem(s) in the specs", diagnostics.len()));
             }
+        };
+        let alerting = match args.alerting.settings() {
+            Ok(a) => a,
+            Err(message) => return fail(USAGE, &message),
+        };
+        let http = match tls.client().build() {
+            Ok(c) => c,
+            Err(e) => return fail(SOFTWARE, &platform::tls::redact(e)),
+        };
+        let db = match slo::store::open(&args.database_url).await {
+            Ok(db) => db,
+            Err(e) if e.is_configuration() => return fail(USAGE, &e),
             Err(e) => {
                 tracing::error!(error = %e, "cannot open the database");
-                eprintln!("slo controller: {e}");
-                return ExitCode::FAILURE;
+                return fail(UNAVAILABLE, &e);
             }
+        };
+        let source = match source(&args, &db, &specs, &tls).await {
+            Ok(s) => s,
+            Err(message) => return fail(USAGE, &message),
         };
         let instance = args.instance.clone().unwrap_or_else(|| {
             let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
             format!("{}-{}", if host.is_empty() { "slo" } else { &host }, std::process::id())
         });
-        let specs = match slo::spec::load_paths(&args.slos) {
-            Ok(specs) => specs,
-            Err(diagnostics) => {
-                eprintln!("{diagnostics}");
-                eprintln!("slo controller: {} problem(s) in the specs", diagnostics.len());
-                return ExitCode::from(EXIT_CONFIG);
-            }
+        let controller = Arc::new(slo::controller::Controller::new(slo::controller::Deps {
+            db,
+            specs,
+            source,
+            config: slo::controller::Config {
+                slos: args.slos.clone(),
+                interval: args.interval,
+                instance,
+                external_url: args.external_url.clone().unwrap_or_else(|| format!("http://{}", args.listen)),
+            },
+            alerting,
+            service_maintenance: args.service_maintenance.clone(),
+            http,
+            telemetry: telemetry::Metrics::new(),
+        }));
+        let (public, admin) = match (TcpListener::bind(args.listen).await, TcpListener::bind(args.admin_listen).await) {
+            (Ok(p), Ok(a)) => (p, a),
+            (Err(e), _) => return fail(USAGE, &format_args!("cannot listen on {}: {e}", args.listen)),
+            (_, Err(e)) => return fail(USAGE, &format_args!("cannot listen on {}: {e}", args.admin_listen)),
         };
-        let source = match source(&args, &db, &specs).await {
-            Ok(s) => s,
-            Err(message) => {
-                eprintln!("slo controller: {message}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
-        let alerting = match args.alerting.settings() {
-            Ok(a) => a,
-            Err(message) => {
-                eprintln!("slo controller: {message}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
-        let config = slo::controller::Config { slos: args.slos.clone(), interval: args.interval, instance };
-        let controller = match slo::controller::Controller::new(db, source, config) {
-            Ok(c) => {
-                c.set_alerting(alerting);
-                for e in &args.service_maintenance {
-                    if !specs.iter().any(|s| s.service == e.service) {
-                        tracing::warn!(service = %e.service, "--service-maintenance names a service no spec has");
-                    }
-                }
-                c.set_service_maintenance(args.service_maintenance.clone());
-                Arc::new(c)
-            }
-            Err(diagnostics) => {
-                eprintln!("{diagnostics}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        };
-        let serve = slo::controller::ServeConfig {
-            listen: args.listen,
-            admin_listen: args.admin_listen,
+        let listeners = slo::server::Listeners {
+            public,
+            admin,
+            public_limits: Limits {
+                header_read_timeout: args.header_read_timeout,
+                max_connections: args.max_connections,
+            },
+            admin_limits: Limits { header_read_timeout: args.header_read_timeout, ..ADMIN_LIMITS },
             drain: std::time::Duration::from_secs(args.drain_seconds),
+        };
+        let api = slo::server::ApiConfig {
+            api_token: args.alerting.api_token.as_deref().filter(|t| !t.is_empty()).map(platform::auth::ApiToken::new),
         };
         println!("Kura SLO controller:  http://{}/api/v1/slos", args.listen);
         println!("Overview:             http://{}/", args.listen);
         println!("Admin listener:       http://{}/metrics", args.admin_listen);
-        match slo::controller::serve(controller, serve, slo::controller::shutdown_signal()).await {
+        match slo::server::run(controller, listeners, api, platform::serve::shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "slo controller failed");
-                eprintln!("slo controller: {e}");
-                // Mostly a listen address in use or not ours to bind: configuration.
-                ExitCode::from(EXIT_CONFIG)
+                fail(SOFTWARE, &e)
             }
         }
     })
@@ -362,8 +423,9 @@ fn controller(args: ControllerArgs) -> ExitCode {
 /// The SLI source the flags ask for: `Err` is a configuration error (exit 64).
 async fn source(
     args: &ControllerArgs,
-    db: &slo::store::Db,
+    db: &platform::Db,
     specs: &[slo::spec::Spec],
+    tls: &Tls,
 ) -> Result<slo::source::Source, String> {
     use slo::source::{Source, prometheus, scrape};
     if let Some(url) = &args.prometheus {
@@ -377,7 +439,7 @@ async fn source(
             }
             (None, None) => None,
         };
-        return prometheus::PrometheusSource::new(config).map(Source::Prometheus).map_err(|e| e.to_string());
+        return prometheus::PrometheusSource::new(config, tls).map(Source::Prometheus).map_err(|e| e.to_string());
     }
     if args.scrape.is_empty() {
         return Ok(Source::None);
@@ -386,7 +448,7 @@ async fn source(
         return Err(format!("--scrape {bad:?} must start with http:// or https://"));
     }
     let config = scrape::ScrapeConfig::new(args.scrape.clone()).with_interval(args.scrape_interval);
-    let mut source = scrape::ScrapeSource::open(db.clone(), config, specs).await.map_err(|e| e.to_string())?;
+    let mut source = scrape::ScrapeSource::open(db.clone(), config, specs, tls).await.map_err(|e| e.to_string())?;
     // Standby until the controller takes the lead (it adopts this flag).
     source.leading().store(false, std::sync::atomic::Ordering::Relaxed);
     source.spawn();

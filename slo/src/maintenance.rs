@@ -6,14 +6,12 @@
 //!   `GET /maintenance` (`--service-maintenance SERVICE=URL`): while the newest switch says
 //!   on, every SLO of that service is in maintenance. An endpoint that cannot be read is
 //!   logged and counted (`slo_maintenance_errors_total`) and the cycle goes on without it;
-//! * `api` -- windows created through `POST /api/v1/maintenance` ([`api`]), stored in
+//! * `api` -- windows created through `POST /api/v1/maintenance` ([`crate::api`]), stored in
 //!   `slo_maintenance`, covering a service, one journey or one SLO. They are never deleted:
 //!   `DELETE /api/v1/maintenance/{id}` ends one now and the record stays.
 //!
 //! While a window covering an SLO is open its evaluation has `in_maintenance` true and no tier
 //! fires, so nothing pages ([`crate::eval`]).
-
-pub mod api;
 
 use std::time::Duration;
 
@@ -23,7 +21,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::spec::{Maintenance, Spec};
-use crate::store::Db;
+use platform::Db;
 
 /// Where a window comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -213,12 +211,16 @@ pub async fn read_service(
     endpoint: &ServiceEndpoint,
     now: Timestamp,
 ) -> Result<Option<Window>, String> {
-    let response =
-        client.get(&endpoint.url).timeout(SERVICE_TIMEOUT).send().await.map_err(|e| format!("unreachable: {e}"))?;
+    let response = client
+        .get(&endpoint.url)
+        .timeout(SERVICE_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| format!("unreachable: {}", platform::tls::redact(e)))?;
     if !response.status().is_success() {
         return Err(format!("answered {}", response.status()));
     }
-    let body = response.bytes().await.map_err(|e| format!("reading the answer: {e}"))?;
+    let body = response.bytes().await.map_err(|e| format!("reading the answer: {}", platform::tls::redact(e)))?;
     parse_service_answer(&endpoint.service, &body, now)
 }
 

@@ -44,6 +44,10 @@ use crate::math::{BurnTier, Objective, Window};
 /// Every service's SLOs found under some paths, in path order.
 pub type Specs = Vec<Spec>;
 
+/// Where a path `dashboard` template points unless a command is told otherwise: the SLO
+/// controller's default listen address.
+pub const DEFAULT_EXTERNAL_URL: &str = "http://127.0.0.1:8090";
+
 /// One service's SLOs: the content of one spec file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
@@ -55,8 +59,14 @@ pub struct Spec {
     pub time_zone: String,
     /// Extra labels put on every generated rule and alert (e.g. `team: fulfillment`).
     pub labels: BTreeMap<String, String>,
-    /// A link template for alerts and generated dashboards; `{slo}` is replaced by the SLO id.
+    /// A link template for alerts and generated rules and dashboards, as written: an http(s)
+    /// URL, or a path on the SLO controller (`/slos/{service}/{slo}`) resolved against
+    /// [`Spec::external_url`]; `{service}` and `{slo}` are replaced ([`Spec::dashboard_link`]).
     pub dashboard: Option<String>,
+    /// Where a path `dashboard` template points: the SLO controller's external URL. Not read from
+    /// the file: [`DEFAULT_EXTERNAL_URL`] unless the command is told another
+    /// (`--external-url`).
+    pub external_url: String,
     /// What the deploy gate does as the budget burns.
     pub policy: ErrorBudgetPolicy,
     /// Planned maintenance: events in these windows are excluded from every budget.
@@ -89,9 +99,18 @@ impl Spec {
         self.slos().find(|s| s.id == id)
     }
 
-    /// The dashboard link for one SLO, if the spec declares a template.
+    /// The dashboard template with a path made absolute against [`Spec::external_url`]; the
+    /// placeholders are left in.
+    pub fn dashboard_template(&self) -> Option<String> {
+        self.dashboard.as_ref().map(|t| {
+            if t.starts_with('/') { format!("{}{t}", self.external_url.trim_end_matches('/')) } else { t.clone() }
+        })
+    }
+
+    /// The dashboard link for one SLO of this spec, if the spec declares a template. Service and
+    /// SLO ids are lowercase words and digits joined by `-`, safe in a URL as they are.
     pub fn dashboard_link(&self, slo: &str) -> Option<String> {
-        self.dashboard.as_ref().map(|t| t.replace("{slo}", slo))
+        self.dashboard_template().map(|t| t.replace("{service}", &self.service).replace("{slo}", slo))
     }
 }
 

@@ -21,10 +21,9 @@
 use std::fmt;
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use jiff::Timestamp;
+use platform::signature;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::{Event, Notification};
 
@@ -49,8 +48,8 @@ impl fmt::Debug for Secret {
 pub enum Receiver {
     /// `--webhook URL` (`--webhook-secret` / `SLO_WEBHOOK_SECRET` signs it).
     Webhook { url: String, secret: Option<Secret> },
-    /// `--slack-webhook URL`.
-    Slack { url: String },
+    /// `--slack-webhook URL`: the URL is Slack's secret, kept out of logs and errors.
+    Slack { url: Secret },
     /// `--pagerduty-routing-key KEY` with `--pagerduty-url` (default `https://events.pagerduty.com`).
     PagerDuty { base_url: String, routing_key: Secret },
     /// `--alertmanager URL` (the base, e.g. `http://127.0.0.1:9093`).
@@ -95,7 +94,7 @@ impl Receiver {
                 }
                 Request { url: url.clone(), headers, body }
             }
-            Receiver::Slack { url } => Request { url: url.clone(), headers: Vec::new(), body: json(&slack(n)) },
+            Receiver::Slack { url } => Request { url: url.0.clone(), headers: Vec::new(), body: json(&slack(n)) },
             Receiver::PagerDuty { base_url, routing_key } => Request {
                 url: format!("{}/v2/enqueue", base_url.trim_end_matches('/')),
                 headers: Vec::new(),
@@ -109,7 +108,8 @@ impl Receiver {
         }
     }
 
-    /// Sends `n`; `Ok` only on a 2xx answer.
+    /// Sends `n`; `Ok` only on a 2xx answer. The error never holds the URL (a Slack webhook's
+    /// URL is its secret): it is logged and stored in the outbox.
     pub async fn send(
         &self,
         client: &reqwest::Client,
@@ -122,7 +122,11 @@ impl Receiver {
         for (name, value) in &r.headers {
             req = req.header(*name, value);
         }
-        let response = req.body(r.body).send().await.map_err(|e| DeliveryError(format!("{}: {e}", self.name())))?;
+        let response = req
+            .body(r.body)
+            .send()
+            .await
+            .map_err(|e| DeliveryError(format!("{}: {}", self.name(), platform::tls::redact(e))))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -135,13 +139,8 @@ impl Receiver {
 
 /// `v1=` and the lowercase hex of HMAC-SHA256(secret, `"{timestamp}.{body}"`).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mut mac =
-        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    format!("v1={}", hex(&mac.finalize().into_bytes()))
+    let digest = signature::hmac_sha256(secret, &[timestamp.to_string().as_bytes(), b".", body]);
+    format!("v1={}", signature::hex(&digest))
 }
 
 /// What a receiver does with the two headers: the signature matches (compared in constant
@@ -149,7 +148,7 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
 pub fn verify(
     secret: &[u8],
     timestamp: &str,
-    signature: &str,
+    signature_header: &str,
     body: &[u8],
     now: Timestamp,
     tolerance: Duration,
@@ -158,25 +157,8 @@ pub fn verify(
     if now.as_second().abs_diff(t) > tolerance.as_secs() {
         return false;
     }
-    let Some(given) = signature.strip_prefix("v1=").and_then(unhex) else { return false };
-    let mut mac =
-        <Hmac<Sha256> as hmac::KeyInit>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key"));
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac.verify_slice(&given).is_ok()
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    let Some(given) = signature_header.strip_prefix("v1=").and_then(signature::from_hex) else { return false };
+    signature::verify(secret, &[timestamp.as_bytes(), b".", body], &given)
 }
 
 fn headline(n: &Notification) -> String {
@@ -293,18 +275,13 @@ mod tests {
     }
 
     #[test]
-    fn hex_round_trips() {
-        assert_eq!(hex(&[0, 15, 255]), "000fff");
-        assert_eq!(unhex("000fff"), Some(vec![0, 15, 255]));
-        assert_eq!(unhex("0g"), None);
-    }
-
-    #[test]
     fn secrets_stay_out_of_debug_output() {
         let r = Receiver::PagerDuty {
             base_url: "https://events.pagerduty.com".into(),
             routing_key: Secret("R0UT1NG".into()),
         };
         assert!(!format!("{r:?}").contains("R0UT1NG"));
+        let slack = Receiver::Slack { url: Secret("https://hooks.slack.com/services/T0/B0/XOXB".into()) };
+        assert!(!format!("{slack:?}").contains("XOXB"));
     }
 }

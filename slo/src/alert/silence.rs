@@ -8,12 +8,20 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::store::Db;
+use platform::Db;
+
+/// The most matchers one silence has: a silence names an alert, a journey or a team, not a
+/// list of everything (50,000 matchers were accepted once, and every cycle matched them all).
+pub const MAX_MATCHERS: usize = 32;
+
+/// The longest a silence may last from now: a quarter. Anything longer is not a silence but a
+/// receiver that should be removed, or a tier that should not page.
+pub const MAX_DURATION: SignedDuration = SignedDuration::from_hours(24 * 90);
 
 /// `name = value` on an alert label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -59,8 +67,9 @@ fn invalid(field: &'static str, message: impl Into<String>) -> InvalidSilence {
 }
 
 impl NewSilence {
-    /// Checks a request once, at the edge: at least one matcher, each with a label name and a
-    /// value; an end after the start and after `now`; an author and a comment.
+    /// Checks a request once, at the edge: one to [`MAX_MATCHERS`] matchers, each with a label
+    /// name and a value; an end after the start, after `now` and at most [`MAX_DURATION`] from
+    /// it; an author and a comment.
     pub fn parse(
         matchers: Vec<Matcher>,
         starts_at: Option<Timestamp>,
@@ -71,6 +80,9 @@ impl NewSilence {
     ) -> Result<NewSilence, InvalidSilence> {
         if matchers.is_empty() {
             return Err(invalid("matchers", "at least one matcher (e.g. {\"name\": \"slo\", \"value\": \"...\"})"));
+        }
+        if matchers.len() > MAX_MATCHERS {
+            return Err(invalid("matchers", format!("at most {MAX_MATCHERS} matchers (got {})", matchers.len())));
         }
         let label =
             |s: &str| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -83,6 +95,9 @@ impl NewSilence {
         let starts_at = starts_at.unwrap_or(now);
         if ends_at <= starts_at || ends_at <= now {
             return Err(invalid("ends_at", "must be after starts_at and in the future"));
+        }
+        if now.checked_add(MAX_DURATION).is_ok_and(|latest| ends_at > latest) {
+            return Err(invalid("ends_at", "must be at most 90 days from now"));
         }
         let (author, comment) = (author.trim(), comment.trim());
         if author.is_empty() || author.len() > 256 {
@@ -207,6 +222,21 @@ mod tests {
         assert_eq!(field(NewSilence::parse(vec![m("slo", "a")], None, now, "k", "c", now)), "ends_at");
         assert_eq!(field(NewSilence::parse(vec![m("slo", "a")], None, end, " ", "c", now)), "author");
         assert_eq!(field(NewSilence::parse(vec![m("slo", "a")], None, end, "k", "", now)), "comment");
+    }
+
+    #[test]
+    fn a_silence_has_at_most_32_matchers_and_ends_within_90_days() {
+        let now = at("2026-01-01T00:00:00Z");
+        let in_days = |d: i64| now.checked_add(SignedDuration::from_hours(24 * d)).expect("ts");
+        let many = |n: usize| (0..n).map(|i| m("slo", &format!("slo-{i}"))).collect::<Vec<_>>();
+
+        let at_the_bounds = NewSilence::parse(many(32), None, in_days(90), "kaito", "freeze", now);
+        let too_many = NewSilence::parse(many(33), None, in_days(1), "kaito", "freeze", now);
+        let a_century = NewSilence::parse(many(1), None, in_days(36_500), "kaito", "forever", now);
+
+        assert!(at_the_bounds.is_ok(), "{at_the_bounds:?}");
+        assert_eq!(too_many.expect_err("33 matchers").field, "matchers");
+        assert_eq!(a_century.expect_err("100 years").field, "ends_at");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::eval::{Evaluation, Status, TierBurn};
-use crate::store::{Backend, Db};
+use platform::db::{Backend, Db};
 
 /// Rows younger than this keep full resolution.
 pub const FULL_RESOLUTION: SignedDuration = SignedDuration::from_hours(48);
@@ -25,6 +25,8 @@ pub const FULL_RESOLUTION: SignedDuration = SignedDuration::from_hours(48);
 pub const BUCKET: SignedDuration = SignedDuration::from_mins(10);
 /// Rows older than this are deleted.
 pub const RETENTION: SignedDuration = SignedDuration::from_hours(24 * 100);
+/// The most rows one read returns (90 days compacted is about 20,000 per SLO).
+pub const MAX_HISTORY: i64 = 20_000;
 
 const COLUMNS: &str = "service, journey, slo, evaluated_at, status, reason, sli, budget_remaining, \
      budget_consumed, time_to_exhaustion_seconds, burn_rates, in_maintenance";
@@ -37,46 +39,47 @@ const ROWS_PER_STATEMENT: usize = 200;
 #[tracing::instrument(skip_all, fields(rows = evaluations.len()))]
 pub async fn insert(db: &Db, controller: &str, evaluations: &[Evaluation]) -> Result<(), sqlx::Error> {
     let now = Timestamp::now().as_millisecond();
-    let mut tx = db.writer().begin().await?;
-    for chunk in evaluations.chunks(ROWS_PER_STATEMENT) {
-        // `$n` placeholders written out: sqlx's QueryBuilder writes `?` for `Any`, which
-        // PostgreSQL does not read.
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=14).map(|c| format!("${}", r * 14 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "insert into slo_evaluation (service, journey, slo, evaluated_at, status, reason, sli, \
+    platform::transaction!(db, sqlx::Error, |tx| {
+        for chunk in evaluations.chunks(ROWS_PER_STATEMENT) {
+            // `$n` placeholders written out: sqlx's QueryBuilder writes `?` for `Any`, which
+            // PostgreSQL does not read.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=14).map(|c| format!("${}", r * 14 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "insert into slo_evaluation (service, journey, slo, evaluated_at, status, reason, sli, \
              budget_remaining, budget_consumed, time_to_exhaustion_seconds, burn_rates, in_maintenance, \
              controller, created_at) values {}",
-            rows.join(", ")
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
-        for e in chunk {
-            query = query
-                .bind(&e.service)
-                .bind(&e.journey)
-                .bind(&e.slo)
-                .bind(e.evaluated_at.as_millisecond())
-                .bind(e.status.as_str())
-                .bind(e.reason.as_deref())
-                .bind(finite(e.sli))
-                .bind(finite(e.budget_remaining))
-                .bind(finite(e.budget_consumed))
-                .bind(finite(e.time_to_exhaustion_seconds))
-                .bind(serde_json::to_string(&e.burn_rates).unwrap_or_else(|_| "[]".into()))
-                .bind(i64::from(e.in_maintenance))
-                .bind(controller)
-                .bind(now);
+                rows.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for e in chunk {
+                query = query
+                    .bind(&e.service)
+                    .bind(&e.journey)
+                    .bind(&e.slo)
+                    .bind(e.evaluated_at.as_millisecond())
+                    .bind(e.status.as_str())
+                    .bind(e.reason.as_deref())
+                    .bind(finite(e.sli))
+                    .bind(finite(e.budget_remaining))
+                    .bind(finite(e.budget_consumed))
+                    .bind(finite(e.time_to_exhaustion_seconds))
+                    .bind(serde_json::to_string(&e.burn_rates).unwrap_or_else(|_| "[]".into()))
+                    .bind(i64::from(e.in_maintenance))
+                    .bind(controller)
+                    .bind(now);
+            }
+            // On PostgreSQL not prepared once and reused: it would keep the parameter types of the
+            // first execution, and a NULL there (a `no-data` SLI) makes a later number a type
+            // mismatch. SQLite has no parameter types, and re-parsing costs it more.
+            query.persistent(db.backend() == Backend::Sqlite).execute(&mut **tx).await?;
         }
-        // On PostgreSQL not prepared once and reused: it would keep the parameter types of the
-        // first execution, and a NULL there (a `no-data` SLI) makes a later number a type
-        // mismatch. SQLite has no parameter types, and re-parsing costs it more.
-        query.persistent(db.backend() == Backend::Sqlite).execute(&mut *tx).await?;
-    }
-    tx.commit().await
+        Ok(())
+    })
 }
 
 /// Non-finite numbers are stored as NULL (JSON cannot carry them either).
@@ -148,24 +151,24 @@ pub async fn compact(db: &Db, now: Timestamp) -> Result<u64, sqlx::Error> {
     let cutoff = now.as_millisecond() - FULL_RESOLUTION.as_millis() as i64;
     let expired = now.as_millisecond() - RETENTION.as_millis() as i64;
     let bucket = BUCKET.as_millis() as i64;
-    let mut tx = db.writer().begin().await?;
-    let old = sqlx::query("delete from slo_evaluation where evaluated_at < $1")
-        .bind(expired)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    // Integer division by the bucket length names the bucket (bigint / bigint truncates on both
-    // engines); the first row of each (SLO, bucket) survives.
-    let thinned = sqlx::query(
-        "delete from slo_evaluation where evaluated_at < $1 and slo_evaluation_id not in (\
+    platform::transaction!(db, sqlx::Error, |tx| {
+        let old = sqlx::query("delete from slo_evaluation where evaluated_at < $1")
+            .bind(expired)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        // Integer division by the bucket length names the bucket (bigint / bigint truncates on both
+        // engines); the first row of each (SLO, bucket) survives.
+        let thinned = sqlx::query(
+            "delete from slo_evaluation where evaluated_at < $1 and slo_evaluation_id not in (\
          select min(slo_evaluation_id) from slo_evaluation where evaluated_at < $1 \
          group by service, slo, evaluated_at / $2)",
-    )
-    .bind(cutoff)
-    .bind(bucket)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(old + thinned)
+        )
+        .bind(cutoff)
+        .bind(bucket)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(old + thinned)
+    })
 }

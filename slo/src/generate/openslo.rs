@@ -224,8 +224,8 @@ fn spec_documents(spec: &Spec, docs: &mut Vec<Yaml>) -> Result<(), GenerateError
 fn service_document(spec: &Spec) -> Yaml {
     let labels = spec.labels.iter().map(|(k, v)| (k.clone(), Yaml::str(v))).collect();
     let mut notes = vec![(a::TIME_ZONE.to_string(), Yaml::str(&spec.time_zone))];
-    if let Some(d) = &spec.dashboard {
-        notes.push((a::DASHBOARD.to_string(), Yaml::str(d)));
+    if let Some(d) = spec.dashboard_template() {
+        notes.push((a::DASHBOARD.to_string(), Yaml::str(&d)));
     }
     if spec.policy != crate::spec::ErrorBudgetPolicy::default() {
         let p = &spec.policy;

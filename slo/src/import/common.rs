@@ -175,6 +175,7 @@ impl SpecDraft {
             time_zone: self.time_zone.unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string()),
             labels: self.labels,
             dashboard: self.dashboard,
+            external_url: crate::spec::DEFAULT_EXTERNAL_URL.to_owned(),
             policy: self.policy,
             maintenance: self.maintenance,
             metrics: Vec::new(),

@@ -111,7 +111,7 @@ pub enum ConfigError {
     #[error("invalid header {0:?}")]
     Header(String),
     #[error("cannot build the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    Client(String),
 }
 
 /// The PromQL source. See the module docs.
@@ -134,7 +134,8 @@ struct Part {
 }
 
 impl PrometheusSource {
-    pub fn new(config: PrometheusConfig) -> Result<Self, ConfigError> {
+    /// A source for `config`, speaking TLS with `tls`'s roots (`https://` URLs).
+    pub fn new(config: PrometheusConfig, tls: &platform::tls::Tls) -> Result<Self, ConfigError> {
         if !(config.url.starts_with("http://") || config.url.starts_with("https://")) {
             return Err(ConfigError::Url(config.url.clone()));
         }
@@ -145,11 +146,13 @@ impl PrometheusSource {
             };
             headers.insert(n, v);
         }
-        let client = reqwest::Client::builder()
+        let client = tls
+            .client()
             .default_headers(headers)
             .timeout(config.timeout)
             .connect_timeout(config.timeout)
-            .build()?;
+            .build()
+            .map_err(|e| ConfigError::Client(platform::tls::redact(e)))?;
         let endpoint = format!("{}/api/v1/query", config.url.trim_end_matches('/'));
         Ok(PrometheusSource { client, endpoint, config, queries: AtomicU64::new(0) })
     }
@@ -259,9 +262,9 @@ impl PrometheusSource {
             None => request,
         };
         self.queries.fetch_add(1, Ordering::Relaxed);
-        let response = request.send().await.map_err(|e| SourceError::Unreachable(describe(&e)))?;
+        let response = request.send().await.map_err(|e| SourceError::Unreachable(platform::tls::redact(e)))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| SourceError::Unreachable(describe(&e)))?;
+        let body = response.bytes().await.map_err(|e| SourceError::Unreachable(platform::tls::redact(e)))?;
         let parsed: Result<ApiResponse, _> = serde_json::from_slice(&body);
         let message = |p: &Result<ApiResponse, _>| match p {
             Ok(ApiResponse { error: Some(e), .. }) => e.clone(),
@@ -322,21 +325,6 @@ fn quote(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// A reqwest error with its cause (reqwest's own message is just "error sending request").
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    if e.is_timeout() {
-        text.push_str(" (timed out)");
-    }
-    text
-}
-
 /// `/api/v1/query`'s envelope (<https://prometheus.io/docs/prometheus/latest/querying/api/>).
 #[derive(Deserialize)]
 struct ApiResponse {
@@ -372,7 +360,8 @@ mod tests {
             numerator: Selector::parse(r#"req_total{code=~"5.."}"#).unwrap(),
             total: Selector::parse("req_total").unwrap(),
         };
-        let source = PrometheusSource::new(PrometheusConfig::new("http://127.0.0.1:1")).unwrap();
+        let tls = platform::tls::Tls::new(None).unwrap();
+        let source = PrometheusSource::new(PrometheusConfig::new("http://127.0.0.1:1"), &tls).unwrap();
         let q = Query { service: "svc".into(), slo: "a".into(), sli, ranges: vec![SignedDuration::from_mins(5)] };
         let chunks = source.chunks(std::slice::from_ref(&q), &[0], SignedDuration::from_mins(5));
         assert_eq!(

@@ -87,8 +87,8 @@ use tokio::task::JoinHandle;
 
 use super::{Query, Reading, SourceError};
 use crate::spec::{Counting, Selector, Spec};
-use crate::store::Db;
 use parse::Sample;
+use platform::Db;
 use select::{Key, Role, Watched, WatchedSlo};
 
 /// What the scraper sends as `Accept` (Prometheus's own preference order).
@@ -183,7 +183,12 @@ impl ScrapeSource {
     /// A scraper for `config.targets`, watching every structured SLI of `specs`, resuming from
     /// the series values stored in `db`. Nothing is scraped until [`spawn`](Self::spawn) (or
     /// [`scrape_once`](Self::scrape_once)).
-    pub async fn open(db: Db, config: ScrapeConfig, specs: &[Spec]) -> Result<ScrapeSource, ScrapeError> {
+    pub async fn open(
+        db: Db,
+        config: ScrapeConfig,
+        specs: &[Spec],
+        tls: &platform::tls::Tls,
+    ) -> Result<ScrapeSource, ScrapeError> {
         let slos = specs
             .iter()
             .flat_map(|spec| spec.slos().map(|s| ((spec.service.clone(), s.id.clone()), WatchedSlo::new(&s.sli))))
@@ -204,10 +209,11 @@ impl ScrapeSource {
             series.push(tokio::sync::Mutex::new(TargetSeries { values, generation: None }));
             status.push(TargetStatus { last_success, last_error: None, feeds });
         }
-        let client = reqwest::Client::builder()
+        let client = tls
+            .client()
             .timeout(config.timeout)
             .build()
-            .map_err(|e| ScrapeError::Http("client".into(), e.to_string()))?;
+            .map_err(|e| ScrapeError::Http("client".into(), platform::tls::redact(e)))?;
         let inner = Inner {
             db,
             client,
@@ -439,11 +445,11 @@ impl Inner {
                 .timeout(self.config.timeout)
                 .send()
                 .await
-                .map_err(|e| ScrapeError::Http(url.clone(), e.to_string()))?;
+                .map_err(|e| ScrapeError::Http(url.clone(), platform::tls::redact(e)))?;
             if !response.status().is_success() {
                 return Err(ScrapeError::Status(url.clone(), response.status().as_u16()));
             }
-            response.text().await.map_err(|e| ScrapeError::Http(url.clone(), e.to_string()))
+            response.text().await.map_err(|e| ScrapeError::Http(url.clone(), platform::tls::redact(e)))
         }
         .await;
         match fetched {

@@ -286,9 +286,13 @@ impl Validator<'_> {
             })
             .unwrap_or_default();
         if let Some(d) = &raw.dashboard
-            && !(d.starts_with("http://") || d.starts_with("https://"))
+            && !(d.starts_with("http://") || d.starts_with("https://") || d.starts_with('/'))
         {
-            self.error(d, "the dashboard link must be an http(s) URL (`{slo}` is replaced by the SLO id)");
+            self.error(
+                d,
+                "the dashboard link must be an http(s) URL or a path on the SLO controller such as \
+                 `/slos/{service}/{slo}` (`{service}` and `{slo}` are replaced)",
+            );
         }
         let policy = raw.error_budget_policy.map(|p| self.policy(p)).unwrap_or_default();
         let maintenance = raw.maintenance.into_iter().filter_map(|m| self.maintenance(m, &zone)).collect();
@@ -330,6 +334,7 @@ impl Validator<'_> {
             time_zone,
             labels,
             dashboard: raw.dashboard.map(|d| d.as_str().to_string()),
+            external_url: crate::spec::DEFAULT_EXTERNAL_URL.to_owned(),
             policy,
             maintenance,
             metrics,

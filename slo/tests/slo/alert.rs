@@ -1,12 +1,12 @@
 //! Alerting, black box: hand-built evaluations go through [`alert::process`] (the call every
 //! controller cycle makes), the outbox delivers to receivers started by the test (axum on port
 //! 0, and a real Alertmanager from Debian's `prometheus-alertmanager`), and the API's silence
-//! endpoints are called over HTTP. Storage runs on SQLite and on PostgreSQL
-//! (`TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`; unreachable is
-//! a failure, `disabled` turns the PostgreSQL cases off).
+//! endpoints are called over HTTP. Storage runs on SQLite and on PostgreSQL (see
+//! [`crate::support::TestDb`]).
 
 mod alertmanager;
 mod controller;
+mod dead_letters;
 pub mod support;
 
 use std::time::Duration;
@@ -27,8 +27,8 @@ fn fast_page_key() -> String {
     alert::alert_key("shop", "checkout-availability", "fast-page")
 }
 
-async fn deliver(db: &slo::store::Db, settings: &Settings) -> outbox::DeliveryReport {
-    outbox::deliver_due(db, settings, &reqwest::Client::new(), Timestamp::now()).await.expect("delivery pass")
+async fn deliver(db: &platform::Db, settings: &Settings) -> outbox::DeliveryReport {
+    outbox::deliver_due(db, settings, &crate::support::client(), Timestamp::now()).await.expect("delivery pass")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -38,8 +38,8 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn a_burning_evaluation_pages_the_webhook_with_a_valid_signature() {
     // Arrange
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -69,8 +69,8 @@ async fn a_burning_evaluation_pages_the_webhook_with_a_valid_signature() {
 
 #[tokio::test]
 async fn recovery_sends_a_resolve_with_the_same_key() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -89,8 +89,8 @@ async fn recovery_sends_a_resolve_with_the_same_key() {
 
 #[tokio::test]
 async fn the_same_state_next_cycle_sends_nothing() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -107,8 +107,8 @@ async fn the_same_state_next_cycle_sends_nothing() {
 
 #[tokio::test]
 async fn a_firing_alert_is_notified_again_after_the_renotify_interval() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = Settings { renotify_interval: Duration::from_secs(60), ..webhook_settings(&receiver) };
     let t0 = support::start();
@@ -123,8 +123,8 @@ async fn a_firing_alert_is_notified_again_after_the_renotify_interval() {
 
 #[tokio::test]
 async fn a_ticket_tier_is_pending_for_one_cycle_before_it_notifies() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -142,8 +142,8 @@ async fn a_ticket_tier_is_pending_for_one_cycle_before_it_notifies() {
 #[tokio::test]
 async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers() {
     // Arrange: the receiver answers 500 three times, then 200.
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(3).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -152,7 +152,14 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
     // Act: the delivery task retries with backoff.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let metrics = AlertMetrics::default();
-    let task = tokio::spawn(outbox::run(db.clone(), std::sync::Arc::new(settings), metrics.clone(), || true, stopped));
+    let task = tokio::spawn(outbox::run(
+        db.clone(),
+        std::sync::Arc::new(settings),
+        crate::support::client(),
+        metrics.clone(),
+        || true,
+        stopped,
+    ));
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while receiver.requests().len() < 4 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -166,7 +173,7 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
     assert_eq!(requests.len(), 4, "three failures, then the delivery, then nothing more");
     let rows = outbox::rows(&db).await.expect("rows");
     assert_eq!(rows.len(), 1);
-    assert!(rows[0].delivered, "{rows:?}");
+    assert_eq!(rows[0].state, outbox::DeliveryState::Delivered, "{rows:?}");
     assert_eq!(rows[0].attempts, 4);
     assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("500")), "{rows:?}");
     assert_eq!(outbox::depth(&db).await.expect("depth"), 0);
@@ -181,7 +188,7 @@ async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers
 async fn a_page_queued_before_a_crash_is_delivered_by_the_next_controller() {
     // Arrange: the transition and its outbox row are committed, then the "controller" is gone
     // before any delivery.
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
+    let test = TestDb::new(Backend::Sqlite).await;
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -198,6 +205,7 @@ async fn a_page_queued_before_a_crash_is_delivered_by_the_next_controller() {
     let task = tokio::spawn(outbox::run(
         db.clone(),
         std::sync::Arc::new(settings.clone()),
+        crate::support::client(),
         Default::default(),
         || true,
         stopped,
@@ -218,8 +226,8 @@ async fn a_page_queued_before_a_crash_is_delivered_by_the_next_controller() {
 
 #[tokio::test]
 async fn a_firing_alert_whose_slo_leaves_the_specs_is_resolved() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -239,8 +247,8 @@ async fn a_firing_alert_whose_slo_leaves_the_specs_is_resolved() {
 
 #[tokio::test]
 async fn a_silence_suppresses_the_page_while_the_state_is_tracked() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -260,8 +268,8 @@ async fn a_silence_suppresses_the_page_while_the_state_is_tracked() {
 
 #[tokio::test]
 async fn a_still_firing_alert_is_notified_once_its_silence_is_expired() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -280,8 +288,8 @@ async fn a_still_firing_alert_is_notified_once_its_silence_is_expired() {
 
 #[tokio::test]
 async fn maintenance_suppresses_the_page() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let now = support::start();
@@ -298,8 +306,8 @@ async fn maintenance_suppresses_the_page() {
 
 #[tokio::test]
 async fn no_data_does_not_page_and_the_no_data_alert_fires_after_its_duration() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -324,14 +332,14 @@ async fn no_data_does_not_page_and_the_no_data_alert_fires_after_its_duration() 
 
 #[tokio::test]
 async fn pagerduty_gets_a_trigger_and_a_resolve_with_the_alert_key_as_dedup_key() {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let pd = sink(0).await;
     let slack = sink(0).await;
     let settings = Settings {
         receivers: vec![
             Receiver::PagerDuty { base_url: pd.base.clone(), routing_key: Secret("R0UTE".into()) },
-            Receiver::Slack { url: format!("{}/services/T0/B0/X", slack.base) },
+            Receiver::Slack { url: Secret(format!("{}/services/T0/B0/X", slack.base)) },
         ],
         ..webhook_settings(&pd)
     };
@@ -364,8 +372,8 @@ async fn pagerduty_gets_a_trigger_and_a_resolve_with_the_alert_key_as_dedup_key(
 
 /// The whole lifecycle's storage: alert state, outbox rows, silences.
 async fn storage_round_trip(backend: Backend) {
-    let Some(test) = TestDb::new(backend).await else { return };
-    let db = test.open().await;
+    let test = TestDb::new(backend).await;
+    let db = test.db.clone();
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
     let t0 = support::start();
@@ -410,7 +418,7 @@ async fn alert_state_outbox_and_silences_are_stored_on_postgres() {
 #[tokio::test]
 async fn silence_writes_need_the_bearer_token_and_reads_do_not() {
     let api = support::api("t0ken").await;
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let end = Timestamp::now().checked_add(SignedDuration::from_hours(1)).expect("ts").to_string();
     let body = serde_json::json!({
         "matchers": [{"name": "journey", "value": "checkout"}],
@@ -440,11 +448,150 @@ async fn silence_writes_need_the_bearer_token_and_reads_do_not() {
     let missing = client.delete(format!("{url}/999999")).bearer_auth("t0ken").send().await.expect("request");
     assert_eq!(missing.status(), 404);
     let bad = client.post(&url).bearer_auth("t0ken").json(&serde_json::json!({"matchers": []})).send().await;
-    assert_eq!(bad.expect("request").status(), 400);
+    assert_eq!(bad.expect("request").status(), 422);
     let alerts = client.get(format!("{}/api/v1/alerts", api.base)).send().await.expect("request");
     assert_eq!(alerts.status(), 200);
     let doc: Value =
         client.get(format!("{}/openapi.json", api.base)).send().await.expect("request").json().await.expect("json");
     assert!(doc["paths"]["/api/v1/silences/{id}"]["delete"].is_object(), "documented in OpenAPI");
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "the token is documented");
+}
+
+#[tokio::test]
+async fn a_lowercase_bearer_scheme_is_accepted_and_the_token_checked_before_the_body() {
+    let api = support::api("t0ken").await;
+    let client = crate::support::client();
+    let end = Timestamp::now().checked_add(SignedDuration::from_hours(1)).expect("ts").to_string();
+    let body = serde_json::json!({
+        "matchers": [{"name": "journey", "value": "checkout"}],
+        "ends_at": end, "author": "kaito", "comment": "investigating"
+    });
+    let url = format!("{}/api/v1/silences", api.base);
+
+    let lowercase = client.post(&url).header("authorization", "bearer t0ken").json(&body).send().await;
+    let anonymous_garbage = client.post(&url).header("content-type", "application/json").body("{not json").send().await;
+
+    assert_eq!(lowercase.expect("request").status(), 201, "RFC 9110: the scheme is case-insensitive");
+    let anonymous_garbage = anonymous_garbage.expect("request");
+    assert_eq!(anonymous_garbage.status(), 401, "no token: refused before the body is read");
+}
+
+#[tokio::test]
+async fn a_malformed_silence_body_is_400_and_a_wrong_shape_422_naming_the_member() {
+    let api = support::api("t0ken").await;
+    let client = crate::support::client();
+    let url = format!("{}/api/v1/silences", api.base);
+    let post = |body: &'static str| {
+        client.post(&url).bearer_auth("t0ken").header("content-type", "application/json").body(body).send()
+    };
+
+    let broken = post("{\"matchers\": [").await.expect("request");
+    let missing_end =
+        post(r#"{"matchers": [{"name": "slo", "value": "a"}], "author": "k", "comment": "c"}"#).await.expect("request");
+    let bad_end =
+        post(r#"{"matchers": [{"name": "slo", "value": "a"}], "ends_at": "soon", "author": "k", "comment": "c"}"#)
+            .await
+            .expect("request");
+
+    assert_eq!(broken.status(), 400);
+    assert_eq!(broken.json::<Value>().await.expect("problem")["type"], "/problems/malformed-json");
+    assert_eq!(missing_end.status(), 422);
+    let problem: Value = missing_end.json().await.expect("problem");
+    assert_eq!((problem["type"].as_str(), problem["field"].as_str()), (Some("/problems/validation"), Some("/ends_at")));
+    assert_eq!(bad_end.status(), 422);
+    assert_eq!(bad_end.json::<Value>().await.expect("problem")["field"], "/ends_at");
+}
+
+/// Everything written to the log while the guard lives, as text.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLog {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("lock")).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
+    type Writer = CapturedLog;
+
+    fn make_writer(&'a self) -> CapturedLog {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_failed_slack_delivery_keeps_the_webhook_url_out_of_the_logs_and_the_outbox() {
+    // Arrange: a Slack incoming webhook whose URL (the secret) nothing answers, and the log as
+    // the controller writes it (its default filter, this crate at every level).
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
+    let secret = "XOXB-T0P-S3CRET";
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let settings = Settings {
+        receivers: vec![Receiver::Slack { url: Secret(format!("http://127.0.0.1:{port}/services/T0/B0/{secret}")) }],
+        ..Settings::default()
+    };
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("info,sqlx=warn,slo=trace"))
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let now = support::start();
+
+    // Act
+    alert::process(&db, &spec(), &[burning(now)], now, &settings).await.expect("process");
+    let report = deliver(&db, &settings).await;
+    tracing::info!(?settings, "the settings, as a careless log line would show them");
+
+    // Assert: the attempt failed and says why, without the URL.
+    assert_eq!(report.failed, 1, "{report:?}");
+    let text = log.text();
+    assert!(text.contains("notification failed"), "the failure is logged: {text}");
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as("select payload, last_error from slo_outbox")
+        .fetch_all(db.reader())
+        .await
+        .expect("the outbox rows");
+    let stored = format!("{rows:?}");
+    assert!(stored.contains("slack"), "the error is stored: {stored}");
+    assert!(stored.to_lowercase().contains("connect"), "with its cause: {stored}");
+    assert!(!text.contains(secret), "the log holds the Slack secret:\n{text}");
+    assert!(!stored.contains(secret), "the outbox holds the Slack secret: {stored}");
+}
+
+#[tokio::test]
+async fn a_silence_with_33_matchers_or_a_century_long_end_is_a_validation_problem_naming_the_member() {
+    let api = support::api("t0ken").await;
+    let client = crate::support::client();
+    let url = format!("{}/api/v1/silences", api.base);
+    let in_days = |d: i64| Timestamp::now().checked_add(SignedDuration::from_hours(24 * d)).expect("ts").to_string();
+    let matchers =
+        |n: usize| (0..n).map(|i| serde_json::json!({"name": "slo", "value": format!("s{i}")})).collect::<Vec<_>>();
+    let body = |n: usize, end: String| serde_json::json!({"matchers": matchers(n), "ends_at": end, "author": "kaito", "comment": "freeze"});
+
+    let too_many = client.post(&url).bearer_auth("t0ken").json(&body(33, in_days(1))).send().await.expect("request");
+    let a_century =
+        client.post(&url).bearer_auth("t0ken").json(&body(1, in_days(36_500))).send().await.expect("request");
+    let at_the_bounds =
+        client.post(&url).bearer_auth("t0ken").json(&body(32, in_days(89))).send().await.expect("request");
+
+    for (response, field) in [(too_many, "/matchers"), (a_century, "/ends_at")] {
+        assert_eq!(response.status(), 422);
+        let problem: Value = response.json().await.expect("problem");
+        assert_eq!((problem["type"].as_str(), problem["field"].as_str()), (Some("/problems/validation"), Some(field)));
+    }
+    assert_eq!(at_the_bounds.status(), 201);
 }

@@ -1,180 +1,29 @@
 //! The SLO controller, black box: started in-process on port 0 against a fresh database (a new
-//! SQLite file, or a new PostgreSQL database on `TEST_POSTGRES_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`; unreachable is a failure, `disabled` turns
-//! the PostgreSQL cases off), driven with the source it would have (none) or with readings
-//! handed straight to [`Controller::record`].
+//! SQLite file, or a new PostgreSQL database on `TEST_POSTGRES_URL`; unreachable is a failure),
+//! driven with the source it would have (none) or with readings handed straight to
+//! [`Controller::record`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use serde_json::Value;
-use slo::controller::{self, Config, Controller, history};
+use slo::controller::{Controller, history};
 use slo::eval::{Evaluation, Status};
-use slo::source::{Counts, Query, Reading, Source};
-use slo::store::Db;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use slo::source::{Counts, Query, Reading};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A database of its own for one test; dropped (file or database) with it.
-#[derive(Debug)]
-struct TestDb {
-    url: String,
-    cleanup: Cleanup,
-}
-
-#[derive(Debug)]
-enum Cleanup {
-    File(PathBuf),
-    Database { admin_url: String, name: String },
-}
-
-fn unique() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = Timestamp::now().as_nanosecond();
-    format!("{:x}_{}_{}", nanos, std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn postgres_admin_url() -> Option<String> {
-    let url =
-        std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    (url != "disabled").then_some(url)
-}
-
-impl TestDb {
-    /// A fresh database, or `None` when PostgreSQL tests are disabled.
-    async fn new(backend: Backend) -> Option<TestDb> {
-        match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("kura-slo-test-{}.db", unique()));
-                Some(TestDb { url: format!("sqlite://{}?mode=rwc", path.display()), cleanup: Cleanup::File(path) })
-            }
-            Backend::Postgres => {
-                let Some(admin_url) = postgres_admin_url() else {
-                    eprintln!("PostgreSQL tests disabled by TEST_POSTGRES_URL=disabled");
-                    return None;
-                };
-                let name = format!("kura_slo_test_{}", unique());
-                let admin = admin_pool(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create test database");
-                admin.close().await;
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-                Some(TestDb { url: format!("{base}/{name}"), cleanup: Cleanup::Database { admin_url, name } })
-            }
-        }
-    }
-
-    async fn open(&self) -> Db {
-        Db::open(&self.url).await.expect("open and migrate the test database")
-    }
-}
-
-/// A connection to the admin database (no migrations).
-async fn admin_pool(url: &str) -> Result<sqlx::AnyPool, sqlx::Error> {
-    sqlx::any::install_default_drivers();
-    sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Database { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime: clean up on a thread of its own.
-                let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-                    rt.block_on(async {
-                        if let Ok(admin) = admin_pool(&admin_url).await {
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                                "drop database if exists {name} with (force)"
-                            )))
-                            .execute(&admin)
-                            .await;
-                            admin.close().await;
-                        }
-                    });
-                })
-                .join();
-            }
-        }
-    }
-}
+use crate::support::{Backend, Running, Setup, SpecDir, TestDb, eventually, serve_api};
 
 fn fulfillment_slos() -> PathBuf {
     crate::support::workspace().join("app/slos")
 }
 
-fn config(slos: Vec<PathBuf>, interval: Duration, instance: &str) -> Config {
-    Config { slos, interval, instance: instance.into() }
-}
-
-/// A whole controller (API, admin listener, evaluation loop) serving on port 0.
-#[derive(Debug)]
-struct Running {
-    base: String,
-    admin_base: String,
-    controller: Arc<Controller>,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-async fn start(db: Db, slos: Vec<PathBuf>, interval: Duration, instance: &str) -> Running {
-    let c = Arc::new(Controller::new(db, Source::None, config(slos, interval, instance)).expect("valid specs"));
-    let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", public.local_addr().expect("addr"));
-    let admin_base = format!("http://{}", admin.local_addr().expect("addr"));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(controller::run(Arc::clone(&c), public, admin, Duration::from_secs(5), async move {
-        let _ = stopped.await;
-    }));
-    Running { base, admin_base, controller: c, stop: Some(stop), server: Some(server) }
-}
-
-impl Running {
-    async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("server task").expect("server result");
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// Only the API, no evaluation loop: the test drives [`Controller::record`] itself.
-async fn serve_api(c: Arc<Controller>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, slo::api::router(c)).await });
-    base
+/// A whole controller on `db` over `slos`, evaluating every `interval`.
+async fn start(db: platform::Db, slos: Vec<PathBuf>, interval: Duration, instance: &str) -> Running {
+    let c = Setup { interval, instance: instance.into(), ..Setup::new(slos) }.build(db);
+    Running::start(c, None).await
 }
 
 struct Response {
@@ -184,27 +33,12 @@ struct Response {
 }
 
 async fn get(url: &str) -> Response {
-    let res = reqwest::get(url).await.expect("request");
+    let res = crate::support::get(url).await;
     let status = res.status();
     let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let text = res.text().await.expect("body");
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Response { status, content_type, body }
-}
-
-async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} did not happen within {within:?}");
 }
 
 const THREE_SLOS: &str = r#"
@@ -237,28 +71,6 @@ journeys:
             total: http_server_request_duration_seconds_count{journey="search"}
 "#;
 
-/// A spec file of its own, removed with the directory guard.
-struct SpecDir(PathBuf);
-
-impl SpecDir {
-    fn new(text: &str) -> SpecDir {
-        let dir = std::env::temp_dir().join(format!("kura-slo-specs-{}", unique()));
-        std::fs::create_dir_all(&dir).expect("spec dir");
-        std::fs::write(dir.join("shop.yaml"), text).expect("spec file");
-        SpecDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("shop.yaml")
-    }
-}
-
-impl Drop for SpecDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// One reading per SLO of `c`'s specs: 1000 events an hour over every range, with the error
 /// ratio `bad_ratio(slo id)`.
 fn readings(
@@ -286,7 +98,7 @@ fn readings(
 }
 
 async fn every_fulfillment_slo_is_listed_as_no_data_without_a_source(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend).await else { return };
+    let test_db = TestDb::new(backend).await;
     let mut running = start(test_db.open().await, vec![fulfillment_slos()], Duration::from_millis(200), "a").await;
 
     let url = format!("{}/api/v1/slos", running.base);
@@ -310,13 +122,10 @@ async fn every_fulfillment_slo_is_listed_as_no_data_without_a_source(backend: Ba
 }
 
 async fn recorded_evaluations_are_listed_worst_budget_first_with_their_history(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend).await else { return };
+    let test_db = TestDb::new(backend).await;
     let specs = SpecDir::new(THREE_SLOS);
-    let c = Arc::new(
-        Controller::new(test_db.open().await, Source::None, config(vec![specs.file()], Duration::from_secs(30), "a"))
-            .expect("valid specs"),
-    );
-    let base = serve_api(Arc::clone(&c)).await;
+    let c = Setup::new(vec![specs.file()]).build(test_db.db.clone());
+    let base = serve_api(&c, None).await;
     // Whole seconds: the history keeps milliseconds.
     let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
     let (t1, t2) = (now - SignedDuration::from_mins(2), now - SignedDuration::from_mins(1));
@@ -370,8 +179,8 @@ fn evaluation(slo: &str, at: Timestamp) -> Evaluation {
 }
 
 async fn history_beyond_48_hours_is_downsampled_to_one_row_per_10_minutes(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend).await else { return };
-    let db = test_db.open().await;
+    let test_db = TestDb::new(backend).await;
+    let db = test_db.db.clone();
     // A 10-minute boundary, so that 3 hours of 30 s cycles are exactly 18 buckets.
     let now = Timestamp::from_second(Timestamp::now().as_second() / 600 * 600).expect("now");
     let old_start = now - SignedDuration::from_hours(53);
@@ -419,11 +228,11 @@ async fn history_beyond_48_hours_is_downsampled_to_one_row_per_10_minutes(backen
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_of_two_controllers_on_postgresql_evaluates_and_a_standby_takes_over_within_two_intervals() {
-    let Some(test_db) = TestDb::new(Backend::Postgres).await else { return };
+    let test_db = TestDb::new(Backend::Postgres).await;
     let interval = Duration::from_millis(500);
     let mut first = start(test_db.open().await, vec![fulfillment_slos()], interval, "first").await;
     let mut second = start(test_db.open().await, vec![fulfillment_slos()], interval, "second").await;
-    let writers = |db: Db| async move {
+    let writers = |db: platform::Db| async move {
         sqlx::query_scalar::<_, String>("select distinct controller from slo_evaluation order by controller")
             .fetch_all(db.reader())
             .await
@@ -462,7 +271,7 @@ async fn one_of_two_controllers_on_postgresql_evaluates_and_a_standby_takes_over
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_whose_lock_session_dies_is_replaced_within_two_intervals() {
-    let Some(test_db) = TestDb::new(Backend::Postgres).await else { return };
+    let test_db = TestDb::new(Backend::Postgres).await;
     let interval = Duration::from_millis(500);
     let mut first = start(test_db.open().await, vec![fulfillment_slos()], interval, "first").await;
     let mut second = start(test_db.open().await, vec![fulfillment_slos()], interval, "second").await;
@@ -484,7 +293,7 @@ async fn a_leader_whose_lock_session_dies_is_replaced_within_two_intervals() {
     .expect("terminate the lock session");
     assert_eq!(terminated, [true], "exactly one session held the lock");
     let killed = Instant::now();
-    let rows_at = |db: Db| async move {
+    let rows_at = |db: platform::Db| async move {
         sqlx::query_scalar::<_, i64>("select count(*) from slo_evaluation").fetch_one(db.reader()).await.expect("count")
     };
     let before = rows_at(observer.clone()).await;
@@ -517,11 +326,9 @@ async fn a_leader_whose_lock_session_dies_is_replaced_within_two_intervals() {
 
 #[tokio::test]
 async fn a_reload_with_an_invalid_spec_keeps_the_old_slos() {
-    let Some(test_db) = TestDb::new(Backend::Sqlite).await else { return };
+    let test_db = TestDb::new(Backend::Sqlite).await;
     let specs = SpecDir::new(THREE_SLOS);
-    let c =
-        Controller::new(test_db.open().await, Source::None, config(vec![specs.file()], Duration::from_secs(30), "a"))
-            .expect("valid specs");
+    let c = Setup::new(vec![specs.file()]).build(test_db.db.clone());
     std::fs::write(specs.file(), THREE_SLOS.replace("objective: 99.9", "objective: 101")).expect("rewrite");
 
     let rejected = c.reload();
@@ -543,16 +350,9 @@ async fn a_reload_with_an_invalid_spec_keeps_the_old_slos() {
 
 #[tokio::test]
 async fn the_openapi_document_lists_every_route() {
-    let Some(test_db) = TestDb::new(Backend::Sqlite).await else { return };
-    let c = Arc::new(
-        Controller::new(
-            test_db.open().await,
-            Source::None,
-            config(vec![fulfillment_slos()], Duration::from_secs(30), "a"),
-        )
-        .expect("valid specs"),
-    );
-    let base = serve_api(c).await;
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let c = Setup::new(vec![fulfillment_slos()]).build(test_db.db.clone());
+    let base = serve_api(&c, None).await;
 
     let doc = get(&format!("{base}/openapi.json")).await;
 
@@ -565,30 +365,35 @@ async fn the_openapi_document_lists_every_route() {
 }
 
 #[tokio::test]
-async fn bad_path_and_query_parameters_are_problem_documents() {
-    let Some(test_db) = TestDb::new(Backend::Sqlite).await else { return };
-    let c = Arc::new(
-        Controller::new(
-            test_db.open().await,
-            Source::None,
-            config(vec![fulfillment_slos()], Duration::from_secs(30), "a"),
-        )
-        .expect("valid specs"),
-    );
-    let base = serve_api(c).await;
+async fn bad_path_and_query_parameters_are_validation_problems_naming_the_parameter() {
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let c = Setup::new(vec![fulfillment_slos()]).build(test_db.db.clone());
+    let base = serve_api(&c, None).await;
     let cases = [
         ("/api/v1/slos/shop/create-shipment-availability", StatusCode::NOT_FOUND, Some("service")),
         ("/api/v1/slos/fulfillment/no-such-slo", StatusCode::NOT_FOUND, Some("slo")),
-        ("/api/v1/slos/Fulfillment/create-shipment-availability", StatusCode::BAD_REQUEST, Some("service")),
-        ("/api/v1/slos/fulfillment/create%20shipment", StatusCode::BAD_REQUEST, Some("slo")),
+        ("/api/v1/slos/Fulfillment/create-shipment-availability", StatusCode::UNPROCESSABLE_ENTITY, Some("service")),
+        ("/api/v1/slos/fulfillment/create%20shipment", StatusCode::UNPROCESSABLE_ENTITY, Some("slo")),
         (
             "/api/v1/slos/fulfillment/create-shipment-availability?since=yesterday",
-            StatusCode::BAD_REQUEST,
+            StatusCode::UNPROCESSABLE_ENTITY,
             Some("since"),
         ),
-        ("/api/v1/slos/fulfillment/create-shipment-availability?since=200d", StatusCode::BAD_REQUEST, Some("since")),
-        ("/api/v1/slos/fulfillment/create-shipment-availability?limit=0", StatusCode::BAD_REQUEST, Some("limit")),
-        ("/api/v1/slos/fulfillment/create-shipment-availability?colour=red", StatusCode::BAD_REQUEST, Some("colour")),
+        (
+            "/api/v1/slos/fulfillment/create-shipment-availability?since=200d",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("since"),
+        ),
+        (
+            "/api/v1/slos/fulfillment/create-shipment-availability?limit=0",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("limit"),
+        ),
+        (
+            "/api/v1/slos/fulfillment/create-shipment-availability?colour=red",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("colour"),
+        ),
         ("/api/v1/nothing-here", StatusCode::NOT_FOUND, None),
     ];
 
@@ -598,7 +403,9 @@ async fn bad_path_and_query_parameters_are_problem_documents() {
         assert_eq!(r.status, status, "{path}: {}", r.body);
         assert_eq!(r.content_type, "application/problem+json", "{path}");
         assert_eq!(r.body["status"], status.as_u16(), "{path}");
-        assert!(r.body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{path}: {}", r.body);
+        let expected_type =
+            if status == StatusCode::NOT_FOUND { "/problems/not-found" } else { "/problems/validation" };
+        assert_eq!(r.body["type"], expected_type, "{path}: {}", r.body);
         assert_eq!(r.body["field"].as_str(), field, "{path}: {}", r.body);
     }
     let ok = get(&format!("{base}/api/v1/slos/fulfillment/create-shipment-availability?since=2h&limit=10")).await;
@@ -606,16 +413,9 @@ async fn bad_path_and_query_parameters_are_problem_documents() {
 }
 
 async fn journeys_and_services_summarise_the_worst_status_and_the_composite(backend: Backend) {
-    let Some(test_db) = TestDb::new(backend).await else { return };
-    let c = Arc::new(
-        Controller::new(
-            test_db.open().await,
-            Source::None,
-            config(vec![fulfillment_slos()], Duration::from_secs(30), "a"),
-        )
-        .expect("valid specs"),
-    );
-    let base = serve_api(Arc::clone(&c)).await;
+    let test_db = TestDb::new(backend).await;
+    let c = Setup::new(vec![fulfillment_slos()]).build(test_db.db.clone());
+    let base = serve_api(&c, None).await;
     let now = Timestamp::now();
     // create-shipment-latency spends its whole budget; everything else is clean.
     c.record(now, readings(&c, now, |id| if id == "create-shipment-latency" { 0.02 } else { 0.0 }))
@@ -639,13 +439,13 @@ async fn journeys_and_services_summarise_the_worst_status_and_the_composite(back
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_listener_reports_readiness_and_the_controllers_own_metrics() {
-    let Some(test_db) = TestDb::new(Backend::Sqlite).await else { return };
+    let test_db = TestDb::new(Backend::Sqlite).await;
     let mut running = start(test_db.open().await, vec![fulfillment_slos()], Duration::from_millis(100), "a").await;
     let metrics_url = format!("{}/metrics", running.admin_base);
     let slos: usize =
         slo::spec::load_paths(&[fulfillment_slos()]).expect("app/slos loads").iter().map(|s| s.slos().count()).sum();
     eventually(Duration::from_secs(10), "two cycles", || async {
-        let text = reqwest::get(&metrics_url).await.expect("metrics").text().await.expect("text");
+        let text = crate::support::get(&metrics_url).await.text().await.expect("text");
         text.lines().any(|l| {
             l.strip_prefix("slo_evaluation_duration_seconds_count ")
                 .and_then(|n| n.parse::<u64>().ok())
@@ -654,9 +454,9 @@ async fn the_admin_listener_reports_readiness_and_the_controllers_own_metrics() 
     })
     .await;
 
-    let ready = reqwest::get(format!("{}/readyz", running.admin_base)).await.expect("readyz");
-    let text = reqwest::get(&metrics_url).await.expect("metrics").text().await.expect("text");
-    let openmetrics = reqwest::Client::new()
+    let ready = crate::support::get(format!("{}/readyz", running.admin_base)).await;
+    let text = crate::support::get(&metrics_url).await.text().await.expect("text");
+    let openmetrics = crate::support::client()
         .get(&metrics_url)
         .header("accept", "application/openmetrics-text")
         .send()
@@ -679,7 +479,7 @@ async fn the_admin_listener_reports_readiness_and_the_controllers_own_metrics() 
     }
     assert_eq!(openmetrics.matches("# EOF").count(), 1);
     assert!(openmetrics.trim_end().ends_with("# EOF"));
-    let overview = reqwest::get(format!("{}/", running.base)).await.expect("overview").text().await.expect("html");
+    let overview = crate::support::get(format!("{}/", running.base)).await.text().await.expect("html");
     assert!(overview.contains("create-shipment-availability") && overview.contains("no-data"));
     running.shutdown().await;
 }
@@ -701,13 +501,8 @@ async fn one_cycle_for_1000_slos_from_fixed_readings() {
     }
     let specs = SpecDir::new(&text);
     for backend in [Backend::Sqlite, Backend::Postgres] {
-        let Some(test_db) = TestDb::new(backend).await else { continue };
-        let c = Controller::new(
-            test_db.open().await,
-            Source::None,
-            config(vec![specs.file()], Duration::from_secs(30), "bench"),
-        )
-        .expect("valid specs");
+        let test_db = TestDb::new(backend).await;
+        let c = Setup { instance: "bench".into(), ..Setup::new(vec![specs.file()]) }.build(test_db.db.clone());
         let mut times = Vec::new();
         for i in 0..5 {
             let now = Timestamp::now() + SignedDuration::from_secs(i);

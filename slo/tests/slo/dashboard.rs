@@ -1,25 +1,19 @@
 //! The dashboard, black box: the controller's public router on port 0 against a fresh SQLite
-//! file, fed known readings through [`Controller::record`] at chosen instants (so the history
-//! and "since when" are known), read over real HTTP and, for the browser test, rendered by
-//! headless Chromium (Debian's `chromium`; missing is a failure, never a skip).
+//! file (PostgreSQL for one case), fed known readings through [`Controller::record`] at chosen
+//! instants (so the history and "since when" are known), read over real HTTP and, for the
+//! browser test, rendered by headless Chromium (Debian's `chromium`; missing is a failure, never a skip).
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
-use slo::controller::{Config, Controller};
-use slo::source::{Counts, Query, Reading, Source, SourceError};
-use slo::store::Db;
-use tokio::net::TcpListener;
+use slo::controller::Controller;
+use slo::source::{Counts, Query, Reading, SourceError};
 
-fn unique() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!("{:x}_{}_{}", Timestamp::now().as_nanosecond(), std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
+use crate::support::{Backend, Setup, TestDb, serve_api, unique};
 
 /// A scratch directory (spec file, SQLite file, browser profile), removed on drop.
 struct Scratch(PathBuf);
@@ -38,21 +32,13 @@ impl Drop for Scratch {
     }
 }
 
-/// A controller on `specs` (files or directories) with a fresh SQLite database, its public
-/// router served on port 0; returns it and the base URL.
-async fn serve(scratch: &Scratch, specs: Vec<PathBuf>) -> (Arc<Controller>, String) {
-    serve_on(&format!("sqlite://{}?mode=rwc", scratch.0.join("slo.db").display()), specs).await
-}
-
-async fn serve_on(database_url: &str, specs: Vec<PathBuf>) -> (Arc<Controller>, String) {
-    let db = Db::open(database_url).await.expect("open and migrate the test database");
-    let config = Config { slos: specs, interval: Duration::from_secs(30), instance: "dashboard-test".into() };
-    let c = Arc::new(Controller::new(db, Source::None, config).expect("valid specs"));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = slo::api::router(Arc::clone(&c));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    (c, base)
+/// A controller on `specs` (files or directories) with a database of its own on `backend`, its
+/// public router served on port 0; returns it, the base URL and the database (dropped with it).
+async fn serve(backend: Backend, specs: Vec<PathBuf>) -> (Arc<Controller>, String, TestDb) {
+    let db = TestDb::new(backend).await;
+    let c = Setup { instance: "dashboard-test".into(), ..Setup::new(specs) }.build(db.db.clone());
+    let base = serve_api(&c, None).await;
+    (c, base, db)
 }
 
 /// One reading per SLO: 1000 events an hour over every range, with the error ratio
@@ -86,7 +72,7 @@ fn minute(t: Timestamp) -> String {
 }
 
 async fn get(url: &str) -> (StatusCode, String, String) {
-    let res = reqwest::get(url).await.expect("request");
+    let res = crate::support::get(url).await;
     let status = res.status();
     let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     (status, content_type, res.text().await.expect("body"))
@@ -96,17 +82,17 @@ async fn get(url: &str) -> (StatusCode, String, String) {
 /// budget left), `search` is fine; `checkout`'s description tries to inject a script.
 struct Shop {
     _scratch: Scratch,
-    _postgres: Option<PgDb>,
+    _db: TestDb,
     c: Arc<Controller>,
     base: String,
     times: [Timestamp; 3],
 }
 
 async fn shop() -> Shop {
-    shop_on(None).await
+    shop_on(Backend::Sqlite).await
 }
 
-async fn shop_on(postgres: Option<PgDb>) -> Shop {
+async fn shop_on(backend: Backend) -> Shop {
     let scratch = Scratch::new();
     let now = Timestamp::from_second(Timestamp::now().as_second()).expect("now");
     let times = [now - SignedDuration::from_hours(2), now - SignedDuration::from_hours(1), now];
@@ -145,10 +131,7 @@ journeys:
     );
     let file = scratch.0.join("shop.yaml");
     std::fs::write(&file, spec).expect("spec file");
-    let (c, base) = match &postgres {
-        Some(pg) => serve_on(&pg.url, vec![file]).await,
-        None => serve(&scratch, vec![file]).await,
-    };
+    let (c, base, db) = serve(backend, vec![file]).await;
     for (i, t) in times.into_iter().enumerate() {
         let burning = i > 0;
         let r = readings(&c, t, |slo, range| match (slo, burning) {
@@ -159,64 +142,12 @@ journeys:
         });
         c.record(t, r).await.expect("cycle stored");
     }
-    Shop { _scratch: scratch, _postgres: postgres, c, base, times }
-}
-
-/// A PostgreSQL database of its own on `TEST_POSTGRES_URL` (as the controller tests: default
-/// `postgres://postgres@127.0.0.1:5432/postgres`, unreachable is a failure, `disabled` skips),
-/// dropped with it.
-struct PgDb {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDb {
-    async fn new() -> Option<PgDb> {
-        let admin_url =
-            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        if admin_url == "disabled" {
-            eprintln!("PostgreSQL tests disabled by TEST_POSTGRES_URL=disabled");
-            return None;
-        }
-        sqlx::any::install_default_drivers();
-        let name = format!("kura_dashboard_test_{}", unique());
-        let admin = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&admin_url).await.unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
-        });
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-            .execute(&admin)
-            .await
-            .expect("create test database");
-        admin.close().await;
-        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-        Some(PgDb { url: format!("{base}/{name}"), admin_url, name })
-    }
-}
-
-impl Drop for PgDb {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime: clean up on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(admin) = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
-                        .execute(&admin)
-                        .await;
-                    admin.close().await;
-                }
-            });
-        })
-        .join();
-    }
+    Shop { _scratch: scratch, _db: db, c, base, times }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn since_when_and_the_charts_read_the_history_on_postgresql_too() {
-    let Some(pg) = PgDb::new().await else { return };
-    let shop = shop_on(Some(pg)).await;
+    let shop = shop_on(Backend::Postgres).await;
 
     let (_, _, overview) = get(&format!("{}/", shop.base)).await;
     let (_, _, journey) = get(&format!("{}/journeys/shop/checkout", shop.base)).await;
@@ -317,8 +248,8 @@ async fn an_unknown_journey_or_slo_is_an_html_404_page() {
 async fn pages_forbid_script_and_the_stylesheet_comes_from_the_binary() {
     let shop = shop().await;
 
-    let page = reqwest::get(format!("{}/", shop.base)).await.expect("overview");
-    let css = reqwest::get(format!("{}/assets/dashboard.css", shop.base)).await.expect("stylesheet");
+    let page = crate::support::get(format!("{}/", shop.base)).await;
+    let css = crate::support::get(format!("{}/assets/dashboard.css", shop.base)).await;
 
     let csp = page.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
     assert!(csp.starts_with("default-src 'none'; style-src 'self'"), "{csp}");
@@ -331,7 +262,8 @@ async fn pages_forbid_script_and_the_stylesheet_comes_from_the_binary() {
 async fn an_slo_link_leads_to_its_section_of_the_journey_page() {
     let shop = shop().await;
 
-    let res = reqwest::Client::builder()
+    let res = crate::support::tls()
+        .client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")
@@ -434,7 +366,7 @@ fn console_errors(stderr: &str) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_renders_in_headless_chromium_with_charts_and_no_console_errors() {
     let scratch = Scratch::new();
-    let (c, base) = serve(&scratch, vec![crate::support::workspace().join("app/slos")]).await;
+    let (c, base, _db) = serve(Backend::Sqlite, vec![crate::support::workspace().join("app/slos")]).await;
     // A day of hourly cycles: create-shipment-latency has been burning fast for six hours
     // (20× over the last hour), order-sync-freshness slowly spends its budget and drops below
     // the policy's 25 % warning line, everything else is healthy.
@@ -492,4 +424,57 @@ async fn the_dashboard_renders_in_headless_chromium_with_charts_and_no_console_e
     assert_eq!(budget.len(), 25, "the rendered DOM has the day of history: {budget:?}");
     assert!(dom.matches("<polyline").count() >= 10, "every chart has its lines");
     assert!(dom.contains("<li class=\"alert-firing\">fast-page (page)"), "the latency SLO pages: {dom}");
+}
+
+/// Every `dashboard` annotation of `rules` (the generated Prometheus rule file).
+fn dashboard_annotations(rules: &str) -> Vec<String> {
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(rules).expect("the rules are YAML");
+    let mut links: Vec<String> = doc["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().cloned().unwrap_or_default())
+        .filter_map(|r| r["annotations"]["dashboard"].as_str().map(str::to_owned))
+        .collect();
+    links.sort();
+    links.dedup();
+    links
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_generated_dashboard_annotation_resolves_on_a_served_controller() {
+    // Arrange: the service's own specs (`http://127.0.0.1:8090/slos/{slo}`) and a spec with a
+    // path template, served by one controller; the rules generated for its external URL.
+    let scratch = Scratch::new();
+    let shop = scratch.0.join("shop.yaml");
+    std::fs::write(
+        &shop,
+        "service: shop\ndashboard: /slos/{service}/{slo}\njourneys:\n  checkout:\n    slos:\n      - id: checkout-availability\n        objective: 99\n        window: 30d\n        sli:\n          ratio:\n            bad: http_server_request_duration_seconds_count{journey=\"checkout\", http_response_status_code=~\"5..\"}\n            total: http_server_request_duration_seconds_count{journey=\"checkout\"}\n",
+    )
+    .expect("spec file");
+    let paths = vec![crate::support::workspace().join("app/slos"), shop];
+    let (_c, base, _db) = serve(Backend::Sqlite, paths.clone()).await;
+    let mut specs = slo::spec::load_paths(&paths).expect("valid specs");
+    for spec in &mut specs {
+        spec.external_url.clone_from(&base);
+    }
+    let rules = slo::generate::prometheus::generate(&specs).expect("the rules generate");
+
+    // Act: follow every link the alerts carry (the service's fixed host is this controller).
+    let links = dashboard_annotations(&rules);
+    let mut answers = Vec::new();
+    for link in &links {
+        let url = link.replace(slo::spec::DEFAULT_EXTERNAL_URL, &base);
+        let res = crate::support::get(&url).await;
+        answers.push((link.clone(), res.status(), res.text().await.expect("html")));
+    }
+
+    // Assert: a page with the SLO's section for each, the path template's included.
+    assert!(links.iter().any(|l| l == &format!("{base}/slos/shop/checkout-availability")), "{links:?}");
+    assert!(links.len() > 5, "{links:?}");
+    for (link, status, html) in answers {
+        let slo = link.rsplit('/').next().expect("the SLO id");
+        assert_eq!(status, StatusCode::OK, "{link}");
+        assert!(html.contains(&format!("id=\"slo-{slo}\"")), "{link} leads to the SLO's section");
+    }
 }

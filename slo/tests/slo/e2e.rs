@@ -20,13 +20,13 @@ use axum::http::{HeaderMap, StatusCode};
 use jiff::Timestamp;
 use serde_json::Value;
 use slo::alert::{self, Event, Notification, Receiver, Secret, Settings};
-use slo::controller::{Config, Controller};
 use slo::source::Source;
 use slo::source::prometheus::{PrometheusConfig, PrometheusSource};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::source::{Fixture, Prometheus, temp_path};
+use crate::source::{Fixture, Prometheus};
+use crate::support::{Backend, Setup, TestDb};
 
 const SECRET: &str = "whsec-e2e";
 const SERVICE: &str = "fixture";
@@ -139,47 +139,35 @@ impl Hook {
 // The controller, served as `slo controller --prometheus URL --webhook URL` serves it.
 
 struct Running {
-    base: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
-    db_path: std::path::PathBuf,
+    server: crate::support::Running,
+    _db: TestDb,
 }
 
 impl Running {
     async fn start(prometheus_url: &str, hook: &Hook) -> Running {
-        let db_path = temp_path("e2e").with_extension("db");
-        let db = slo::store::Db::open(&format!("sqlite://{}?mode=rwc", db_path.display())).await.expect("open the db");
-        let source = PrometheusSource::new(PrometheusConfig::new(prometheus_url)).expect("a valid configuration");
-        let config = Config {
-            slos: vec![crate::support::crate_dir().join("tests/fixtures/e2e")],
+        let db = TestDb::new(Backend::Sqlite).await;
+        let source = PrometheusSource::new(PrometheusConfig::new(prometheus_url), &crate::support::tls())
+            .expect("a valid configuration");
+        let c = Setup {
+            source: Source::Prometheus(source),
             interval: Duration::from_secs(1),
             instance: "e2e".into(),
-        };
-        let c = Arc::new(Controller::new(db, Source::Prometheus(source), config).expect("the e2e spec is valid"));
-        c.set_alerting(Settings {
-            receivers: vec![Receiver::Webhook { url: hook.url.clone(), secret: Some(Secret(SECRET.into())) }],
-            retry_base: Duration::from_millis(100),
-            poll_interval: Duration::from_millis(100),
-            ..Settings::default()
-        });
-        let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", public.local_addr().expect("addr"));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(slo::controller::run(c, public, admin, Duration::from_secs(1), async {
-            let _ = stopped.await;
-        }));
-        Running { base, stop: Some(stop), server: Some(server), db_path }
+            alerting: Settings {
+                receivers: vec![Receiver::Webhook { url: hook.url.clone(), secret: Some(Secret(SECRET.into())) }],
+                retry_base: Duration::from_millis(100),
+                poll_interval: Duration::from_millis(100),
+                ..Settings::default()
+            },
+            ..Setup::new(vec![crate::support::crate_dir().join("tests/fixtures/e2e")])
+        }
+        .build(db.db.clone());
+        Running { server: crate::support::Running::start(c, None).await, _db: db }
     }
 
     /// `GET /api/v1/slos`: status by SLO id.
     async fn statuses(&self) -> Vec<(String, String)> {
-        let body: Value = reqwest::get(format!("{}/api/v1/slos", self.base))
-            .await
-            .expect("the API answers")
-            .json()
-            .await
-            .expect("a JSON list");
+        let body: Value =
+            crate::support::get(format!("{}/api/v1/slos", self.server.base)).await.json().await.expect("a JSON list");
         body.as_array()
             .expect("a list")
             .iter()
@@ -201,23 +189,7 @@ impl Running {
     }
 
     async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("joined").expect("served");
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(server) = &self.server {
-            server.abort();
-        }
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.db_path.display()));
-        }
+        self.server.shutdown().await;
     }
 }
 

@@ -167,3 +167,21 @@ fn an_slo_id_is_unique_per_service_across_files() {
             .any(|d| d.message.contains("duplicate SLO id `create-shipment-availability` for service `fulfillment`"))
     );
 }
+
+#[test]
+fn a_dashboard_template_is_an_http_url_or_a_path_on_the_controller() {
+    let text = |dashboard: &str| {
+        format!(
+            "service: s\ndashboard: {dashboard}\njourneys:\n  j:\n    slos:\n      - id: a\n        objective: 99\n        window: 28d\n        sli:\n          ratio:\n            bad: job_runs_total{{outcome=\"failure\"}}\n            total: job_runs_total\n"
+        )
+    };
+    let load = |dashboard: &str| spec::load_str(std::path::Path::new("s.yaml"), &text(dashboard));
+
+    let path = load("/slos/{service}/{slo}").expect("a path on the controller is a link");
+    let url = load("https://grafana.example/d/x?var-slo={slo}").expect("an https URL is a link");
+    let neither = load("grafana/d/x").expect_err("a relative path is not");
+
+    assert_eq!(path.dashboard_link("a").as_deref(), Some("http://127.0.0.1:8090/slos/s/a"));
+    assert_eq!(url.dashboard_link("a").as_deref(), Some("https://grafana.example/d/x?var-slo=a"));
+    assert!(neither.to_string().contains("dashboard link must be"), "{neither}");
+}

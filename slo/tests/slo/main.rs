@@ -1,9 +1,10 @@
 //! The `slo` crate's black-box tests, compiled into one binary: the spec loader and `slo lint`,
-//! the error-budget math, the controller (evaluation loop, history, API) on SQLite and
-//! PostgreSQL, every generator against its golden files (and promtool), and the
-//! importers. `KURA_BLESS=1 cargo test -p slo` rewrites the golden files; review the diff.
+//! the `slo` binary's exit codes and listener flags, the error-budget math, the controller
+//! (evaluation loop, history, API) on SQLite and PostgreSQL, every generator against its golden
+//! files (and promtool), the importers, and TLS on every outgoing client. `KURA_BLESS=1 cargo test -p slo` rewrites the golden files; review the diff.
 
 mod alert;
+mod cli;
 mod controller;
 mod dashboard;
 mod datadog;
@@ -17,3 +18,4 @@ mod prometheus;
 mod sloth;
 mod source;
 mod support;
+mod tls;

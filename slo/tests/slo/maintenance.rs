@@ -2,8 +2,7 @@
 //! service endpoint (axum on port 0, serving the fulfillment service's `GET /maintenance` log)
 //! reporting maintenance puts the service's SLOs in maintenance and a burn does not page; an
 //! API window covers its SLO only and ends when deleted; writes need the token; bad input is a
-//! problem naming the field; storage on SQLite and PostgreSQL (`TEST_POSTGRES_URL`, as in
-//! [`super::alert`]).
+//! problem naming the field; storage on SQLite and PostgreSQL.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,13 +10,14 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
-use slo::alert::{Event, Secret, Settings, outbox};
-use slo::controller::{Config, Controller};
+use slo::alert::{Event, Settings, outbox};
+use slo::controller::Controller;
 use slo::maintenance::{self, NewWindow, Origin, ServiceEndpoint};
-use slo::source::{Counts, Query, Reading, Source, SourceError};
+use slo::source::{Counts, Query, Reading, SourceError};
 use tokio::net::TcpListener;
 
-use super::alert::support::{Backend, SPEC, TestDb, sink, webhook_settings};
+use super::alert::support::{SPEC, sink, webhook_settings};
+use crate::support::{Backend, Setup, SpecDir, TestDb, serve_api};
 
 /// Two journeys, one SLO each, and a planned spec window.
 const TWO_SLOS: &str = r#"
@@ -49,40 +49,33 @@ journeys:
 
 const TOKEN: &str = "t0ken";
 
-/// A controller over `spec` (written to a directory of its own) on a fresh database.
+/// A controller over `spec` on a fresh database, told `alerting` and `endpoints`.
 struct Fixture {
     c: Arc<Controller>,
     _db: TestDb,
-    dir: std::path::PathBuf,
+    _specs: SpecDir,
 }
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+async fn fixture(backend: Backend, spec: &str, alerting: Settings, endpoints: Vec<ServiceEndpoint>) -> Fixture {
+    let db = TestDb::new(backend).await;
+    let specs = SpecDir::new(spec);
+    let c = Setup {
+        interval: Duration::from_secs(3600),
+        alerting,
+        service_maintenance: endpoints,
+        ..Setup::new(vec![specs.0.clone()])
     }
+    .build(db.db.clone());
+    Fixture { c, _db: db, _specs: specs }
 }
 
-async fn fixture(backend: Backend, spec: &str) -> Option<Fixture> {
-    let db = TestDb::new(backend).await?;
-    let dir = std::env::temp_dir().join(format!(
-        "kura-slo-maintenance-{}-{}",
-        std::process::id(),
-        Timestamp::now().as_nanosecond()
-    ));
-    std::fs::create_dir_all(&dir).expect("spec dir");
-    std::fs::write(dir.join("shop.yaml"), spec).expect("spec file");
-    let config = Config { slos: vec![dir.clone()], interval: Duration::from_secs(3600), instance: "test".into() };
-    let c = Arc::new(Controller::new(db.open().await, Source::None, config).expect("valid specs"));
-    Some(Fixture { c, _db: db, dir })
-}
-
-/// The controller's API on port 0.
+/// The controller's API on port 0, writes with [`TOKEN`].
 async fn serve(c: &Arc<Controller>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = slo::api::router(Arc::clone(c));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    base
+    serve_api(c, Some(TOKEN)).await
+}
+
+fn endpoint(url: &str) -> Vec<ServiceEndpoint> {
+    vec![format!("shop={url}").parse::<ServiceEndpoint>().expect("endpoint")]
 }
 
 /// Half the events bad over the fast page's windows (1 h, 5 m), one in ten thousand elsewhere.
@@ -133,20 +126,18 @@ async fn service_endpoint(on: Arc<AtomicBool>) -> String {
     format!("{base}/maintenance")
 }
 
-async fn deliver(db: &slo::store::Db, settings: &Settings) -> outbox::DeliveryReport {
-    outbox::deliver_due(db, settings, &reqwest::Client::new(), Timestamp::now()).await.expect("delivery pass")
+async fn deliver(db: &platform::Db, settings: &Settings) -> outbox::DeliveryReport {
+    outbox::deliver_due(db, settings, &crate::support::client(), Timestamp::now()).await.expect("delivery pass")
 }
 
 #[tokio::test]
 async fn a_service_in_maintenance_mode_puts_its_slos_in_maintenance_and_a_burn_does_not_page() {
     // Arrange: the service says it is in maintenance; a webhook receiver waits for pages.
-    let f = fixture(Backend::Sqlite, SPEC).await.expect("sqlite");
     let on = Arc::new(AtomicBool::new(true));
     let url = service_endpoint(Arc::clone(&on)).await;
     let receiver = sink(0).await;
     let settings = webhook_settings(&receiver);
-    f.c.set_alerting(settings.clone());
-    f.c.set_service_maintenance(vec![format!("shop={url}").parse::<ServiceEndpoint>().expect("endpoint")]);
+    let f = fixture(Backend::Sqlite, SPEC, settings.clone(), endpoint(&url)).await;
 
     // Act: a cycle's maintenance read, then a burning evaluation.
     let now = Timestamp::now();
@@ -164,8 +155,7 @@ async fn a_service_in_maintenance_mode_puts_its_slos_in_maintenance_and_a_burn_d
     assert_eq!(report.delivered, 0, "{report:?}");
     assert!(receiver.requests().is_empty());
     let api = serve(&f.c).await;
-    let listed: Value =
-        reqwest::get(format!("{api}/api/v1/maintenance")).await.expect("request").json().await.expect("json");
+    let listed: Value = crate::support::get(format!("{api}/api/v1/maintenance")).await.json().await.expect("json");
     assert_eq!(listed[0]["origin"], "service", "{listed}");
     assert_eq!(listed[0]["service"], "shop");
 
@@ -186,11 +176,9 @@ async fn a_service_in_maintenance_mode_puts_its_slos_in_maintenance_and_a_burn_d
 #[tokio::test]
 async fn an_unreachable_service_endpoint_is_counted_and_the_cycle_goes_on() {
     // Arrange: nothing listens on the endpoint's port.
-    let f = fixture(Backend::Sqlite, SPEC).await.expect("sqlite");
     let port = TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().expect("addr").port();
-    f.c.set_service_maintenance(vec![
-        format!("shop=http://127.0.0.1:{port}/maintenance").parse::<ServiceEndpoint>().expect("endpoint"),
-    ]);
+    let url = format!("http://127.0.0.1:{port}/maintenance");
+    let f = fixture(Backend::Sqlite, SPEC, Settings::default(), endpoint(&url)).await;
 
     // Act
     let report = f.c.cycle(Timestamp::now()).await;
@@ -203,9 +191,8 @@ async fn an_unreachable_service_endpoint_is_counted_and_the_cycle_goes_on() {
 
 #[tokio::test]
 async fn a_service_endpoint_reporting_maintenance_applies_in_a_full_cycle() {
-    let f = fixture(Backend::Sqlite, SPEC).await.expect("sqlite");
     let url = service_endpoint(Arc::new(AtomicBool::new(true))).await;
-    f.c.set_service_maintenance(vec![format!("shop={url}").parse::<ServiceEndpoint>().expect("endpoint")]);
+    let f = fixture(Backend::Sqlite, SPEC, Settings::default(), endpoint(&url)).await;
 
     f.c.cycle(Timestamp::now()).await.expect("cycle");
 
@@ -216,10 +203,9 @@ async fn a_service_endpoint_reporting_maintenance_applies_in_a_full_cycle() {
 #[tokio::test]
 async fn an_api_window_applies_to_its_slo_only_and_ends_when_deleted() {
     // Arrange
-    let f = fixture(Backend::Sqlite, TWO_SLOS).await.expect("sqlite");
-    f.c.set_alerting(Settings { api_token: Some(Secret(TOKEN.into())), ..Settings::default() });
+    let f = fixture(Backend::Sqlite, TWO_SLOS, Settings::default(), Vec::new()).await;
     let api = serve(&f.c).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let end = Timestamp::now().checked_add(SignedDuration::from_hours(1)).expect("ts").to_string();
     let body = serde_json::json!({
         "service": "shop", "slo": "checkout-availability", "ends_at": end,
@@ -269,10 +255,9 @@ async fn an_api_window_applies_to_its_slo_only_and_ends_when_deleted() {
 
 #[tokio::test]
 async fn maintenance_writes_need_the_token_and_bad_input_is_a_problem_naming_the_field() {
-    let f = fixture(Backend::Sqlite, TWO_SLOS).await.expect("sqlite");
-    f.c.set_alerting(Settings { api_token: Some(Secret(TOKEN.into())), ..Settings::default() });
+    let f = fixture(Backend::Sqlite, TWO_SLOS, Settings::default(), Vec::new()).await;
     let api = serve(&f.c).await;
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let url = format!("{api}/api/v1/maintenance");
     let now = Timestamp::now();
     let later = |h: i64| now.checked_add(SignedDuration::from_hours(h)).expect("ts").to_string();
@@ -312,10 +297,11 @@ async fn maintenance_writes_need_the_token_and_bad_input_is_a_problem_naming_the
     ];
     for (body, field) in cases {
         let r = client.post(&url).bearer_auth(TOKEN).json(&body).send().await.expect("request");
-        assert_eq!(r.status(), 400, "{body}");
+        assert_eq!(r.status(), 422, "{body}");
         assert_eq!(r.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
         let problem: Value = r.json().await.expect("problem");
-        assert_eq!(problem["field"], field, "{body}: {problem}");
+        assert_eq!(problem["field"], format!("/{field}"), "{body}: {problem}");
+        assert_eq!(problem["type"], "/problems/validation", "{body}: {problem}");
     }
     let doc: Value =
         client.get(format!("{api}/openapi.json")).send().await.expect("request").json().await.expect("json");
@@ -324,7 +310,7 @@ async fn maintenance_writes_need_the_token_and_bad_input_is_a_problem_naming_the
 }
 
 async fn storage_round_trip(backend: Backend) {
-    let Some(f) = fixture(backend, TWO_SLOS).await else { return };
+    let f = fixture(backend, TWO_SLOS, Settings::default(), Vec::new()).await;
     let db = f.c.db();
     let specs = f.c.specs();
     let now = Timestamp::now();

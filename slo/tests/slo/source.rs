@@ -1,8 +1,7 @@
 //! The SLI sources against real things: a real Prometheus (Debian's `/usr/bin/prometheus`,
 //! started on a free port with a temporary TSDB) scraping a fixture target every second, the
 //! embedded scraper scraping the same fixture, and the scraper's storage on SQLite and on
-//! PostgreSQL (`TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`; a
-//! fresh database per test; unreachable is a failure unless `TEST_POSTGRES_URL=disabled`).
+//! PostgreSQL (a fresh database per test, see [`support::TestDb`]).
 //!
 //! Tolerances: PromQL's `increase()` extrapolates to the range's edges by up to one scrape
 //! interval, so Prometheus's counts are within 10% of what the fixture served after 15s of
@@ -28,12 +27,10 @@ use slo::source::prometheus::{PrometheusConfig, PrometheusSource};
 use slo::source::scrape::{ScrapeConfig, ScrapeSource};
 use slo::source::{Counts, Query, Reading, Source, SourceError};
 use slo::spec::{Counting, Selector, Sli, Threshold};
-use slo::store::Db;
-use sqlx::Connection;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::support;
+use crate::support::{self, Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------------
 // The fixture target: a counter and a histogram whose values the test controls.
@@ -185,7 +182,7 @@ impl Prometheus {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {PROMETHEUS}: {e}"));
         let prometheus = Prometheus { url: format!("http://127.0.0.1:{port}"), child, dir };
-        let client = reqwest::Client::new();
+        let client = support::client();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let ready = client.get(format!("{}/-/ready", prometheus.url)).send().await;
@@ -204,7 +201,7 @@ impl Prometheus {
 
     /// Waits until Prometheus holds `samples` scrapes of the fixture.
     pub(crate) async fn wait_for_samples(&self, samples: u64) {
-        let client = reqwest::Client::new();
+        let client = support::client();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let body: serde_json::Value = client
@@ -272,7 +269,7 @@ fn query(slo: &str, sli: Sli, ranges: &[SignedDuration]) -> Query {
 }
 
 fn prometheus_source(url: &str) -> PrometheusSource {
-    PrometheusSource::new(PrometheusConfig::new(url)).expect("a valid configuration")
+    PrometheusSource::new(PrometheusConfig::new(url), &support::tls()).expect("a valid configuration")
 }
 
 fn counts(result: &Result<Reading, SourceError>, range: SignedDuration) -> Counts {
@@ -416,7 +413,7 @@ async fn the_promql_source_sends_credentials_headers_and_the_instant_to_a_prefix
     let mut config = PrometheusConfig::new(format!("http://{addr}/prometheus/"));
     config.auth = Some(slo::source::prometheus::Auth::Bearer("s3cret".into()));
     config.headers = vec![("X-Scope-OrgID".into(), "kura".into())];
-    let source = PrometheusSource::new(config).expect("valid");
+    let source = PrometheusSource::new(config, &support::tls()).expect("valid");
     let at: Timestamp = "2026-01-04T00:00:00.250Z".parse().expect("a timestamp");
     let queries =
         [query("availability", availability(), &[MINUTE]), query("latency", latency(Decimal::ONE), &[MINUTE])];
@@ -450,7 +447,7 @@ async fn prometheus_down_makes_every_slo_unreachable_within_the_timeout() {
     });
     let mut config = PrometheusConfig::new(format!("http://{hole_addr}/prometheus"));
     config.timeout = Duration::from_secs(1);
-    let silent = PrometheusSource::new(config).expect("valid");
+    let silent = PrometheusSource::new(config, &support::tls()).expect("valid");
     let closed = prometheus_source(&format!("http://127.0.0.1:{}", free_port()));
     let queries: Vec<Query> = (0..250).map(|i| query(&format!("slo-{i}"), availability(), &[MINUTE])).collect();
 
@@ -475,9 +472,9 @@ async fn the_scraper_and_prometheus_report_the_same_budget_within_the_stated_tol
     let mut fixture = Fixture::start().await;
     fixture.start_load();
     let prometheus = Prometheus::start(&fixture).await;
-    let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
+    let db = TestDb::new(Backend::Sqlite).await;
     let config = ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_secs(1));
-    let mut scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open the scraper");
+    let mut scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open the scraper");
     let ranges = [MINUTE, SignedDuration::from_mins(5)];
     let queries =
         [query("availability", availability(), &ranges), query("latency", latency(Decimal::new(3, 1)), &ranges)];
@@ -506,21 +503,21 @@ async fn the_scraper_and_prometheus_report_the_same_budget_within_the_stated_tol
         let (p, s) = (counts(&from_prometheus[i], ranges[1]), counts(&from_scraper[i], ranges[1]));
         assert!(within(s.total, p.total, 0.25), "{name}: total {} vs {}", p.total, s.total);
     }
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgres_count_every_event_once_and_a_new_leader_continues() {
     // Arrange: two scrapers (two replicas) on one database and one target; only the first
     // leads, as a controller holding the advisory lock sets the flag.
-    let Some(db) = TestDb::new(Engine::Postgres).await else { return };
+    let db = TestDb::new(Backend::Postgres).await;
     let fixture = Fixture::start().await;
-    let other = Db::open(&db.url).await.expect("a second replica's pool");
+    let other = db.open().await;
     let config = || ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_millis(100));
     let ranges = [SignedDuration::from_mins(5)];
     let queries = [query("availability", availability(), &ranges)];
-    let mut leader = ScrapeSource::open(db.db.clone(), config(), &[]).await.expect("open");
-    let mut standby = ScrapeSource::open(other.clone(), config(), &[]).await.expect("open");
+    let mut leader = ScrapeSource::open(db.db.clone(), config(), &[], &support::tls()).await.expect("open");
+    let mut standby = ScrapeSource::open(other.clone(), config(), &[], &support::tls()).await.expect("open");
     standby.leading().store(false, Ordering::Relaxed);
     let _ = leader.read(&queries, Timestamp::now()).await;
     let _ = standby.read(&queries, Timestamp::now()).await;
@@ -550,16 +547,16 @@ async fn two_replicas_on_one_postgres_count_every_event_once_and_a_new_leader_co
     assert_eq!((second.total, second.good), (150.0, 130.0), "{second:?}");
     drop(standby);
     other.close().await;
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_that_stopped_answering_makes_its_slos_unreachable_after_two_intervals() {
     // Arrange: two targets, each feeding one SLO; the first stops after one scrape.
-    let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
+    let db = TestDb::new(Backend::Sqlite).await;
     let config = ScrapeConfig::new(vec!["http://a/metrics".into(), "http://b/metrics".into()])
         .with_interval(Duration::from_secs(15));
-    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open");
     let fed_by = |target: &str| Sli::Ratio {
         counting: Counting::Bad,
         numerator: selector(&format!(r#"http_requests_total{{code=~"5..", target="{target}"}}"#)),
@@ -586,17 +583,18 @@ async fn a_target_that_stopped_answering_makes_its_slos_unreachable_after_two_in
     );
     assert_eq!(counts(&results[1], MINUTE), Counts { good: 30.0, total: 30.0 });
     assert!(earlier[0].is_ok(), "two intervals are not yet stale: {:?}", earlier[0]);
-    db.drop().await;
+    drop(db);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promql_sli_is_unsupported_by_the_scraper() {
-    let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
-    let scraper = ScrapeSource::open(db.db.clone(), ScrapeConfig::new(vec![]), &[]).await.expect("open");
+    let db = TestDb::new(Backend::Sqlite).await;
+    let scraper =
+        ScrapeSource::open(db.db.clone(), ScrapeConfig::new(vec![]), &[], &support::tls()).await.expect("open");
     let raw = Sli::Promql { counting: Counting::Bad, numerator: "x".into(), total: "y".into() };
     let results = scraper.read(&[query("raw", raw, &[MINUTE])], Timestamp::now()).await;
     assert_eq!(results[0], Err(SourceError::Unsupported("promql")));
-    db.drop().await;
+    drop(db);
 }
 
 /// Storage behaviours, on SQLite and on PostgreSQL.
@@ -606,7 +604,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Engine::Sqlite).await
+                    super::$name(super::Backend::Sqlite).await
                 }
             )*
         }
@@ -614,7 +612,7 @@ macro_rules! on_both_engines {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::Engine::Postgres).await
+                    super::$name(super::Backend::Postgres).await
                 }
             )*
         }
@@ -628,12 +626,12 @@ on_both_engines!(
     a_fresh_scraper_answers_a_long_window_with_what_it_has,
 );
 
-async fn a_counter_reset_counts_the_new_value_not_a_negative_or_huge_increase(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else { return };
+async fn a_counter_reset_counts_the_new_value_not_a_negative_or_huge_increase(engine: Backend) {
+    let db = TestDb::new(engine).await;
     // Arrange: a real fixture scraped over HTTP; its process "restarts" between two scrapes.
     let fixture = Fixture::start().await;
     let config = ScrapeConfig::new(vec![fixture.url.clone()]);
-    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open");
     let queries = [query("availability", availability(), &[SignedDuration::from_mins(10)])];
     let _ = scraper.read(&queries, Timestamp::now()).await;
     fixture.set(Traffic { ok: 90, errors: 10, ..Traffic::default() });
@@ -648,14 +646,14 @@ async fn a_counter_reset_counts_the_new_value_not_a_negative_or_huge_increase(en
 
     // Assert: 50 before the restart, 5 after.
     assert_eq!(counts(&results[0], SignedDuration::from_mins(10)), Counts { good: 49.0, total: 55.0 });
-    db.drop().await;
+    drop(db);
 }
 
-async fn downsampling_to_hours_keeps_every_sum_exact(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else { return };
+async fn downsampling_to_hours_keeps_every_sum_exact(engine: Backend) {
+    let db = TestDb::new(engine).await;
     // Arrange: three days of scrapes every 5 minutes, with uneven traffic.
     let config = ScrapeConfig::new(vec!["http://fixture/metrics".into()]);
-    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open");
     let end: Timestamp = "2026-01-04T00:00:00Z".parse().expect("a timestamp");
     let ranges = [
         SignedDuration::from_hours(1),
@@ -699,11 +697,11 @@ async fn downsampling_to_hours_keeps_every_sum_exact(engine: Engine) {
         assert_eq!(counts(&before[0], range), expected(range), "before compaction, over {range:?}");
         assert_eq!(counts(&after[0], range), expected(range), "after compaction, over {range:?}");
     }
-    db.drop().await;
+    drop(db);
 }
 
-async fn the_scraper_resumes_from_its_stored_counters_after_a_restart(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else { return };
+async fn the_scraper_resumes_from_its_stored_counters_after_a_restart(engine: Backend) {
+    let db = TestDb::new(engine).await;
     // Arrange: a scraper counts 10 requests, then stops.
     let config = ScrapeConfig::new(vec!["http://fixture/metrics".into()]);
     let t0: Timestamp = "2026-01-04T00:00:00Z".parse().expect("a timestamp");
@@ -712,7 +710,7 @@ async fn the_scraper_resumes_from_its_stored_counters_after_a_restart(engine: En
         format!("http_requests_total{{code=\"200\"}} {ok}\nhttp_requests_total{{code=\"500\"}} {errors}\n")
     };
     {
-        let first = ScrapeSource::open(db.db.clone(), config.clone(), &[]).await.expect("open");
+        let first = ScrapeSource::open(db.db.clone(), config.clone(), &[], &support::tls()).await.expect("open");
         let _ = first.read(&queries, t0).await;
         first.ingest(0, &body(100, 0), t0).await.expect("ingest");
         first.ingest(0, &body(108, 2), t0 + SignedDuration::from_secs(15)).await.expect("ingest");
@@ -720,7 +718,7 @@ async fn the_scraper_resumes_from_its_stored_counters_after_a_restart(engine: En
 
     // Act: a new scraper on the same database sees 5 more requests after a minute's downtime.
     let db = db.reopen().await;
-    let second = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("reopen");
+    let second = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("reopen");
     let _ = second.read(&queries, t0).await;
     let t1 = t0 + SignedDuration::from_secs(75);
     second.ingest(0, &body(112, 3), t1).await.expect("ingest");
@@ -728,14 +726,14 @@ async fn the_scraper_resumes_from_its_stored_counters_after_a_restart(engine: En
 
     // Assert: the restart lost nothing and counted nothing twice.
     assert_eq!(counts(&results[0], SignedDuration::from_mins(10)), Counts { good: 12.0, total: 15.0 });
-    db.drop().await;
+    drop(db);
 }
 
-async fn a_fresh_scraper_answers_a_long_window_with_what_it_has(engine: Engine) {
-    let Some(db) = TestDb::new(engine).await else { return };
+async fn a_fresh_scraper_answers_a_long_window_with_what_it_has(engine: Backend) {
+    let db = TestDb::new(engine).await;
     // Arrange: ten minutes of data.
     let config = ScrapeConfig::new(vec!["http://fixture/metrics".into()]);
-    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open");
     let t0: Timestamp = "2026-01-04T00:00:00Z".parse().expect("a timestamp");
     let window = SignedDuration::from_hours(28 * 24);
     let queries = [query("availability", availability(), &[window, SignedDuration::from_mins(5)])];
@@ -757,92 +755,7 @@ async fn a_fresh_scraper_answers_a_long_window_with_what_it_has(engine: Engine) 
     assert_eq!(counts(&results[0], SignedDuration::from_mins(5)), Counts { good: 54.0, total: 60.0 });
     assert_eq!(scraper.data_since("fixture", "availability").await.expect("since"), Some(t0));
     assert_eq!(never_fed[0], Ok(Reading::default()));
-    db.drop().await;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Test databases.
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Engine {
-    Sqlite,
-    Postgres,
-}
-
-struct TestDb {
-    db: Db,
-    url: String,
-    cleanup: Cleanup,
-}
-
-enum Cleanup {
-    File(PathBuf),
-    Database { admin_url: String, name: String },
-}
-
-impl TestDb {
-    /// A fresh database, or `None` when PostgreSQL is disabled by `TEST_POSTGRES_URL=disabled`.
-    async fn new(engine: Engine) -> Option<TestDb> {
-        let (url, cleanup) = match engine {
-            Engine::Sqlite => {
-                let path = temp_path("db").with_extension("db");
-                (format!("sqlite://{}?mode=rwc", path.display()), Cleanup::File(path))
-            }
-            Engine::Postgres => {
-                let admin_url = std::env::var("TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                if admin_url == "disabled" {
-                    eprintln!("PostgreSQL tests disabled by TEST_POSTGRES_URL=disabled");
-                    return None;
-                }
-                let name = temp_path("pg").file_name().expect("a name").to_string_lossy().replace('-', "_");
-                let mut admin = admin(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .expect("create database");
-                let _ = admin.close().await;
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-                (format!("{base}/{name}"), Cleanup::Database { admin_url, name })
-            }
-        };
-        let db = Db::open(&url).await.expect("open and migrate the test database");
-        Some(TestDb { db, url, cleanup })
-    }
-
-    /// Closes and opens the same database again, as a restarted controller would.
-    async fn reopen(self) -> TestDb {
-        self.db.close().await;
-        let db = Db::open(&self.url).await.expect("reopen the test database");
-        TestDb { db, ..self }
-    }
-
-    async fn drop(self) {
-        self.db.close().await;
-        match self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Database { admin_url, name } => {
-                if let Ok(mut admin) = admin(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name}")))
-                        .execute(&mut admin)
-                        .await;
-                    let _ = admin.close().await;
-                }
-            }
-        }
-    }
-}
-
-/// A connection to PostgreSQL's administrative database (no migrations run there).
-async fn admin(url: &str) -> Result<sqlx::AnyConnection, sqlx::Error> {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url).await
+    drop(db);
 }
 
 /// Measures (and prints) what the scraper costs for `KURA_SLOS` SLOs (default 200) over 30
@@ -852,9 +765,9 @@ async fn admin(url: &str) -> Result<sqlx::AnyConnection, sqlx::Error> {
 #[ignore = "a measurement: run with --ignored --nocapture"]
 async fn the_scrapers_cost_over_thirty_days_is_reported() {
     let n: usize = std::env::var("KURA_SLOS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let db = TestDb::new(Engine::Sqlite).await.expect("SQLite");
+    let db = TestDb::new(Backend::Sqlite).await;
     let config = ScrapeConfig::new(vec!["http://fixture/metrics".into()]);
-    let scraper = ScrapeSource::open(db.db.clone(), config, &[]).await.expect("open");
+    let scraper = ScrapeSource::open(db.db.clone(), config, &[], &support::tls()).await.expect("open");
     let end: Timestamp = "2026-01-31T00:00:00Z".parse().expect("a timestamp");
     let ranges: Vec<SignedDuration> =
         [30 * 24 * 60, 3 * 24 * 60, 24 * 60, 6 * 60, 60, 30, 5].iter().map(|m| SignedDuration::from_mins(*m)).collect();
@@ -928,7 +841,7 @@ async fn the_scrapers_cost_over_thirty_days_is_reported() {
     assert!(results.iter().all(|r| r.as_ref().is_ok_and(|r| r.ranges.len() == ranges.len())));
 
     sqlx::query("pragma wal_checkpoint(truncate)").execute(db.db.writer()).await.expect("checkpoint");
-    let Cleanup::File(path) = &db.cleanup else { unreachable!("SQLite") };
+    let path = db.sqlite_file().expect("SQLite");
     let bytes = std::fs::metadata(path).expect("the database file").len();
     eprintln!(
         "{n} SLOs over 30 days: {minutes} minute + {hours} hour rows, {:.1} MiB on SQLite ({} bytes per SLO); \
@@ -938,7 +851,7 @@ async fn the_scrapers_cost_over_thirty_days_is_reported() {
         2 * n,
         ranges.len()
     );
-    db.drop().await;
+    drop(db);
 }
 
 /// Measures (and prints) one read of `KURA_SLOS` SLOs (default 1,000) over the seven ranges of

@@ -8,7 +8,7 @@ use sqlx::{Any, Arguments, Row};
 
 use super::select::Key;
 use crate::source::Counts;
-use crate::store::Db;
+use platform::Db;
 
 const MINUTE: i64 = 60;
 const HOUR: i64 = 3600;
@@ -66,58 +66,66 @@ pub async fn write_scrape(
     series: &HashMap<String, f64>,
     scraped_at_ms: i64,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
-    for (table, column, start) in
-        [("sli_minute", "minute", minute), ("sli_hour", "hour", minute.div_euclid(HOUR) * HOUR)]
-    {
-        let buckets = counts
+    platform::transaction!(db, sqlx::Error, |tx| {
+        for (table, column, start) in
+            [("sli_minute", "minute", minute), ("sli_hour", "hour", minute.div_euclid(HOUR) * HOUR)]
+        {
+            let buckets = counts
+                .iter()
+                .map(|((service, slo), good, total)| {
+                    vec![
+                        Value::Int(start),
+                        Value::Text(service.clone()),
+                        Value::Text(slo.clone()),
+                        Value::Int(*good),
+                        Value::Int(*total),
+                    ]
+                })
+                .collect();
+            insert(
+                tx,
+                &format!("{table} ({column}, service, slo, good, total)"),
+                &format!(
+                    "on conflict ({column}, service, slo) do update set \
+                 good = {table}.good + excluded.good, total = {table}.total + excluded.total"
+                ),
+                buckets,
+            )
+            .await?;
+        }
+        let since = counts
             .iter()
-            .map(|((service, slo), good, total)| {
+            .map(|((service, slo), _, _)| {
+                vec![Value::Text(service.clone()), Value::Text(slo.clone()), Value::Int(minute)]
+            })
+            .collect();
+        insert(tx, "sli_since (service, slo, since)", "on conflict (service, slo) do nothing", since).await?;
+        let values = series
+            .iter()
+            .map(|(key, value)| {
                 vec![
-                    Value::Int(start),
-                    Value::Text(service.clone()),
-                    Value::Text(slo.clone()),
-                    Value::Int(*good),
-                    Value::Int(*total),
+                    Value::Text(target.into()),
+                    Value::Text(key.clone()),
+                    Value::Float(*value),
+                    Value::Int(scraped_at_ms),
                 ]
             })
             .collect();
         insert(
-            &mut tx,
-            &format!("{table} ({column}, service, slo, good, total)"),
-            &format!(
-                "on conflict ({column}, service, slo) do update set \
-                 good = {table}.good + excluded.good, total = {table}.total + excluded.total"
-            ),
-            buckets,
+            tx,
+            "scrape_series (target, series, value, scraped_at)",
+            "on conflict (target, series) do update set value = excluded.value, scraped_at = excluded.scraped_at",
+            values,
         )
         .await?;
-    }
-    let since = counts
-        .iter()
-        .map(|((service, slo), _, _)| vec![Value::Text(service.clone()), Value::Text(slo.clone()), Value::Int(minute)])
-        .collect();
-    insert(&mut tx, "sli_since (service, slo, since)", "on conflict (service, slo) do nothing", since).await?;
-    let values = series
-        .iter()
-        .map(|(key, value)| {
-            vec![Value::Text(target.into()), Value::Text(key.clone()), Value::Float(*value), Value::Int(scraped_at_ms)]
-        })
-        .collect();
-    insert(
-        &mut tx,
-        "scrape_series (target, series, value, scraped_at)",
-        "on conflict (target, series) do update set value = excluded.value, scraped_at = excluded.scraped_at",
-        values,
-    )
-    .await?;
-    // Series gone from the exposition: if one comes back, it restarted from zero.
-    sqlx::query("delete from scrape_series where target = $1 and scraped_at < $2")
-        .bind(target)
-        .bind(scraped_at_ms)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
+        // Series gone from the exposition: if one comes back, it restarted from zero.
+        sqlx::query("delete from scrape_series where target = $1 and scraped_at < $2")
+            .bind(target)
+            .bind(scraped_at_ms)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
 }
 
 /// Every target's last series values and when they were scraped (Unix milliseconds).
@@ -213,11 +221,11 @@ pub async fn since(db: &Db) -> Result<HashMap<Key, i64>, sqlx::Error> {
 /// bucket as well, so nothing is merged and sums stay exact. Returns the minute buckets dropped.
 pub async fn compact(db: &Db, cutoff: i64, retain_from: i64) -> Result<u64, sqlx::Error> {
     let cutoff = cutoff.div_euclid(HOUR) * HOUR;
-    let mut tx = db.writer().begin().await?;
-    let dropped = sqlx::query("delete from sli_minute where minute < $1").bind(cutoff).execute(&mut *tx).await?;
-    sqlx::query("delete from sli_hour where hour < $1").bind(retain_from).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(dropped.rows_affected())
+    platform::transaction!(db, sqlx::Error, |tx| {
+        let dropped = sqlx::query("delete from sli_minute where minute < $1").bind(cutoff).execute(&mut **tx).await?;
+        sqlx::query("delete from sli_hour where hour < $1").bind(retain_from).execute(&mut **tx).await?;
+        Ok(dropped.rows_affected())
+    })
 }
 
 /// How many minute and hour buckets are stored.

@@ -54,7 +54,7 @@ async fn start() -> Alertmanager {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {BINARY}: {e}"));
     let am = Alertmanager { base: format!("http://127.0.0.1:{port}"), child, dir };
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if client.get(format!("{}/-/ready", am.base)).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -66,7 +66,7 @@ async fn start() -> Alertmanager {
 }
 
 async fn alerts(base: &str) -> Vec<Value> {
-    let v: Value = reqwest::get(format!("{base}/api/v2/alerts")).await.expect("GET alerts").json().await.expect("json");
+    let v: Value = crate::support::get(format!("{base}/api/v2/alerts")).await.json().await.expect("json");
     v.as_array().cloned().unwrap_or_default()
 }
 
@@ -74,11 +74,11 @@ async fn alerts(base: &str) -> Vec<Value> {
 async fn alerts_posted_to_a_real_alertmanager_appear_in_its_api() {
     // Arrange
     let am = start().await;
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let db = test.open().await;
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
     let settings =
         Settings { receivers: vec![Receiver::Alertmanager { base_url: am.base.clone() }], ..Settings::default() };
-    let client = reqwest::Client::new();
+    let client = crate::support::client();
     let t0 = start_time();
 
     // Act: the page fires.

@@ -7,11 +7,10 @@ use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use slo::alert::Event;
-use slo::controller::{Config, Controller};
-use slo::source::{Counts, Query, Reading, Source};
-use tokio::net::TcpListener;
+use slo::source::{Counts, Query, Reading};
 
 use super::support::{Backend, SPEC, TestDb, sink, webhook_settings};
+use crate::support::{Running, Setup, SpecDir};
 
 /// Counts for every range the SLO's query asks for: 1,000 events an hour, half of them bad
 /// over the fast page's windows (1 h and 5 m), one in ten thousand elsewhere.
@@ -33,20 +32,16 @@ fn burning_reading(spec: &slo::spec::Spec, now: Timestamp) -> Reading {
 #[tokio::test]
 async fn a_served_controller_pages_the_webhook_for_a_burning_slo() {
     // Arrange: a controller serving as `slo controller` does, with a webhook receiver.
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let dir = std::env::temp_dir().join(format!("kura-slo-alert-served-{}", Timestamp::now().as_nanosecond()));
-    std::fs::create_dir_all(&dir).expect("spec dir");
-    std::fs::write(dir.join("shop.yaml"), SPEC).expect("spec file");
+    let test = TestDb::new(Backend::Sqlite).await;
+    let specs = SpecDir::new(SPEC);
     let receiver = sink(0).await;
-    let config = Config { slos: vec![dir.clone()], interval: Duration::from_secs(3600), instance: "served".into() };
-    let c = Arc::new(Controller::new(test.open().await, Source::None, config).expect("valid specs"));
-    c.set_alerting(webhook_settings(&receiver));
-    let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(slo::controller::run(Arc::clone(&c), public, admin, Duration::from_secs(1), async {
-        let _ = stopped.await;
-    }));
+    let c = Setup {
+        interval: Duration::from_secs(3600),
+        alerting: webhook_settings(&receiver),
+        ..Setup::new(vec![specs.0.clone()])
+    }
+    .build(test.db.clone());
+    let mut server = Running::start(Arc::clone(&c), None).await;
     // The loop's first cycle (no source: `no-data`) makes this replica the leader.
     let deadline = Instant::now() + Duration::from_secs(10);
     while !c.is_leader() && Instant::now() < deadline {
@@ -69,7 +64,33 @@ async fn a_served_controller_pages_the_webhook_for_a_burning_slo() {
         (sent[0].event, sent[0].tier.as_str(), sent[0].severity.as_str()),
         (Event::Trigger, "fast-page", "page")
     );
-    let _ = stop.send(());
-    server.await.expect("joined").expect("served");
-    let _ = std::fs::remove_dir_all(&dir);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_path_dashboard_template_links_the_page_to_the_controllers_external_url() {
+    // Arrange: the spec links alerts to the controller's own SLO page.
+    let test = TestDb::new(Backend::Sqlite).await;
+    let specs =
+        SpecDir::new(&SPEC.replace("dashboard: https://grafana.example/d/{slo}", "dashboard: /slos/{service}/{slo}"));
+    let receiver = sink(0).await;
+    let c = Setup {
+        alerting: webhook_settings(&receiver),
+        external_url: "https://slo.example.com".into(),
+        ..Setup::new(vec![specs.0.clone()])
+    }
+    .build(test.db.clone());
+    let now = Timestamp::now();
+    let spec = c.specs().first().cloned().expect("the spec");
+
+    // Act
+    c.record(now, vec![Ok(burning_reading(&spec, now))]).await.expect("record");
+    slo::alert::outbox::deliver_due(c.db(), &c.alerting(), &crate::support::client(), Timestamp::now())
+        .await
+        .expect("a delivery pass");
+
+    // Assert
+    let sent = receiver.notifications();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].dashboard.as_deref(), Some("https://slo.example.com/slos/shop/checkout-availability"));
 }

@@ -1,8 +1,7 @@
-//! What the alerting tests share: a fresh database per test, the test spec and hand-built
-//! evaluations of it, a recording HTTP receiver, and a controller API on port 0.
+//! What the alerting tests share: the test spec and hand-built evaluations of it, a recording
+//! HTTP receiver, and a controller API on port 0.
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,8 +11,10 @@ use jiff::{SignedDuration, Timestamp};
 use slo::alert::{Notification, Receiver, Secret, Settings};
 use slo::eval::{Evaluation, Status, TierBurn};
 use slo::spec::Specs;
-use slo::store::Db;
 use tokio::net::TcpListener;
+
+pub use crate::support::{Backend, TestDb};
+use crate::support::{Setup, SpecDir, serve_api};
 
 pub const SPEC: &str = r#"
 service: shop
@@ -162,127 +163,18 @@ pub fn webhook_settings(sink: &Sink) -> Settings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// A database of its own for one test; dropped (file or database) with it.
-#[derive(Debug)]
-pub struct TestDb {
-    url: String,
-    cleanup: Cleanup,
-}
-
-#[derive(Debug)]
-enum Cleanup {
-    File(PathBuf),
-    Database { admin_url: String, name: String },
-}
-
-fn unique() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!("{:x}_{}_{}", Timestamp::now().as_nanosecond(), std::process::id(), N.fetch_add(1, Ordering::Relaxed))
-}
-
-async fn admin_pool(url: &str) -> Result<sqlx::AnyPool, sqlx::Error> {
-    sqlx::any::install_default_drivers();
-    sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await
-}
-
-impl TestDb {
-    /// A fresh database, or `None` when `TEST_POSTGRES_URL=disabled` turns PostgreSQL off.
-    pub async fn new(backend: Backend) -> Option<TestDb> {
-        match backend {
-            Backend::Sqlite => {
-                let path = std::env::temp_dir().join(format!("kura-slo-alert-{}.db", unique()));
-                Some(TestDb { url: format!("sqlite://{}?mode=rwc", path.display()), cleanup: Cleanup::File(path) })
-            }
-            Backend::Postgres => {
-                let admin_url = std::env::var("TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-                if admin_url == "disabled" {
-                    eprintln!("PostgreSQL tests disabled by TEST_POSTGRES_URL=disabled");
-                    return None;
-                }
-                let name = format!("kura_slo_alert_{}", unique());
-                let admin = admin_pool(&admin_url).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it or set TEST_POSTGRES_URL=disabled")
-                });
-                sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-                    .execute(&admin)
-                    .await
-                    .expect("create test database");
-                admin.close().await;
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-                Some(TestDb { url: format!("{base}/{name}"), cleanup: Cleanup::Database { admin_url, name } })
-            }
-        }
-    }
-
-    pub async fn open(&self) -> Db {
-        Db::open(&self.url).await.expect("open and migrate the test database")
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        match &self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Database { admin_url, name } => {
-                let (admin_url, name) = (admin_url.clone(), name.clone());
-                // Drop runs inside the test's runtime: clean up on a thread of its own.
-                let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-                    rt.block_on(async {
-                        if let Ok(admin) = admin_pool(&admin_url).await {
-                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                                "drop database if exists {name} with (force)"
-                            )))
-                            .execute(&admin)
-                            .await;
-                            admin.close().await;
-                        }
-                    });
-                })
-                .join();
-            }
-        }
-    }
-}
-
-/// The controller's API on port 0, with `token` as its API token.
+/// The controller's API on port 0 over [`SPEC`], with `token` as its API token.
 #[derive(Debug)]
 pub struct Api {
     pub base: String,
     _db: TestDb,
-    _dir: PathBuf,
-}
-
-impl Drop for Api {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self._dir);
-    }
+    _specs: SpecDir,
 }
 
 pub async fn api(token: &str) -> Api {
-    let test = TestDb::new(Backend::Sqlite).await.expect("sqlite");
-    let dir = std::env::temp_dir().join(format!("kura-slo-alert-specs-{}", unique()));
-    std::fs::create_dir_all(&dir).expect("spec dir");
-    std::fs::write(dir.join("shop.yaml"), SPEC).expect("spec file");
-    let config =
-        slo::controller::Config { slos: vec![dir.clone()], interval: Duration::from_secs(30), instance: "test".into() };
-    let c =
-        slo::controller::Controller::new(test.open().await, slo::source::Source::None, config).expect("valid specs");
-    c.set_alerting(Settings { api_token: Some(Secret(token.into())), ..Settings::default() });
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = slo::api::router(Arc::new(c));
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Api { base, _db: test, _dir: dir }
+    let test = TestDb::new(Backend::Sqlite).await;
+    let specs = SpecDir::new(SPEC);
+    let c = Setup::new(vec![specs.0.clone()]).build(test.db.clone());
+    let base = serve_api(&c, Some(token)).await;
+    Api { base, _db: test, _specs: specs }
 }

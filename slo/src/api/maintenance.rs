@@ -1,4 +1,4 @@
-//! The maintenance part of the controller's API (merged into [`crate::api`]):
+//! The maintenance part of the controller's API:
 //!
 //! * `GET /api/v1/maintenance` -- every window open or planned, from all three origins
 //!   (`spec`, `service`, `api`), soonest start first.
@@ -6,27 +6,24 @@
 //!   "ends_at", "reason", "author"}` (RFC 3339 instants); 201 with the window.
 //! * `DELETE /api/v1/maintenance/{id}` -- end it now (kept for the record); 200 with it.
 //!
-//! Writes need the same bearer token as the silences ([`crate::alert::api`]).
-
-use std::sync::Arc;
+//! Writes need the API token, as the silences do ([`super::alerts`]).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use jiff::Timestamp;
+use platform::Problem;
+use platform::auth::RequireToken;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{NewWindow, Window};
-use crate::alert::api::{authorize, unauthorized};
-use crate::api::error::{ApiError, Problem, bad};
-use crate::controller::Controller;
-
-type AppState = Arc<Controller>;
+use super::AppState;
+use super::alerts::instant;
+use super::error::{ApiError, invalid};
+use crate::maintenance::{self, NewWindow, Window};
 
 /// The routes above, with their OpenAPI paths.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -55,9 +52,9 @@ pub struct WindowRequest {
 #[tracing::instrument(skip_all)]
 async fn list_windows(State(c): State<AppState>) -> Result<Json<Vec<Window>>, ApiError> {
     let now = Timestamp::now();
-    let mut windows: Vec<Window> = c.specs().iter().flat_map(|s| super::spec_windows(s, now)).collect();
+    let mut windows: Vec<Window> = c.specs().iter().flat_map(|s| maintenance::spec_windows(s, now)).collect();
     windows.extend(c.service_windows().iter().cloned());
-    windows.extend(super::list(c.db(), now).await?);
+    windows.extend(maintenance::list(c.db(), now).await?);
     windows.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.service.cmp(&b.service)));
     Ok(Json(windows))
 }
@@ -66,43 +63,36 @@ async fn list_windows(State(c): State<AppState>) -> Result<Json<Vec<Window>>, Ap
     security(("bearer" = [])),
     responses(
         (status = 201, body = Window),
-        (status = 400, description = "A malformed field, or a service, journey or SLO not in the specs", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or a wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A member that breaks a rule, or a service, journey or SLO not in the specs", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
 async fn create_window(
     State(c): State<AppState>,
-    headers: HeaderMap,
+    _: RequireToken,
     body: Result<Json<WindowRequest>, JsonRejection>,
-) -> Response {
-    if let Err(detail) = authorize(&c, &headers) {
-        return unauthorized(detail);
-    }
-    let result = async {
-        let Json(req) = body.map_err(|e| bad("body", e.body_text()))?;
-        let now = Timestamp::now();
-        let instant =
-            |field: &str, s: &str| s.parse::<Timestamp>().map_err(|e| bad(field, format!("not RFC 3339: {e}")));
-        let starts_at = req.starts_at.as_deref().map(|s| instant("starts_at", s)).transpose()?;
-        let ends_at = instant("ends_at", &req.ends_at)?;
-        let specs = c.specs();
-        let new = NewWindow::parse(
-            &specs,
-            &req.service,
-            req.journey.as_deref(),
-            req.slo.as_deref(),
-            starts_at,
-            ends_at,
-            &req.reason,
-            &req.author,
-            now,
-        )
-        .map_err(|e| bad(e.field, e.message))?;
-        let w = super::create(c.db(), &new, now).await?;
-        tracing::info!(id = w.id, service = %w.service, author = ?w.author, "maintenance window created");
-        Ok::<_, ApiError>((StatusCode::CREATED, Json(w)))
-    };
-    result.await.into_response()
+) -> Result<(StatusCode, Json<Window>), ApiError> {
+    let Json(req) = body?;
+    let now = Timestamp::now();
+    let starts_at = req.starts_at.as_deref().map(|s| instant("/starts_at", s)).transpose()?;
+    let ends_at = instant("/ends_at", &req.ends_at)?;
+    let specs = c.specs();
+    let new = NewWindow::parse(
+        &specs,
+        &req.service,
+        req.journey.as_deref(),
+        req.slo.as_deref(),
+        starts_at,
+        ends_at,
+        &req.reason,
+        &req.author,
+        now,
+    )
+    .map_err(|e| invalid(&format!("/{}", e.field), e.message))?;
+    let w = maintenance::create(c.db(), &new, now).await?;
+    tracing::info!(id = w.id, service = %w.service, author = ?w.author, "maintenance window created");
+    Ok((StatusCode::CREATED, Json(w)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/maintenance/{id}", tag = "maintenance",
@@ -114,19 +104,17 @@ async fn create_window(
         (status = 404, description = "No such window", body = Problem, content_type = "application/problem+json"),
     ))]
 #[tracing::instrument(skip_all)]
-async fn end_window(State(c): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if let Err(detail) = authorize(&c, &headers) {
-        return unauthorized(detail);
-    }
-    let result = async {
-        let id: i64 = id.parse().map_err(|_| bad("id", "must be a whole number"))?;
-        match super::end(c.db(), id, Timestamp::now()).await? {
-            Some(w) => {
-                tracing::info!(id, "maintenance window ended");
-                Ok(Json(w))
-            }
-            None => Err(ApiError::NotFound { field: "id", what: format!("maintenance window {id}") }),
+async fn end_window(
+    State(c): State<AppState>,
+    _: RequireToken,
+    Path(id): Path<String>,
+) -> Result<Json<Window>, ApiError> {
+    let id: i64 = id.parse().map_err(|_| invalid("id", "must be a whole number"))?;
+    match maintenance::end(c.db(), id, Timestamp::now()).await? {
+        Some(w) => {
+            tracing::info!(id, "maintenance window ended");
+            Ok(Json(w))
         }
-    };
-    result.await.into_response()
+        None => Err(ApiError::NotFound { field: "id", what: format!("maintenance window {id}") }),
+    }
 }
