@@ -90,10 +90,10 @@ mod tests {
         let text = reject("text/plain", "{}").await;
         let missing = reject("application/json", r#"{"matchers": [{}]}"#).await;
 
-        assert_eq!((shape.status, shape.field.as_deref()), (422, Some("/matchers/0/name")));
-        assert_eq!(shape.kind, "/problems/validation");
-        assert_eq!((broken.status, broken.kind.as_str()), (400, "/problems/malformed-json"));
-        assert_eq!(text.status, 415);
-        assert_eq!(missing.field.as_deref(), Some("/matchers/0/name"), "a missing member is named itself");
+        assert_eq!((shape.status_code().as_u16(), shape.field_name()), (422, Some("/matchers/0/name")));
+        assert_eq!(shape.problem_type(), ProblemType::Validation);
+        assert_eq!((broken.status_code().as_u16(), broken.problem_type()), (400, ProblemType::MalformedJson));
+        assert_eq!(text.status_code().as_u16(), 415);
+        assert_eq!(missing.field_name(), Some("/matchers/0/name"), "a missing member is named itself");
     }
 }

@@ -61,13 +61,13 @@ enum Command {
 #[derive(Debug, Clone, clap::Args)]
 struct StackArgs {
     /// The data directory of a running `kura up`.
-    #[arg(long, env = "KURA_DATA_DIR", default_value = "kura-data")]
+    #[arg(long, env = "KURA_DATA_DIR", default_value = "kura-data", global = true)]
     data_dir: PathBuf,
     /// The service's admin listener (instead of the data directory's).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     service_admin: Option<String>,
     /// The controller's API (instead of the data directory's).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     controller: Option<String>,
 }
 

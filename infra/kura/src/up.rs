@@ -316,7 +316,7 @@ async fn watch(stack: &mut Stack, endpoints: &Endpoints, receiver: &Receiver, re
         } else if last_line.elapsed() >= Duration::from_secs(10) {
             // Not a terminal (a log, a test): one summary line now and then.
             last_line = Instant::now();
-            let traffic: f64 = snapshot.journeys.iter().filter_map(|j| j.requests_per_second).sum();
+            let traffic: f64 = snapshot.journeys.iter().filter_map(|j| j.requests_per_second).sum::<f64>().max(0.0);
             println!(
                 "kura: {:.1} req/s; worst budget {}; firing: {}; pages received: {}",
                 traffic,

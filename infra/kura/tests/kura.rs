@@ -212,18 +212,18 @@ fn an_injected_incident_pages_the_local_receiver_and_stopping_it_resolves_the_pa
     };
     // Some healthy traffic first.
     std::thread::sleep(Duration::from_secs(10));
-    assert!(!received("firing"), "nothing pages while the journey is healthy");
+    assert!(!received("trigger"), "nothing pages while the journey is healthy");
 
     let start = up.kura(&["incident", "start", "--journey", "create-shipment", "--error-rate", "1", "--for", "5m"]);
     assert!(start.status.success(), "{}", String::from_utf8_lossy(&start.stderr));
-    let fired = poll(Duration::from_secs(120), || received("firing").then_some(()));
+    let fired = poll(Duration::from_secs(120), || received("trigger").then_some(()));
     assert!(fired.is_some(), "the page reached the receiver");
     let status = up.kura(&["status"]);
     assert!(String::from_utf8_lossy(&status.stdout).contains("create-shipment-availability"), "kura status names it");
 
     let stop = up.kura(&["incident", "stop"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
-    let resolved = poll(Duration::from_secs(180), || received("resolved").then_some(()));
+    let resolved = poll(Duration::from_secs(180), || received("resolve").then_some(()));
     assert!(resolved.is_some(), "the page resolved once the errors stopped");
     assert!(up.interrupt().success());
 }

@@ -22,7 +22,7 @@ pub enum ApiError {
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
     /// A body that is not JSON, or not of the expected shape ([`platform::json`]).
-    #[error("{}", .0.detail)]
+    #[error("{}", .0.detail())]
     Body(Box<Problem>),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
