@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproducible benchmark of the fulfillment service's two hot journeys, on SQLite and
-# PostgreSQL: open-loop load at a sweep of fixed arrival rates (app/examples/load.rs, HDR
+# PostgreSQL: open-loop load at a sweep of fixed arrival rates (`kura load`, HDR
 # percentiles), plus pgbench replaying one create-shipment transaction's SQL as the ceiling
 # PostgreSQL allows on this machine. Results: one JSON line per run in $OUT, and a summary.
 #
@@ -16,8 +16,9 @@ PG="${PG:-postgres://postgres@127.0.0.1:5432}"
 OUT="${OUT:-$(mktemp -d)/results.jsonl}"
 PORT=18480; ADMIN_PORT=18481
 
-cargo build --release -q -p fulfillment --bin fulfillment --example load
-BIN="$CARGO_TARGET_DIR/release/fulfillment"; LOAD="$CARGO_TARGET_DIR/release/examples/load"
+cargo build --release -q -p fulfillment --bin fulfillment
+cargo build --release -q -p kura
+BIN="$CARGO_TARGET_DIR/release/fulfillment"; KURA="$CARGO_TARGET_DIR/release/kura"
 work="$(mktemp -d)"; server=""
 cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -44,15 +45,15 @@ for backend in $BACKENDS; do
     for rate in $RATES; do
       # A fresh database and server for every point, so no run inherits another's backlog.
       start "$(fresh "$backend")"
-      RUST_BACKTRACE=0 "$LOAD" --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --journey "$journey" \
-        --rate "$rate" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$backend" | tee -a "$OUT"
+      RUST_BACKTRACE=0 "$KURA" load --json --items 100 --devices 64 --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --mix "$journey" \
+        --rate "$rate" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$backend" | grep -v '"operation":"total"' | tee -a "$OUT"
       stop
     done
   done
   if [ "$backend" = postgres ]; then
     # pgbench needs the data the load generator prepares: one short run makes it.
     start "$(fresh postgres)"
-    RUST_BACKTRACE=0 "$LOAD" --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --journey create-shipment \
+    RUST_BACKTRACE=0 "$KURA" load --json --items 100 --devices 64 --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --mix create-shipment \
       --rate 50 --seconds 1 --warmup 0 --label setup > /dev/null
     stop
     q() { psql -tA "$PG/kura_bench" -c "$1"; }
@@ -86,7 +87,7 @@ for r in rows:
         best[key] = (r["throughput"], r["p50_ms"], r["p99_ms"])
 print("\nHighest sustained rate (nothing shed or failed, >= 98% of the offered rate completed, p99 < 500 ms):")
 for (label, journey), (tput, p50, p99) in sorted(best.items()):
-    ratio = f", {tput / ceiling:.0%} of the pgbench ceiling ({ceiling:.0f} tps)" if ceiling and label == "postgres" and journey == "CreateShipment" else ""
+    ratio = f", {tput / ceiling:.0%} of the pgbench ceiling ({ceiling:.0f} tps)" if ceiling and label == "postgres" and journey == "create-shipment" else ""
     print(f"- {label} {journey}: {tput}/s at p50 {p50} ms, p99 {p99} ms{ratio}")
 PY
 echo "raw results: $OUT"

@@ -14,8 +14,9 @@ OUT="${OUT:-$(mktemp -d)/telemetry.jsonl}"; SVG="${SVG:-app/bench/results/teleme
 PORT=18580; ADMIN_PORT=18581; SINK=127.0.0.1:18582
 touch "$OUT"
 
-cargo build --release -q -p fulfillment --bin fulfillment --example load --example otlp_sink
-BIN="$CARGO_TARGET_DIR/release/fulfillment"; LOAD="$CARGO_TARGET_DIR/release/examples/load"
+cargo build --release -q -p fulfillment --bin fulfillment --example otlp_sink
+cargo build --release -q -p kura
+BIN="$CARGO_TARGET_DIR/release/fulfillment"; KURA="$CARGO_TARGET_DIR/release/kura"
 work="$(mktemp -d)"; server=""; sink=""
 cleanup() { for p in $server $sink; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -36,8 +37,8 @@ start() { # $1 = on|off
 }
 stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 load() { # $1 = mode, $2 = journey, $3 = rate
-  RUST_BACKTRACE=0 "$LOAD" --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --journey "$2" \
-    --rate "$3" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$1" | tee -a "$OUT"
+  RUST_BACKTRACE=0 "$KURA" load --json --items 100 --devices 64 --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --mix "$2" \
+    --rate "$3" --seconds "$SECONDS_PER_RUN" --warmup 2 --label "$1" | grep -v '"operation":"total"' | tee -a "$OUT"
 }
 
 for _ in $(seq "$REPS"); do
@@ -55,7 +56,7 @@ done
 # run of its own (not measured) so that the profiler shares the CPU with no measured run.
 start on
 (sleep 3; curl -s -o "$SVG" "http://127.0.0.1:$ADMIN_PORT/debug/pprof/flamegraph?seconds=$SECONDS_PER_RUN") & profiler=$!
-RUST_BACKTRACE=0 "$LOAD" --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --journey create-shipment \
+RUST_BACKTRACE=0 "$KURA" load --json --items 100 --devices 64 --base "http://127.0.0.1:$PORT" --admin-token "$ADMIN_TOKEN" --mix create-shipment \
   --rate "$PEAK" --seconds "$((SECONDS_PER_RUN + 2))" --warmup 2 --label profile > /dev/null
 wait "$profiler"
 stop
