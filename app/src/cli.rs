@@ -94,6 +94,15 @@ enum Command {
     Migrate,
     /// Load demo data (a Tokyo warehouse, two shippers, items, stock) and print fresh tokens.
     Seed,
+    /// Mask personal data in a COPY of a production database for QA (recipients, pending
+    /// changes, address rejections), rehash request hashes, revoke every token, replace every
+    /// channel secret and drop stored idempotent responses; stock, ledger and billing stay.
+    /// The same value always masks to the same fake under the same key.
+    Mask {
+        /// The masking key (at least 16 characters; keep it secret: it decides every fake).
+        #[arg(long, env = "FULFILLMENT_MASK_KEY", hide_env_values = true)]
+        key: String,
+    },
     /// Switch maintenance mode: writes answer 503 with Retry-After while it is on.
     Maintenance {
         #[arg(value_parser = ["on", "off"])]
@@ -162,8 +171,16 @@ where
     }
 }
 
+/// A usage error found after parsing (exit 64).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct UsageError(String);
+
 /// Configuration errors are 64, an unreachable database 69, anything else 70.
 fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<UsageError>().is_some() {
+        return exit::USAGE;
+    }
     match e.downcast_ref::<db::OpenError>() {
         Some(open) if open.is_configuration() => exit::USAGE,
         Some(_) => exit::UNAVAILABLE,
@@ -184,6 +201,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Seed => {
             let db = db::open(&cli.database_url, slow).await?;
             print_seed(&db::seed::run(&db).await.context("seeding")?, DEFAULT_LISTEN);
+        }
+        Command::Mask { key } => {
+            let key = crate::domain::mask::MaskKey::parse(&key).map_err(|m| anyhow::anyhow!(UsageError(m)))?;
+            let db = db::open(&cli.database_url, slow).await?;
+            let report = db::mask::run(&db, &key).await.context("masking")?;
+            println!("{}", serde_json::to_string(&report).unwrap_or_default());
         }
         Command::Maintenance { state, reason, actor } => {
             let db = db::open(&cli.database_url, slow).await?;

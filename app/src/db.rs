@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod inbounds;
 pub mod items;
 pub mod maintenance;
+pub mod mask;
 pub mod packages;
 pub mod scans;
 pub mod seed;

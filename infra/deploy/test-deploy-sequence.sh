@@ -25,10 +25,13 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 port="$(free_port)"; admin="$(free_port)"
 url="http://127.0.0.1:${port}"
 export DATABASE_URL="sqlite://${work}/kura.db"
-export KURA_TASK_RUNNER=local KURA_SHA=0123456789abcdef0123456789abcdef01234567 SMOKE_TOKEN=test-token
+export KURA_TASK_RUNNER=local KURA_SHA=0123456789abcdef0123456789abcdef01234567
 unset GITHUB_OUTPUT GITHUB_STEP_SUMMARY
 
 "$FULFILLMENT_BIN" migrate >/dev/null
+# The smoke test prepares its own data with an admin token, as the environment's secret gives it.
+SMOKE_TOKEN="$("$FULFILLMENT_BIN" seed | awk '$1 == "admin" {print $2}')"
+export SMOKE_TOKEN
 "$FULFILLMENT_BIN" serve --listen "127.0.0.1:${port}" --admin-listen "127.0.0.1:${admin}" > "$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:${admin}/readyz" >/dev/null && break; sleep 0.1; done

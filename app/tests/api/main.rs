@@ -11,6 +11,7 @@ mod helpers;
 mod isolation;
 mod jobs;
 mod lifecycle;
+mod mask;
 mod metrics;
 mod openapi;
 mod order_sync;

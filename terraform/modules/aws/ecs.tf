@@ -398,7 +398,10 @@ resource "aws_ecs_task_definition" "qa_db" {
       DATABASE_URL      = var.qa_database_tools == "export" ? local.database_url : ""
       OTEL_SDK_DISABLED = "true"
     } : { name = k, value = v } if v != ""]
-    secrets          = [{ name = "PGPASSWORD", valueFrom = local.db_password_secret }]
+    secrets = [
+      { name = "PGPASSWORD", valueFrom = local.db_password_secret },
+      { name = "FULFILLMENT_MASK_KEY", valueFrom = aws_secretsmanager_secret.mask_key[0].arn },
+    ]
     mountPoints      = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
     logConfiguration = local.log_options["qa-db"]
   }])

@@ -28,6 +28,7 @@ locals {
   task_secret_arns = concat(
     [aws_db_instance.kura.master_user_secret[0].secret_arn],
     [for s in aws_secretsmanager_secret.controller : s.arn],
+    [for s in aws_secretsmanager_secret.mask_key : s.arn],
     var.datadog_api_key_secret_arn == null ? [] : [var.datadog_api_key_secret_arn],
   )
 }
