@@ -170,30 +170,9 @@ fn up_brings_the_whole_loop_up_with_traffic_and_budgets_on_every_journey_and_ctr
     }
 }
 
-/// The service's SLOs with one fast tier on short windows, so a page fires and resolves in
-/// seconds rather than minutes (the default tiers are in the SLO README).
-const FAST_SPEC: &str = r#"
-service: fulfillment
-time_zone: Asia/Tokyo
-journeys:
-  create-shipment:
-    description: A shipper creates an outbound request.
-    slos:
-      - id: create-shipment-availability
-        description: Shipment requests are accepted without a server error.
-        objective: 99.9
-        window: 28d
-        sli:
-          ratio:
-            bad: http_server_request_duration_seconds_count{journey="create-shipment", http_response_status_code=~"5.."}
-            total: http_server_request_duration_seconds_count{journey="create-shipment"}
-        alerting:
-          tiers:
-            fast-page: { long_window: 2m, short_window: 30s, burn_rate: 14.4 }
-            slow-page: { enabled: false }
-            fast-ticket: { enabled: false }
-            slow-ticket: { enabled: false }
-"#;
+/// The create-shipment SLO with one fast tier on short windows, so a page fires and resolves
+/// in seconds rather than minutes (the default tiers are in the SLO README).
+const FAST_SPEC: &str = include_str!("../../e2e/fast-slos.yaml");
 
 #[test]
 fn an_injected_incident_pages_the_local_receiver_and_stopping_it_resolves_the_page() {
