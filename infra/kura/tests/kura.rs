@@ -199,6 +199,7 @@ fn an_injected_incident_pages_the_local_receiver_and_stopping_it_resolves_the_pa
     assert!(fired.is_some(), "the page reached the receiver");
     let status = up.kura(&["status"]);
     assert!(String::from_utf8_lossy(&status.stdout).contains("create-shipment-availability"), "kura status names it");
+    screenshot(&format!("{}/", up.url("controller")), &scratch.0);
 
     let stop = up.kura(&["incident", "stop"]);
     assert!(stop.status.success(), "{}", String::from_utf8_lossy(&stop.stderr));
@@ -261,6 +262,32 @@ fn load_drives_every_operation_of_the_mix_against_a_fresh_service_without_an_une
     }
     let total = lines.iter().find(|l| l["operation"] == "total").expect("a total line");
     assert_eq!(total["failed"], 0, "{stdout}");
+}
+
+/// The dashboard while the incident burns, rendered by headless Chromium (Debian's
+/// `chromium`, or `$CHROMIUM`; missing is a failure). With `KURA_UPDATE_DOCS=1` it becomes the
+/// README's picture, `docs/kura-up-incident.png`.
+fn screenshot(url: &str, scratch: &Path) {
+    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(chromium.exists(), "{} is missing (apt-get install -y chromium)", chromium.display());
+    let png = scratch.join("dashboard.png");
+    let status = Command::new(chromium)
+        .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
+        .args(["--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", scratch.join("chromium").display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .args(["--window-size=1280,900", url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("chromium runs");
+    assert!(status.success(), "chromium rendered the dashboard");
+    let bytes = std::fs::read(&png).expect("a screenshot");
+    assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000, "a real picture, not a blank page");
+    if std::env::var_os("KURA_UPDATE_DOCS").is_some_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/kura-up-incident.png");
+        std::fs::write(docs, bytes).expect("docs/kura-up-incident.png");
+    }
 }
 
 fn free_port() -> u16 {
