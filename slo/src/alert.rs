@@ -75,6 +75,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::eval::{Evaluation, Status, TierBurn};
+use crate::math::Severity;
 use crate::spec::{Spec, Specs};
 use platform::Db;
 pub use receiver::{Receiver, Secret};
@@ -244,8 +245,7 @@ pub struct Notification {
     pub journey: String,
     pub slo: String,
     pub tier: String,
-    /// `page` or `ticket`.
-    pub severity: String,
+    pub severity: Severity,
     pub long_window: String,
     pub short_window: String,
     pub long_burn_rate: Option<f64>,
@@ -278,7 +278,7 @@ pub struct Alert {
     pub journey: String,
     pub slo: String,
     pub tier: String,
-    pub severity: String,
+    pub severity: Severity,
     pub long_window: String,
     pub short_window: String,
     pub state: AlertState,
@@ -294,14 +294,14 @@ pub struct Alert {
 }
 
 impl Alert {
-    fn new(e: &Evaluation, tier: &str, severity: &str, long_window: &str, short_window: &str) -> Alert {
+    fn new(e: &Evaluation, tier: &str, severity: Severity, long_window: &str, short_window: &str) -> Alert {
         Alert {
             key: alert_key(&e.service, &e.slo, tier),
             service: e.service.clone(),
             journey: e.journey.clone(),
             slo: e.slo.clone(),
             tier: tier.into(),
-            severity: severity.into(),
+            severity,
             long_window: long_window.into(),
             short_window: short_window.into(),
             state: AlertState::Inactive,
@@ -322,7 +322,7 @@ impl Alert {
             ("journey", &self.journey),
             ("slo", &self.slo),
             ("tier", &self.tier),
-            ("severity", &self.severity),
+            ("severity", self.severity.as_str()),
             ("long_window", &self.long_window),
             ("short_window", &self.short_window),
         ] {
@@ -347,7 +347,10 @@ fn from_row(row: &AnyRow) -> Result<Alert, sqlx::Error> {
         journey: row.try_get("journey")?,
         slo: row.try_get("slo")?,
         tier: row.try_get("tier")?,
-        severity: row.try_get("severity")?,
+        severity: row
+            .try_get::<String, _>("severity")?
+            .parse()
+            .map_err(|e: crate::math::alert::SeverityError| sqlx::Error::Decode(e.into()))?,
         long_window: row.try_get("long_window")?,
         short_window: row.try_get("short_window")?,
         state: AlertState::parse(&state)
@@ -411,13 +414,13 @@ pub async fn process(
                     let key = alert_key(&e.service, &e.slo, &b.tier);
                     let alert = alerts
                         .remove(&key)
-                        .unwrap_or_else(|| Alert::new(e, &b.tier, &b.severity, &b.long_window, &b.short_window));
+                        .unwrap_or_else(|| Alert::new(e, &b.tier, b.severity, &b.long_window, &b.short_window));
                     let holds = match (e.in_maintenance, alert.state) {
                         (false, _) => Some(b.firing),
                         (true, AlertState::Pending) => Some(false),
                         (true, _) => None,
                     };
-                    let hold = if b.severity == "page" { Hold::None } else { Hold::OneCycle };
+                    let hold = if b.severity == Severity::Page { Hold::None } else { Hold::OneCycle };
                     let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
                     let alert =
                         advance(tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;
@@ -429,7 +432,7 @@ pub async fn process(
                 let key = alert_key(&e.service, &e.slo, NO_DATA_TIER);
                 let alert = alerts.remove(&key).unwrap_or_else(|| {
                     let range = crate::math::format_duration(after);
-                    Alert::new(e, NO_DATA_TIER, "ticket", &range, &range)
+                    Alert::new(e, NO_DATA_TIER, Severity::Ticket, &range, &range)
                 });
                 let holds = match (e.in_maintenance, alert.state) {
                     (false, _) => Some(e.status == Status::NoData),
@@ -587,7 +590,7 @@ fn notification(alert: &Alert, c: &Candidate<'_>, event: Event, now: Timestamp) 
         journey: alert.journey.clone(),
         slo: alert.slo.clone(),
         tier: alert.tier.clone(),
-        severity: alert.severity.clone(),
+        severity: alert.severity,
         long_window: alert.long_window.clone(),
         short_window: alert.short_window.clone(),
         long_burn_rate: c.burn.and_then(|b| b.long_burn_rate),
@@ -632,7 +635,7 @@ async fn save(tx: &mut sqlx::AnyConnection, a: &Alert, now: Timestamp) -> Result
     .bind(&a.journey)
     .bind(&a.slo)
     .bind(&a.tier)
-    .bind(&a.severity)
+    .bind(a.severity.as_str())
     .bind(&a.long_window)
     .bind(&a.short_window)
     .bind(a.state.as_str())

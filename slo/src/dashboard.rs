@@ -142,7 +142,7 @@ impl Row<'_> {
 }
 
 fn evaluation<'a>(current: &'a Current, service: &str, slo: &str) -> Option<&'a Evaluation> {
-    current.get(&(service.to_owned(), slo.to_owned()))
+    current.get(&crate::spec::SloKey::new(service, slo))
 }
 
 /// Worst first: status rank, then least budget left (none last), then by name.
@@ -962,8 +962,7 @@ fn firing_alerts(out: &mut String, eval: Option<&Evaluation>, alerts: &[&crate::
             AlertState::Resolved => ("resolved at", a.resolved_at),
             AlertState::Inactive => continue,
         };
-        let _ =
-            write!(out, "<li class=\"alert-{}\">{} ({}): {label} ", a.state.as_str(), Esc(&a.tier), Esc(&a.severity));
+        let _ = write!(out, "<li class=\"alert-{}\">{} ({}): {label} ", a.state.as_str(), Esc(&a.tier), a.severity);
         since_cell(out, at.map(|at| Since { at, changed: true }), now);
         let _ = write!(out, "{}</li>", rate(&a.tier).unwrap_or_default());
     }
@@ -972,7 +971,7 @@ fn firing_alerts(out: &mut String, eval: Option<&Evaluation>, alerts: &[&crate::
             out,
             "<li class=\"alert-firing\">{} ({}): the condition holds in the latest evaluation{}</li>",
             Esc(&b.tier),
-            Esc(&b.severity),
+            b.severity,
             rate(&b.tier).unwrap_or_default()
         );
     }
@@ -993,7 +992,7 @@ fn tiers_table(out: &mut String, eval: Option<&Evaluation>) {
             "<tr><td>{}</td><td>{}</td><td class=\"num\">{} over {}</td><td class=\"num\">{} over {}</td>\
              <td class=\"num\">{}×</td><td>{}</td></tr>",
             Esc(&b.tier),
-            Esc(&b.severity),
+            b.severity,
             b.long_burn_rate.map_or("–".to_owned(), burn),
             Esc(&b.long_window),
             b.short_burn_rate.map_or("–".to_owned(), burn),

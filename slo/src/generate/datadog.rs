@@ -203,9 +203,10 @@ fn header(out: &mut String, specs: &[Spec]) {
     terraform.block(providers);
     out.push('\n');
     out.push_str(&terraform.render(0));
-    for (name, what, example) in
-        [(NOTIFY_PAGE, "page", "@pagerduty-fulfillment"), (NOTIFY_TICKET, "ticket", "@slack-fulfillment-alerts")]
+    for (severity, example) in
+        [(Severity::Page, "@pagerduty-fulfillment"), (Severity::Ticket, "@slack-fulfillment-alerts")]
     {
+        let (name, what) = (notify_var(severity), severity.as_str());
         let mut var = Block::new(format!("variable \"{name}\""));
         var.attr(
             "description",

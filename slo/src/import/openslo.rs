@@ -110,9 +110,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::ImportError;
-use super::common::{
-    SpecDraft, TIER_NAMES, WINDOW, counter_selector, error, from_yaml, histogram_ratio, rate_query, unsupported,
-};
+use super::common::{SpecDraft, WINDOW, counter_selector, error, from_yaml, histogram_ratio, rate_query, unsupported};
 use crate::generate::openslo::annotations as a;
 use crate::math::{self, BurnTier, CalendarPeriod, Objective, Severity, Window};
 use crate::spec::catalogue::MetricKind;
@@ -1194,11 +1192,10 @@ impl<'a> Importer<'a> {
         let at = At::of(name.span());
         spec.only(&["description", "severity", "condition"]).map_err(&y)?;
         let severity = spec.required_str("severity").map_err(&y)?;
-        let severity = match severity.as_str().to_ascii_lowercase().as_str() {
-            "page" => Severity::Page,
-            "ticket" => Severity::Ticket,
-            other => {
-                let what = format!("severity `{other}`");
+        let severity = match severity.as_str().to_ascii_lowercase().parse::<Severity>() {
+            Ok(s) => s,
+            Err(e) => {
+                let what = format!("severity `{}`", e.0);
                 return Err(unsupported(self.file, At::of(severity.span()), what, "Kura tiers page or ticket"));
             }
         };
@@ -1254,7 +1251,7 @@ impl<'a> Importer<'a> {
             }
         }
         for severity in [Severity::Page, Severity::Ticket] {
-            let word = if severity == Severity::Page { "page" } else { "ticket" };
+            let word = severity.as_str();
             let mut these: Vec<&(BurnTier, At)> = untitled.iter().filter(|(t, _)| t.severity == severity).collect();
             these.sort_by_key(|t| std::cmp::Reverse(t.0.burn_rate));
             if these.len() > 2 {
@@ -1274,7 +1271,8 @@ impl<'a> Importer<'a> {
                 return Err(error(self.file, *at, format!("two alert conditions make tier `{}`", t.name)));
             }
         }
-        named.sort_by_key(|(t, _)| TIER_NAMES.iter().position(|n| *n == t.name).unwrap_or(TIER_NAMES.len()));
+        let names = math::DEFAULT_TIER_NAMES;
+        named.sort_by_key(|(t, _)| names.iter().position(|n| *n == t.name).unwrap_or(names.len()));
         Ok(named.into_iter().map(|(t, _)| t).collect())
     }
 }

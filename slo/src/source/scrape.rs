@@ -189,10 +189,7 @@ impl ScrapeSource {
         specs: &[Spec],
         tls: &platform::tls::Tls,
     ) -> Result<ScrapeSource, ScrapeError> {
-        let slos = specs
-            .iter()
-            .flat_map(|spec| spec.slos().map(|s| ((spec.service.clone(), s.id.clone()), WatchedSlo::new(&s.sli))))
-            .collect();
+        let slos = specs.iter().flat_map(|spec| spec.slos().map(|s| (spec.key(s), WatchedSlo::new(&s.sli)))).collect();
         let watched = Watched::new(0, slos);
         let mut stored = store::load_series(&db).await?;
         let mut series = Vec::new();
@@ -305,7 +302,7 @@ impl ScrapeSource {
     /// When the scraper's data for an SLO begins.
     pub async fn data_since(&self, service: &str, slo: &str) -> Result<Option<Timestamp>, ScrapeError> {
         let since = store::since(&self.inner.db).await?;
-        Ok(since.get(&(service.to_string(), slo.to_string())).and_then(|s| Timestamp::from_second(*s).ok()))
+        Ok(since.get(&crate::spec::SloKey::new(service, slo)).and_then(|s| Timestamp::from_second(*s).ok()))
     }
 
     /// How many minute and hour buckets are stored.
@@ -325,15 +322,15 @@ impl ScrapeSource {
         let mut answers: Vec<Result<(), SourceError>> = Vec::with_capacity(queries.len());
         let mut ranges = BTreeSet::new();
         for q in queries {
-            let key = (q.service.clone(), q.slo.clone());
-            let answer = match watched.slos.get(&key).map(|w| &w.selectors) {
+            let key = &q.key;
+            let answer = match watched.slos.get(key).map(|w| &w.selectors) {
                 Some(Err(message)) if matches!(q.sli, crate::spec::Sli::Promql { .. }) => {
                     tracing::trace!(%message, "not scrapeable");
                     Err(SourceError::Unsupported("promql"))
                 }
                 Some(Err(message)) => Err(SourceError::Query(message.clone())),
                 _ => {
-                    let feeders: Vec<usize> = (0..status.len()).filter(|t| status[*t].feeds.contains(&key)).collect();
+                    let feeders: Vec<usize> = (0..status.len()).filter(|t| status[*t].feeds.contains(key)).collect();
                     let down: Vec<String> = feeders
                         .iter()
                         .filter(|t| stale(&status[**t]))
@@ -372,9 +369,8 @@ impl ScrapeSource {
             .zip(answers)
             .map(|(q, answer)| {
                 answer?;
-                let key = (q.service.clone(), q.slo.clone());
                 let ranges =
-                    q.ranges.iter().filter_map(|r| sums.get(r).and_then(|s| s.get(&key)).map(|c| (*r, *c))).collect();
+                    q.ranges.iter().filter_map(|r| sums.get(r).and_then(|s| s.get(&q.key)).map(|c| (*r, *c))).collect();
                 Ok(Reading { ranges })
             })
             .collect()
@@ -408,7 +404,7 @@ impl Inner {
     /// The watched SLOs, updated with any query whose SLI is new or changed (a reloaded spec).
     fn watch(&self, queries: &[Query]) -> Arc<Watched> {
         let current = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let changed = |q: &Query| current.slos.get(&(q.service.clone(), q.slo.clone())).is_none_or(|w| w.sli != q.sli);
+        let changed = |q: &Query| current.slos.get(&q.key).is_none_or(|w| w.sli != q.sli);
         if !queries.iter().any(changed) {
             return current;
         }
@@ -418,7 +414,7 @@ impl Inner {
             slos.insert(key.clone(), WatchedSlo::new(&w.sli));
         }
         for q in queries {
-            slos.insert((q.service.clone(), q.slo.clone()), WatchedSlo::new(&q.sli));
+            slos.insert(q.key.clone(), WatchedSlo::new(&q.sli));
         }
         let next = Arc::new(Watched::new(guard.generation + 1, slos));
         *guard = next.clone();

@@ -27,9 +27,6 @@ use crate::math::{self, BurnTier, CalendarPeriod, Objective, Severity, Window};
 /// The zone of calendar windows when a spec names none: Kura's business runs on Japan time.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
 
-/// The tier names, fastest first, with the SRE Workbook's defaults scaled to the SLO window.
-const TIER_NAMES: [&str; 4] = ["fast-page", "slow-page", "fast-ticket", "slow-ticket"];
-
 /// Loads one spec file, checked against Kura's metric contract.
 pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| single(path, 1, 1, format!("cannot read: {e}")))?;
@@ -650,9 +647,7 @@ impl Validator<'_> {
     }
 
     fn alerting(&mut self, raw: Option<RawAlerting>, window_len: Option<SignedDuration>) -> Option<Alerting> {
-        let defaults = window_len.map(math::default_tiers).unwrap_or_default();
-        let mut tiers: Vec<NamedTier> =
-            TIER_NAMES.iter().zip(defaults).map(|(n, tier)| NamedTier { name: n.to_string(), tier }).collect();
+        let mut tiers: Vec<NamedTier> = window_len.map(crate::spec::default_tiers).unwrap_or_default();
         let Some(raw) = raw else { return Some(Alerting { tiers, no_data: None }) };
         let mut ok = true;
         for (name, over) in raw.tiers.map(|t| t.0).unwrap_or_default() {
@@ -662,7 +657,10 @@ impl Validator<'_> {
                     Some(i) => {
                         tiers.remove(i);
                     }
-                    None => self.error(&name, format!("unknown tier `{}` ({})", name.as_str(), TIER_NAMES.join(", "))),
+                    None => self.error(
+                        &name,
+                        format!("unknown tier `{}` ({})", name.as_str(), math::DEFAULT_TIER_NAMES.join(", ")),
+                    ),
                 }
                 continue;
             }
@@ -678,23 +676,21 @@ impl Validator<'_> {
                     format!(
                         "tier `{}` is not one of {}: a new tier needs severity, long_window, short_window and burn_rate",
                         name.as_str(),
-                        TIER_NAMES.join(", ")
+                        math::DEFAULT_TIER_NAMES.join(", ")
                     ),
                 );
                 ok = false;
                 continue;
             }
-            let severity = match over.severity.as_ref().map(|s| s.as_str()) {
+            let severity = match &over.severity {
                 None => base.as_ref().map(|b| b.severity),
-                Some("page") => Some(Severity::Page),
-                Some("ticket") => Some(Severity::Ticket),
-                Some(other) => {
-                    self.error(
-                        over.severity.as_ref().expect("matched Some"),
-                        format!("severity `{other}` is page or ticket"),
-                    );
-                    None
-                }
+                Some(text) => match text.as_str().parse::<Severity>() {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        self.error(text, e.to_string());
+                        None
+                    }
+                },
             };
             let long = over.long_window.as_ref().map_or(base.as_ref().map(|b| b.long_window), |w| self.duration(w));
             let short = over.short_window.as_ref().map_or(base.as_ref().map(|b| b.short_window), |w| self.duration(w));
