@@ -9,7 +9,7 @@ use std::str::FromStr;
 use jiff::SignedDuration;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
-use marked_yaml::{LoadError, LoaderOptions, Marker, Node, Span, Spanned};
+use marked_yaml::{Marker, Node, Span, Spanned};
 use rust_decimal::Decimal;
 
 use super::catalogue::{Catalogue, MetricKind, Series};
@@ -40,8 +40,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Spec, Diagnostics> {
 
 /// Loads a spec from text, checking SLIs against `catalogue` plus the spec's own `metrics:`.
 pub fn load_str_with(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Spec, Diagnostics> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(false);
-    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| load_error(path, &e))?;
+    let node = crate::yaml::parse(text, "a spec file is a mapping (`service:`, `journeys:`, ...)")
+        .map_err(|e| single(path, e.at.line, e.at.column, e.message))?;
     let raw: RawSpec = marked_yaml::from_node(&node).map_err(|e| {
         // The error's own mark is often missing; the serde path leads to the node instead.
         let at = e.path().and_then(|p| locate(&node, p)).or_else(|| e.start_mark());
@@ -198,27 +198,6 @@ fn single(path: &Path, line: usize, column: usize, message: String) -> Diagnosti
 fn lowercase_first(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
-}
-
-fn load_error(path: &Path, e: &LoadError) -> Diagnostics {
-    let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => {
-            (Some(*m), "a spec file is a mapping (`service:`, `journeys:`, ...)".into())
-        }
-        LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence".into()),
-        LoadError::UnexpectedAnchor(m) => (Some(*m), "anchors and aliases are not supported in spec files".into()),
-        LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".into()),
-        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in spec files".into()),
-        LoadError::ScanError(m, scan) => (Some(*m), format!("invalid YAML: {scan}")),
-        LoadError::DuplicateKey(inner) => {
-            let key = &inner.key;
-            let first =
-                inner.prev_key.span().start().map(|m| format!(" (first at line {})", m.line())).unwrap_or_default();
-            (key.span().start().copied(), format!("duplicate key `{}`{first}", key.as_str()))
-        }
-    };
-    let (line, column) = marker.map_or((1, 1), |m| (m.line(), m.column()));
-    single(path, line, column, message)
 }
 
 struct Validator<'a> {
