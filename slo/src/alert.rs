@@ -2,7 +2,7 @@
 //! for "no data" when its spec sets `alerting.no_data`; alerts that fire or resolve notify
 //! on-call through the configured [`receiver`]s, by way of a transactional [`outbox`].
 //!
-//! The parts: [`state`] (the lifecycle as an enum), [`process`] (one cycle's transitions and
+//! The parts: [`state`] (the lifecycle as an enum), [`process`](mod@process) (one cycle's transitions and
 //! the notifications they produce), [`notification`] (what receivers are told, in words),
 //! [`store`] (the `slo_alert` table), [`silence`], [`outbox`], [`receiver`] and [`metrics`].
 //!

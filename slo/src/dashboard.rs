@@ -19,8 +19,8 @@
 //! * `GET /assets/dashboard.css` -- the stylesheet.
 //!
 //! **Since when** ([`since`]). For the status an SLO has now, the first history row after the
-//! last row with a different status; when the history holds no other status it reads "over <age
-//! of the oldest row>" (the history is kept [`history::RETENTION`]). Answers are remembered per
+//! last row with a different status; when the history holds no other status it reads "over (the age
+//! of the oldest row)" (the history is kept [`history::RETENTION`]). Answers are remembered per
 //! router and re-checked against only the rows written since.
 //!
 //! **Alerts.** The journey page lists each SLO's alerts from the alerting state machine
@@ -30,7 +30,7 @@
 //!
 //! This file holds the routes: each handler reads what its page shows (the controller's current
 //! evaluations, the history, alerts, windows) and hands it to the page's renderer,
-//! [`overview`] or [`journey`]; [`html`] and [`chart`] write the markup, [`since`] holds the
+//! `overview` or `journey`; [`html`] and [`chart`] write the markup, [`since`] holds the
 //! one query of its own.
 //!
 //! Pages are sent with a strict `Content-Security-Policy` (no script at all, styles from this

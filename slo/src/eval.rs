@@ -10,7 +10,7 @@
 //!   not slices; the generated Prometheus rules keep the exact slice arithmetic. The reason
 //!   string says so.
 //! * **Burn rate** per tier window (`error ratio / budget`, [`burn_rate`]) and whether each
-//!   tier fires ([`BurnTier::fires`]: both windows strictly above `burn_rate × budget`).
+//!   tier fires ([`crate::math::BurnTier::fires`]: both windows strictly above `burn_rate × budget`).
 //! * **Time to exhaustion** at the burn rate over the policy's `warn.burn_window` when it is
 //!   one of the queried ranges, else the first tier's long window.
 //! * **Status**, first match wins:

@@ -22,7 +22,7 @@ pub struct ControllerArgs {
     /// API address (JSON API, /openapi.json, the overview at /).
     #[arg(long, env = "SLO_LISTEN", default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
-    /// Where people reach this controller, e.g. https://slo.example.com (default:
+    /// Where people reach this controller, e.g. `https://slo.example.com` (default:
     /// http://<--listen>): the base of the specs' path `dashboard` templates
     /// (`/slos/{service}/{slo}`) in the links alerts carry.
     #[arg(long, env = "SLO_EXTERNAL_URL", value_name = "URL", value_parser = parse_url)]

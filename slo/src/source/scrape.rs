@@ -79,16 +79,17 @@ mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use jiff::{SignedDuration, Timestamp};
+use platform::Db;
 use tokio::task::JoinHandle;
 
 use super::{Query, Reading, SourceError};
 use crate::spec::{Counting, Selector, Spec};
 use parse::Sample;
-use platform::Db;
 use select::{Key, Role, Watched, WatchedSlo};
 
 /// What the scraper sends as `Accept` (Prometheus's own preference order).
@@ -155,7 +156,7 @@ struct Inner {
     db: Db,
     client: reqwest::Client,
     config: ScrapeConfig,
-    watched: RwLock<Arc<Watched>>,
+    watched: ArcSwap<Watched>,
     /// Each target's series values as of its last scrape (one scrape at a time per target).
     series: Vec<tokio::sync::Mutex<TargetSeries>>,
     status: Mutex<Vec<TargetStatus>>,
@@ -215,7 +216,7 @@ impl ScrapeSource {
             db,
             client,
             config,
-            watched: RwLock::new(Arc::new(watched)),
+            watched: ArcSwap::from_pointee(watched),
             series,
             status: Mutex::new(status),
             started: Timestamp::now(),
@@ -403,22 +404,26 @@ fn sample_of(key: &str) -> Option<Sample> {
 impl Inner {
     /// The watched SLOs, updated with any query whose SLI is new or changed (a reloaded spec).
     fn watch(&self, queries: &[Query]) -> Arc<Watched> {
-        let current = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let changed = |q: &Query| current.slos.get(&q.key).is_none_or(|w| w.sli != q.sli);
-        if !queries.iter().any(changed) {
+        let changed = |w: &Watched| queries.iter().any(|q| w.slos.get(&q.key).is_none_or(|s| s.sli != q.sli));
+        let current = self.watched.load_full();
+        if !changed(&current) {
             return current;
         }
-        let mut guard = self.watched.write().unwrap_or_else(|e| e.into_inner());
-        let mut slos: BTreeMap<Key, WatchedSlo> = BTreeMap::new();
-        for (key, w) in &guard.slos {
-            slos.insert(key.clone(), WatchedSlo::new(&w.sli));
-        }
-        for q in queries {
-            slos.insert(q.key.clone(), WatchedSlo::new(&q.sli));
-        }
-        let next = Arc::new(Watched::new(guard.generation + 1, slos));
-        *guard = next.clone();
-        next
+        // Swapped whole; a concurrent update in between is built on again, never lost.
+        self.watched.rcu(|current| {
+            if !changed(current) {
+                return Arc::clone(current);
+            }
+            let mut slos: BTreeMap<Key, WatchedSlo> = BTreeMap::new();
+            for (key, w) in &current.slos {
+                slos.insert(key.clone(), WatchedSlo::new(&w.sli));
+            }
+            for q in queries {
+                slos.insert(q.key.clone(), WatchedSlo::new(&q.sli));
+            }
+            Arc::new(Watched::new(current.generation + 1, slos))
+        });
+        self.watched.load_full()
     }
 
     /// Replaces target `t`'s series values in memory with the stored ones (the last leader's).
@@ -464,7 +469,7 @@ impl Inner {
         if exposition.skipped > 0 {
             tracing::debug!(target_url = %url, skipped = exposition.skipped, "skipped malformed exposition lines");
         }
-        let watched = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let watched = self.watched.load_full();
         let mut series = self.series[t].lock().await;
         // A series the previous scrape (with the same selectors) did not have is new: it
         // started at zero. Otherwise an unknown series is only a baseline.
