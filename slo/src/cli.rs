@@ -59,16 +59,17 @@ pub enum Command {
     /// Evaluate every SLO continuously, keep budgets and their history, serve the API.
     ///
     /// API: GET /api/v1/slos, /api/v1/slos/{service}/{slo}, /api/v1/journeys,
-    /// /api/v1/services, /api/v1/alerts, /api/v1/silences, /api/v1/maintenance (POST and
-    /// DELETE on silences and maintenance need --api-token), /openapi.json, and a plain
-    /// overview at /. Maintenance windows come from the specs, from each
-    /// --service-maintenance endpoint and from the API.
-    /// Alerts go to --webhook, --slack-webhook, --pagerduty-routing-key and --alertmanager
-    /// through a database outbox, so a restart or a receiver outage delays them, never loses
-    /// them. Admin listener: /livez,
-    /// /readyz, /metrics, /debug/pprof/*. SIGHUP re-reads --slos (a spec with errors is
-    /// rejected and the old one kept); SIGTERM/Ctrl-C drains and exits. On PostgreSQL, replicas
-    /// run active/standby on an advisory lock.
+    /// /api/v1/services, /api/v1/alerts, /api/v1/silences, /api/v1/notifications,
+    /// /api/v1/maintenance (POST and DELETE on silences and maintenance need --api-token),
+    /// /openapi.json, and the dashboard at /. Errors are problem documents (422
+    /// /problems/validation for bad input). Maintenance windows come from the specs, from each
+    /// --service-maintenance endpoint and from the API. Alerts go to --webhook,
+    /// --slack-webhook, --pagerduty-routing-key and --alertmanager through a database outbox,
+    /// per receiver, so a restart or a receiver outage delays them; after
+    /// --notification-attempts failures one is dead-lettered (counted, listed, shown). Admin
+    /// listener: /livez, /readyz, /metrics, /debug/pprof/*. SIGHUP re-reads --slos (a spec
+    /// with errors is rejected and the old one kept); SIGTERM/Ctrl-C drains and exits. On
+    /// PostgreSQL, replicas run active/standby on an advisory lock.
     ///
     /// Every outgoing client (--prometheus, --scrape, the receivers, --service-maintenance,
     /// the OTLP exporter) speaks TLS with the system's root certificates plus --ca-bundle.
