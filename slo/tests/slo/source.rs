@@ -514,7 +514,9 @@ async fn two_replicas_on_one_postgres_count_every_event_once_and_a_new_leader_co
     let db = TestDb::new(Backend::Postgres).await;
     let fixture = Fixture::start().await;
     let other = db.open().await;
-    let config = || ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_millis(100));
+    // A target counts as down after two intervals without a scrape: 250 ms keeps that well
+    // clear of a busy machine's scheduling delays while the test stays a few seconds long.
+    let config = || ScrapeConfig::new(vec![fixture.url.clone()]).with_interval(Duration::from_millis(250));
     let ranges = [SignedDuration::from_mins(5)];
     let queries = [query("availability", availability(), &ranges)];
     let mut leader = ScrapeSource::open(db.db.clone(), config(), &[], &support::tls()).await.expect("open");
@@ -524,7 +526,7 @@ async fn two_replicas_on_one_postgres_count_every_event_once_and_a_new_leader_co
     let _ = standby.read(&queries, Timestamp::now()).await;
     leader.spawn();
     standby.spawn();
-    let settle = Duration::from_millis(600);
+    let settle = Duration::from_millis(1200);
     tokio::time::sleep(settle).await;
 
     // Act: 100 events while the first leads.
