@@ -218,8 +218,7 @@ async fn thirty_days(dir: PathBuf, n: usize) {
     let selector = |s: &str| Selector::parse(s).expect("a selector");
     let queries: Vec<Query> = (0..n)
         .map(|i| Query {
-            service: "fixture".into(),
-            slo: format!("slo-{i}"),
+            key: slo::spec::SloKey::new("fixture", format!("slo-{i}")),
             sli: Sli::Ratio {
                 counting: Counting::Bad,
                 numerator: selector(&format!(r#"http_requests_total{{slo="{i}", code=~"5.."}}"#)),

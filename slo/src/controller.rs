@@ -48,8 +48,8 @@ use tokio::sync::watch;
 use crate::alert::Settings;
 use crate::eval::{self, Evaluation};
 use crate::maintenance::{ServiceEndpoint, Window};
-use crate::source::{Query, Reading, Source, SourceError};
-use crate::spec::{Diagnostics, Specs};
+use crate::source::{Query, Readings, Source, SourceError};
+use crate::spec::{Diagnostics, SloKey, Specs};
 use leader::Leader;
 use metrics::{ControllerMetrics, OutcomeLabels, StatusLabels};
 
@@ -88,8 +88,8 @@ pub struct Deps {
     pub telemetry: telemetry::Metrics,
 }
 
-/// The latest evaluation of every SLO, keyed by (service, SLO id).
-pub type Current = BTreeMap<(String, String), Evaluation>;
+/// The latest evaluation of every SLO.
+pub type Current = BTreeMap<SloKey, Evaluation>;
 
 /// The running controller; share it as `Arc<Controller>`.
 #[derive(Debug)]
@@ -280,24 +280,15 @@ impl Controller {
         Ok(CycleReport { leader: true, evaluated })
     }
 
-    /// Evaluates the loaded specs' SLOs (in spec order) from `readings` (one per SLO, same
-    /// order) and stores the results: the part of a cycle after the source read, for callers
-    /// that have readings from elsewhere (tests, benchmarks, replays).
-    pub async fn record(
-        &self,
-        now: Timestamp,
-        readings: Vec<Result<Reading, SourceError>>,
-    ) -> Result<usize, sqlx::Error> {
+    /// Evaluates the loaded specs' SLOs from `readings` (an SLO without one is `no-data`) and
+    /// stores the results: the part of a cycle after the source read, for callers that have
+    /// readings from elsewhere (tests, benchmarks, replays).
+    pub async fn record(&self, now: Timestamp, readings: Readings) -> Result<usize, sqlx::Error> {
         let specs = self.specs();
         self.record_with(&specs, now, readings).await
     }
 
-    async fn record_with(
-        &self,
-        specs: &Specs,
-        now: Timestamp,
-        readings: Vec<Result<Reading, SourceError>>,
-    ) -> Result<usize, sqlx::Error> {
+    async fn record_with(&self, specs: &Specs, now: Timestamp, mut readings: Readings) -> Result<usize, sqlx::Error> {
         // The history keeps milliseconds: the evaluations served from memory say the same.
         let now = Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now);
         let mut windows: Vec<Window> = self.service_windows().iter().cloned().collect();
@@ -305,11 +296,12 @@ impl Controller {
             Ok(stored) => windows.extend(stored),
             Err(e) => tracing::warn!(error = %e, "cannot read the stored maintenance windows"),
         }
-        let mut readings = readings.into_iter();
         let mut evaluations = Vec::new();
         for spec in specs {
             for slo in spec.slos() {
-                let reading = readings.next().unwrap_or(Err(SourceError::Query("the source gave no answer".into())));
+                let reading = readings
+                    .remove(&spec.key(slo))
+                    .unwrap_or_else(|| Err(SourceError::Query("the source gave no answer".into())));
                 if reading.is_err() {
                     self.metrics.source_errors.inc();
                 }
@@ -329,7 +321,7 @@ impl Controller {
     }
 
     fn set_current(&self, evaluations: Vec<Evaluation>) {
-        let current: Current = evaluations.into_iter().map(|e| ((e.service.clone(), e.slo.clone()), e)).collect();
+        let current: Current = evaluations.into_iter().map(|e| (e.key(), e)).collect();
         self.current.store(Arc::new(current));
     }
 

@@ -10,7 +10,7 @@
 //!   not slices; the generated Prometheus rules keep the exact slice arithmetic. The reason
 //!   string says so.
 //! * **Burn rate** per tier window (`error ratio / budget`, [`burn_rate`]) and whether each
-//!   tier fires ([`BurnTier::fires`]: both windows strictly above `burn_rate × budget`).
+//!   tier fires ([`crate::math::BurnTier::fires`]: both windows strictly above `burn_rate × budget`).
 //! * **Time to exhaustion** at the burn rate over the policy's `warn.burn_window` when it is
 //!   one of the queried ranges, else the first tier's long window.
 //! * **Status**, first match wins:
@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::math::{Budget, Severity, burn_rate, composite_sli, format_duration, sufficient_data, time_to_exhaustion};
 use crate::source::{Counts, Query, Reading, SourceError, window_range};
-use crate::spec::{Budgeting, JourneySlos, Maintenance, Slo, Spec};
+use crate::spec::{Budgeting, JourneySlos, Maintenance, Slo, SloKey, Spec};
 
 /// An SLO's condition, from best to worst except `no-data`, which says nothing either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -86,7 +86,7 @@ impl Status {
 pub struct TierBurn {
     /// `fast-page`, `slow-page`, `fast-ticket`, `slow-ticket`.
     pub tier: String,
-    pub severity: String,
+    pub severity: Severity,
     /// Prometheus-style duration, e.g. `1h`.
     pub long_window: String,
     pub short_window: String,
@@ -116,6 +116,12 @@ pub struct Evaluation {
     pub burn_rates: Vec<TierBurn>,
     pub time_to_exhaustion_seconds: Option<f64>,
     pub in_maintenance: bool,
+}
+
+impl Evaluation {
+    pub fn key(&self) -> SloKey {
+        SloKey::new(&self.service, &self.slo)
+    }
 }
 
 /// The open maintenance window at `now`, if any.
@@ -186,7 +192,7 @@ pub fn evaluate_in(
             !maintenance && t.tier.fires(ratio(long).unwrap_or(f64::NAN), ratio(short).unwrap_or(f64::NAN), objective);
         e.burn_rates.push(TierBurn {
             tier: t.name.clone(),
-            severity: t.tier.severity.as_str().to_owned(),
+            severity: t.tier.severity,
             long_window: format_duration(t.tier.long_window),
             short_window: format_duration(t.tier.short_window),
             long_burn_rate: rate(long).filter(|r| r.is_finite()),
@@ -240,7 +246,7 @@ pub fn evaluate_in(
             time_to_exhaustion(budget.remaining_fraction, r, slo.window.nominal_length()).map(|d| d.as_secs_f64());
     }
 
-    let fires = |severity: Severity| e.burn_rates.iter().any(|b| b.firing && b.severity == severity.as_str());
+    let fires = |severity: Severity| e.burn_rates.iter().any(|b| b.firing && b.severity == severity);
     let warn_below = spec
         .policy
         .warn

@@ -1,5 +1,6 @@
-//! `slo`: the SLO tool's binary; everything it does is in [`slo::cli`].
+//! `slo`: the SLO tool's binary; its flags are [`slo::cli`], and [`slo::cli::run`] does what
+//! they say.
 
 fn main() -> std::process::ExitCode {
-    slo::cli::main()
+    slo::cli::run::main()
 }

@@ -32,7 +32,10 @@ pub mod sim;
 pub mod sums;
 pub mod window;
 
-pub use alert::{BurnTier, DEFAULT_TIERS, Severity, TierDefault, burn_rate_consuming, default_tiers, detection_time};
+pub use alert::{
+    BurnTier, DEFAULT_TIER_NAMES, DEFAULT_TIERS, Severity, TierDefault, burn_rate_consuming, default_tiers,
+    detection_time,
+};
 pub use budget::{
     Budget, BudgetStatus, BudgetUnit, allowed_bad_exact, allowed_downtime, burn_rate, composite_sli, error_ratio,
     sufficient_data, time_to_exhaustion,

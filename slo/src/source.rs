@@ -2,24 +2,24 @@
 //! production, or the controller's own scraper ([`scrape`]) on a small install. Both answer
 //! the same question for the evaluation loop — for each SLO, how many good and how many events
 //! happened over each range ending now — so an SLO evaluates the same whichever is configured.
-//! A failure is reported per SLO, never for the whole cycle.
+//! A failure is reported per SLO, never for the whole cycle, and every answer is keyed by the
+//! SLO it is for ([`Readings`]), so an answer can never be taken for another SLO's.
 
 pub mod prometheus;
 pub mod scrape;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::spec::{Sli, Slo, Spec};
+use crate::spec::{Sli, Slo, SloKey, Spec};
 
 /// What the evaluation loop asks about one SLO: its SLI and the ranges (ending at the
 /// evaluation instant) it needs counts for — the SLO window (for a calendar window, the time
 /// since the period began) and every alert tier's long and short windows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
-    pub service: String,
-    pub slo: String,
+    pub key: SloKey,
     pub sli: Sli,
     pub ranges: Vec<SignedDuration>,
 }
@@ -37,7 +37,7 @@ impl Query {
         }
         ranges.sort();
         ranges.dedup();
-        Query { service: spec.service.clone(), slo: slo.id.clone(), sli: slo.sli.clone(), ranges }
+        Query { key: spec.key(slo), sli: slo.sli.clone(), ranges }
     }
 }
 
@@ -79,6 +79,10 @@ pub struct Reading {
     pub ranges: BTreeMap<SignedDuration, Counts>,
 }
 
+/// A source's answers for one cycle, each under the key of the SLO it is for; an SLO missing
+/// from the map got no answer.
+pub type Readings = HashMap<SloKey, Result<Reading, SourceError>>;
+
 /// Why a source could not answer for one SLO.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
@@ -104,14 +108,15 @@ pub enum Source {
 }
 
 impl Source {
-    /// One answer per query, in order. Batching is the source's business: a cycle over
-    /// hundreds of SLOs must not mean thousands of requests.
-    pub async fn read(&self, queries: &[Query], at: Timestamp) -> Vec<Result<Reading, SourceError>> {
-        match self {
+    /// An answer for every query, under its SLO's key. Batching is the source's business: a
+    /// cycle over hundreds of SLOs must not mean thousands of requests.
+    pub async fn read(&self, queries: &[Query], at: Timestamp) -> Readings {
+        let answers = match self {
             Source::None => queries.iter().map(|_| Err(SourceError::NotConfigured)).collect(),
             Source::Prometheus(p) => p.read(queries, at).await,
             Source::Scrape(s) => s.read(queries, at).await,
-        }
+        };
+        queries.iter().map(|q| q.key.clone()).zip(answers).collect()
     }
 
     /// Requests (PromQL queries, or scrapes) sent since the source was built, for the

@@ -48,6 +48,27 @@ pub type Specs = Vec<Spec>;
 /// controller's default listen address.
 pub const DEFAULT_EXTERNAL_URL: &str = "http://127.0.0.1:8090";
 
+/// An SLO's identity wherever the controller keeps or matches one (readings, evaluations,
+/// history, alerts): its service and its id, which is unique within the service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SloKey {
+    pub service: String,
+    pub slo: String,
+}
+
+impl SloKey {
+    pub fn new(service: impl Into<String>, slo: impl Into<String>) -> SloKey {
+        SloKey { service: service.into(), slo: slo.into() }
+    }
+}
+
+impl fmt::Display for SloKey {
+    /// `service/slo`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.service, self.slo)
+    }
+}
+
 /// One service's SLOs: the content of one spec file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
@@ -97,6 +118,11 @@ impl Spec {
 
     pub fn slo(&self, id: &str) -> Option<&Slo> {
         self.slos().find(|s| s.id == id)
+    }
+
+    /// The key of `slo`, one of this spec's SLOs.
+    pub fn key(&self, slo: &Slo) -> SloKey {
+        SloKey::new(&self.service, &slo.id)
     }
 
     /// The dashboard template with a path made absolute against [`Spec::external_url`]; the
@@ -229,6 +255,15 @@ pub struct Alerting {
 pub struct NamedTier {
     pub name: String,
     pub tier: BurnTier,
+}
+
+/// The default tiers of an SLO whose window is `window_len` long, named: the Workbook's table
+/// ([`crate::math::DEFAULT_TIERS`]) read for that window.
+pub fn default_tiers(window_len: SignedDuration) -> Vec<NamedTier> {
+    crate::math::DEFAULT_TIERS
+        .iter()
+        .filter_map(|d| d.for_window(window_len).map(|tier| NamedTier { name: d.name.to_owned(), tier }))
+        .collect()
 }
 
 /// A journey-level SLO combining the journey's SLOs, weighted.

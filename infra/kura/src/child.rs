@@ -27,7 +27,7 @@ pub fn dispatch(args: &[OsString]) -> Option<std::process::ExitCode> {
     let rest = || std::iter::once(OsString::from(part)).chain(args.iter().skip(2).cloned());
     let run: fn(Vec<OsString>) -> std::process::ExitCode = match part {
         "fulfillment" => |a| fulfillment::cli::run_from(a),
-        "slo" => |a| slo::cli::run_from(a),
+        "slo" => |a| slo::cli::run::run_from(a),
         _ => return None,
     };
     die_with_parent();

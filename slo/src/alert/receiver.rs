@@ -26,6 +26,7 @@ use platform::signature;
 use serde_json::{Value, json};
 
 use super::{Event, Notification};
+use crate::math::Severity;
 
 /// How long one delivery attempt may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -170,9 +171,9 @@ fn headline(n: &Notification) -> String {
 }
 
 fn slack(n: &Notification) -> Value {
-    let icon = match (n.event, n.severity.as_str()) {
+    let icon = match (n.event, n.severity) {
         (Event::Resolve, _) => ":white_check_mark:",
-        (_, "page") => ":rotating_light:",
+        (_, Severity::Page) => ":rotating_light:",
         _ => ":warning:",
     };
     let text = format!("{icon} {}: {}", headline(n), n.summary);
@@ -202,7 +203,10 @@ fn pagerduty(n: &Notification, routing_key: &str) -> Value {
         Event::Trigger => "trigger",
         Event::Resolve => "resolve",
     };
-    let severity = if n.severity == "page" { "critical" } else { "warning" };
+    let severity = match n.severity {
+        Severity::Page => "critical",
+        Severity::Ticket => "warning",
+    };
     let summary: String = format!("{}: {}", headline(n), n.summary).chars().take(1024).collect();
     let mut event = json!({
         "routing_key": routing_key,

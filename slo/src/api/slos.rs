@@ -25,7 +25,7 @@ use super::error::{ApiError, invalid};
 use crate::controller::Controller;
 use crate::controller::history::{self, MAX_HISTORY};
 use crate::eval::{CompositeEvaluation, Evaluation, Status, TierBurn};
-use crate::spec::{Slo, Spec};
+use crate::spec::{Slo, SloKey, Spec};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -155,7 +155,7 @@ fn slo_views(c: &Controller) -> Vec<SloView> {
         .iter()
         .flat_map(|spec| {
             let current = &current;
-            spec.slos().map(move |slo| SloView::new(spec, slo, current.get(&(spec.service.clone(), slo.id.clone()))))
+            spec.slos().map(move |slo| SloView::new(spec, slo, current.get(&spec.key(slo))))
         })
         .collect();
     views.sort_by(|a, b| {
@@ -243,7 +243,7 @@ async fn get_slo(
         .slo(&slo)
         .ok_or_else(|| ApiError::NotFound { field: "slo", what: format!("SLO {slo} of service {service}") })?;
     let current = c.current();
-    let view = SloView::new(spec, slo_spec, current.get(&(service.clone(), slo.clone())));
+    let view = SloView::new(spec, slo_spec, current.get(&spec.key(slo_spec)));
     // One more than asked tells whether the limit cut the history short.
     let mut rows = history::since(c.db(), &service, &slo, since, limit + 1).await?;
     let truncated = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
@@ -270,7 +270,7 @@ fn min_budget(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
 async fn list_journeys(State(c): State<AppState>) -> axum::Json<Vec<JourneyView>> {
     let specs = c.specs();
     let current = c.current();
-    let get = |service: &str, slo: &str| current.get(&(service.to_owned(), slo.to_owned()));
+    let get = |service: &str, slo: &str| current.get(&SloKey::new(service, slo));
     let mut views: Vec<JourneyView> = specs
         .iter()
         .flat_map(|spec| {

@@ -6,7 +6,7 @@
 //! a standby, which retries every interval, takes over within one interval. The leader checks
 //! its session at every cycle and steps down if it is gone.
 //!
-//! The flag [`Leader::flag`] is shared with the embedded scraper, which scrapes only while it is
+//! The flag (`Leader::flag`) is shared with the embedded scraper, which scrapes only while it is
 //! set (see [`crate::source::scrape`]).
 
 use std::sync::Arc;

@@ -8,7 +8,9 @@ use std::fmt::{self, Write as _};
 
 use jiff::Timestamp;
 
-use crate::eval::Status;
+use super::REFRESH_SECONDS;
+use super::since::Since;
+use crate::eval::{Evaluation, Status};
 
 /// Text escaped for HTML element content and quoted attribute values.
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +114,103 @@ pub fn instant(t: Timestamp) -> String {
 /// An instant in UTC to the second, for `datetime` attributes and tooltips.
 pub fn instant_exact(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A `<time>` for since when, with how long ago; a dash when unknown.
+pub fn since_cell(out: &mut String, since: Option<Since>, now: Timestamp) {
+    match since {
+        Some(s) if !s.changed => {
+            // The history holds nothing else: say how far back it goes, the instant in the tooltip.
+            let _ = write!(
+                out,
+                "<time class=\"since\" datetime=\"{}\" title=\"at least since {}\">over {}</time>",
+                instant_exact(s.at),
+                instant(s.at),
+                human_duration(now.duration_since(s.at).as_secs_f64())
+            );
+        }
+        Some(s) => {
+            // The date only when it is not today (UTC): the time is what a person reads first.
+            let same_day = s.at.strftime("%Y-%m-%d").to_string() == now.strftime("%Y-%m-%d").to_string();
+            let short = if same_day { s.at.strftime("%H:%M UTC").to_string() } else { instant(s.at) };
+            let _ = write!(
+                out,
+                "<time class=\"since\" datetime=\"{}\" title=\"{}\">{short}</time> <span class=\"muted\">({})</span>",
+                instant_exact(s.at),
+                instant(s.at),
+                human_duration(now.duration_since(s.at).as_secs_f64())
+            );
+        }
+        None => out.push_str("<span class=\"muted\">–</span>"),
+    }
+}
+
+/// The highest long-window burn rate and its window, e.g. `14.2× over 1h`.
+pub fn worst_burn(e: Option<&Evaluation>) -> String {
+    e.and_then(|e| {
+        e.burn_rates
+            .iter()
+            .filter_map(|b| b.long_burn_rate.map(|r| (r, &b.long_window)))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    })
+    .map_or_else(|| "–".to_owned(), |(r, w)| format!("{} over {}", burn(r), Esc(w)))
+}
+
+/// When the budget runs out at the current burn rate, in words.
+pub fn time_to_exhaustion(e: Option<&Evaluation>) -> String {
+    match e {
+        Some(e) if e.budget_remaining.is_some_and(|b| b <= 0.0) => "exhausted".to_owned(),
+        // Beyond a quarter the number says nothing more than "not soon".
+        Some(e) => e.time_to_exhaustion_seconds.map_or_else(
+            || "not burning".to_owned(),
+            |s| if s > 90.0 * 86_400.0 { "> 90d".to_owned() } else { human_duration(s) },
+        ),
+        None => "–".to_owned(),
+    }
+}
+
+/// The page frame: head (refresh, stylesheet), header, `body`, footer.
+pub fn frame(title: &str, body: &str, now: Timestamp) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta http-equiv=\"refresh\" content=\"{REFRESH_SECONDS}\">\
+         <title>{}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/assets/dashboard.css\"></head>\
+         <body><header class=\"top\"><h1><a href=\"/\">Kura SLOs</a></h1><span class=\"meta\">rendered \
+         <time datetime=\"{}\">{}</time> · reloads every {REFRESH_SECONDS} s</span></header><main>{body}</main>\
+         <footer><a href=\"/api/v1/slos\">JSON API</a> · <a href=\"/openapi.json\">OpenAPI</a></footer></body></html>",
+        Esc(title),
+        instant_exact(now),
+        instant(now),
+    )
+}
+
+/// The body of a 404 page saying `message`.
+pub fn not_found(message: &str) -> String {
+    format!("<h2>Not found</h2><p>{}</p><p><a href=\"/\">See every SLO</a>.</p>", Esc(message))
+}
+
+/// The body of the page for an SLO id that several services have: a link to each.
+pub fn which_service(slo: &str, candidates: &[(&crate::spec::Spec, &crate::spec::Slo)]) -> String {
+    let mut body = format!("<h2>Several services have an SLO {}</h2><ul>", Esc(slo));
+    for (spec, s) in candidates {
+        let _ = write!(
+            body,
+            "<li><a href=\"{}#{}\">{} / {}</a></li>",
+            Esc(&journey_href(&spec.service, &s.journey)),
+            Esc(&slo_anchor(&s.id)),
+            Esc(&spec.service),
+            Esc(&s.id)
+        );
+    }
+    body.push_str("</ul>");
+    body
+}
+
+/// The body of the page shown when the history cannot be read.
+pub fn history_unavailable() -> &'static str {
+    "<h2>The history cannot be read right now</h2><p>The controller's database did not answer; \
+     the error is in the controller's log. This page reloads itself.</p>"
 }
 
 #[cfg(test)]

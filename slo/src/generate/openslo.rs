@@ -56,7 +56,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{GenerateError, Kind};
-use crate::math::{self, CalendarPeriod, Severity, Window};
+use crate::math::{self, CalendarPeriod, Window};
 use crate::spec::{
     Budgeting, Composite, Counting, JourneySlos, Maintenance, MatchOp, NamedTier, Selector, Sli, Slo, Spec,
 };
@@ -304,7 +304,7 @@ fn policy_document(spec: &Spec, name: &str, tier: &NamedTier, no_data: bool) -> 
         .put("metadata", metadata(name, Vec::new(), condition_notes))
         .put(
             "spec",
-            MapBuilder::new().put("severity", Yaml::raw(severity(t.severity))).put("condition", condition).build(),
+            MapBuilder::new().put("severity", Yaml::raw(t.severity.as_str())).put("condition", condition).build(),
         )
         .build();
     let description = format!(
@@ -485,11 +485,4 @@ fn indicator(name: &str, sli: &Sli) -> Yaml {
         .put("metadata", metadata(name, Vec::new(), notes))
         .put("spec", MapBuilder::new().put("ratioMetric", metric).build())
         .build()
-}
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Page => "page",
-        Severity::Ticket => "ticket",
-    }
 }

@@ -484,7 +484,7 @@ fn no_data_alert(owner: &Owner, slo: &Slo, events: &Events, no_data: SignedDurat
         .collect::<Vec<_>>()
         .join("\n");
     let mut labels = owner.labels();
-    labels.insert("severity".into(), "ticket".into());
+    labels.insert("severity".into(), crate::math::Severity::Ticket.as_str().into());
     let mut annotations = BTreeMap::from([
         ("summary".to_string(), format!("{}: no events for {range}", slo.id)),
         (

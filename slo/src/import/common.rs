@@ -10,13 +10,10 @@ use std::path::Path;
 use rust_decimal::Decimal;
 
 use super::ImportError;
-use crate::math::{self, Window};
+use crate::math::Window;
 use crate::spec::catalogue::{Catalogue, MetricKind, Series};
 use crate::spec::{Composite, DEFAULT_TIME_ZONE, JourneySlos, MetricDeclaration, NamedTier, Selector, Sli, Slo, Spec};
 use crate::yaml::{At, YamlError};
-
-/// The default tiers' names, fastest first, as the loader pairs them with `math::default_tiers`.
-pub(super) const TIER_NAMES: [&str; 4] = ["fast-page", "slow-page", "fast-ticket", "slow-ticket"];
 
 /// The range placeholder of Kura's promql SLIs (and of Sloth's queries).
 pub(super) const WINDOW: &str = "{{.window}}";
@@ -36,8 +33,7 @@ pub(super) fn unsupported(file: &Path, at: At, what: impl std::fmt::Display, why
 
 /// The default tiers for a window, named.
 pub(super) fn default_tiers(window: &Window) -> Vec<NamedTier> {
-    let tiers = math::default_tiers(window.nominal_length());
-    TIER_NAMES.iter().zip(tiers).map(|(n, tier)| NamedTier { name: n.to_string(), tier }).collect()
+    crate::spec::default_tiers(window.nominal_length())
 }
 
 /// A counter selector that a structured ratio can use: a counter's `_total` or a histogram's

@@ -48,7 +48,9 @@ use super::objective::Objective;
 use super::sums::Counts;
 
 /// Who is told when a tier fires: a page wakes someone up, a ticket waits for working hours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Its text (`page`, `ticket`) is written in one place, [`Severity::as_str`]; everything else
+/// (specs, generated rules, alerts, notifications, the API) goes through it or through serde.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Page,
@@ -80,17 +82,18 @@ impl FromStr for Severity {
     type Err = SeverityError;
 
     fn from_str(s: &str) -> Result<Severity, SeverityError> {
-        match s {
-            "page" => Ok(Severity::Page),
-            "ticket" => Ok(Severity::Ticket),
-            _ => Err(SeverityError(s.to_string())),
-        }
+        [Severity::Page, Severity::Ticket]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| SeverityError(s.to_string()))
     }
 }
 
 /// One row of the Workbook's table, independent of the SLO window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TierDefault {
+    /// The tier's name in specs, alerts and generated rules (`fast-page`, ...).
+    pub name: &'static str,
     pub severity: Severity,
     pub long_window: SignedDuration,
     pub short_window: SignedDuration,
@@ -102,30 +105,53 @@ pub struct TierDefault {
 /// The SRE Workbook's recommended tiers, fastest first (see the module docs).
 pub const DEFAULT_TIERS: [TierDefault; 4] = [
     TierDefault {
+        name: "fast-page",
         severity: Severity::Page,
         long_window: SignedDuration::from_hours(1),
         short_window: SignedDuration::from_mins(5),
         budget_percent: 2,
     },
     TierDefault {
+        name: "slow-page",
         severity: Severity::Page,
         long_window: SignedDuration::from_hours(6),
         short_window: SignedDuration::from_mins(30),
         budget_percent: 5,
     },
     TierDefault {
+        name: "fast-ticket",
         severity: Severity::Ticket,
         long_window: SignedDuration::from_hours(24),
         short_window: SignedDuration::from_hours(2),
         budget_percent: 10,
     },
     TierDefault {
+        name: "slow-ticket",
         severity: Severity::Ticket,
         long_window: SignedDuration::from_hours(72),
         short_window: SignedDuration::from_hours(6),
         budget_percent: 10,
     },
 ];
+
+/// The default tiers' names, fastest first (the one table above, read by name).
+pub const DEFAULT_TIER_NAMES: [&str; 4] =
+    [DEFAULT_TIERS[0].name, DEFAULT_TIERS[1].name, DEFAULT_TIERS[2].name, DEFAULT_TIERS[3].name];
+
+impl TierDefault {
+    /// This row for an SLO window of `window_len`; `None` when its burn rate cannot be computed
+    /// for that window.
+    pub fn for_window(&self, window_len: SignedDuration) -> Option<BurnTier> {
+        let fraction = Decimal::new(i64::from(self.budget_percent), 2);
+        let burn_rate = burn_rate_consuming(fraction, window_len, self.long_window)?;
+        Some(BurnTier {
+            severity: self.severity,
+            long_window: self.long_window,
+            short_window: self.short_window,
+            burn_rate,
+        })
+    }
+}
 
 /// The decimal places of a burn-rate factor that does not terminate.
 pub const BURN_RATE_DECIMALS: u32 = 4;
@@ -231,14 +257,7 @@ pub fn burn_rate_consuming(
 /// pass [`Window::nominal_length`](super::Window::nominal_length) so the tiers do not change
 /// from month to month.
 pub fn default_tiers(window_len: SignedDuration) -> Vec<BurnTier> {
-    DEFAULT_TIERS
-        .iter()
-        .filter_map(|d| {
-            let fraction = Decimal::new(i64::from(d.budget_percent), 2);
-            let burn_rate = burn_rate_consuming(fraction, window_len, d.long_window)?;
-            Some(BurnTier { severity: d.severity, long_window: d.long_window, short_window: d.short_window, burn_rate })
-        })
-        .collect()
+    DEFAULT_TIERS.iter().filter_map(|d| d.for_window(window_len)).collect()
 }
 
 /// How long a constant `error_ratio`, starting on a clean history with steady traffic, takes to

@@ -225,7 +225,7 @@ impl PrometheusSource {
         let mut bytes = 0;
         for &i in indices {
             let q = &queries[i];
-            let tag = format!("{}/{}", q.service, q.slo);
+            let tag = q.key.to_string();
             let events = Events { sli: &q.sli };
             let counting = events.counting();
             let expr = format!(
@@ -351,7 +351,7 @@ struct VectorSample {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Selector, Sli};
+    use crate::spec::{Selector, Sli, SloKey};
 
     #[test]
     fn a_batch_tags_each_slo_and_part_so_or_keeps_them_all() {
@@ -362,7 +362,7 @@ mod tests {
         };
         let tls = platform::tls::Tls::new(None).unwrap();
         let source = PrometheusSource::new(PrometheusConfig::new("http://127.0.0.1:1"), &tls).unwrap();
-        let q = Query { service: "svc".into(), slo: "a".into(), sli, ranges: vec![SignedDuration::from_mins(5)] };
+        let q = Query { key: SloKey::new("svc", "a"), sli, ranges: vec![SignedDuration::from_mins(5)] };
         let chunks = source.chunks(std::slice::from_ref(&q), &[0], SignedDuration::from_mins(5));
         assert_eq!(
             chunks[0][0].expr,

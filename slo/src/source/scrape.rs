@@ -79,16 +79,17 @@ mod store;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use jiff::{SignedDuration, Timestamp};
+use platform::Db;
 use tokio::task::JoinHandle;
 
 use super::{Query, Reading, SourceError};
 use crate::spec::{Counting, Selector, Spec};
 use parse::Sample;
-use platform::Db;
 use select::{Key, Role, Watched, WatchedSlo};
 
 /// What the scraper sends as `Accept` (Prometheus's own preference order).
@@ -155,7 +156,7 @@ struct Inner {
     db: Db,
     client: reqwest::Client,
     config: ScrapeConfig,
-    watched: RwLock<Arc<Watched>>,
+    watched: ArcSwap<Watched>,
     /// Each target's series values as of its last scrape (one scrape at a time per target).
     series: Vec<tokio::sync::Mutex<TargetSeries>>,
     status: Mutex<Vec<TargetStatus>>,
@@ -189,10 +190,7 @@ impl ScrapeSource {
         specs: &[Spec],
         tls: &platform::tls::Tls,
     ) -> Result<ScrapeSource, ScrapeError> {
-        let slos = specs
-            .iter()
-            .flat_map(|spec| spec.slos().map(|s| ((spec.service.clone(), s.id.clone()), WatchedSlo::new(&s.sli))))
-            .collect();
+        let slos = specs.iter().flat_map(|spec| spec.slos().map(|s| (spec.key(s), WatchedSlo::new(&s.sli)))).collect();
         let watched = Watched::new(0, slos);
         let mut stored = store::load_series(&db).await?;
         let mut series = Vec::new();
@@ -218,7 +216,7 @@ impl ScrapeSource {
             db,
             client,
             config,
-            watched: RwLock::new(Arc::new(watched)),
+            watched: ArcSwap::from_pointee(watched),
             series,
             status: Mutex::new(status),
             started: Timestamp::now(),
@@ -305,7 +303,7 @@ impl ScrapeSource {
     /// When the scraper's data for an SLO begins.
     pub async fn data_since(&self, service: &str, slo: &str) -> Result<Option<Timestamp>, ScrapeError> {
         let since = store::since(&self.inner.db).await?;
-        Ok(since.get(&(service.to_string(), slo.to_string())).and_then(|s| Timestamp::from_second(*s).ok()))
+        Ok(since.get(&crate::spec::SloKey::new(service, slo)).and_then(|s| Timestamp::from_second(*s).ok()))
     }
 
     /// How many minute and hour buckets are stored.
@@ -325,15 +323,15 @@ impl ScrapeSource {
         let mut answers: Vec<Result<(), SourceError>> = Vec::with_capacity(queries.len());
         let mut ranges = BTreeSet::new();
         for q in queries {
-            let key = (q.service.clone(), q.slo.clone());
-            let answer = match watched.slos.get(&key).map(|w| &w.selectors) {
+            let key = &q.key;
+            let answer = match watched.slos.get(key).map(|w| &w.selectors) {
                 Some(Err(message)) if matches!(q.sli, crate::spec::Sli::Promql { .. }) => {
                     tracing::trace!(%message, "not scrapeable");
                     Err(SourceError::Unsupported("promql"))
                 }
                 Some(Err(message)) => Err(SourceError::Query(message.clone())),
                 _ => {
-                    let feeders: Vec<usize> = (0..status.len()).filter(|t| status[*t].feeds.contains(&key)).collect();
+                    let feeders: Vec<usize> = (0..status.len()).filter(|t| status[*t].feeds.contains(key)).collect();
                     let down: Vec<String> = feeders
                         .iter()
                         .filter(|t| stale(&status[**t]))
@@ -372,9 +370,8 @@ impl ScrapeSource {
             .zip(answers)
             .map(|(q, answer)| {
                 answer?;
-                let key = (q.service.clone(), q.slo.clone());
                 let ranges =
-                    q.ranges.iter().filter_map(|r| sums.get(r).and_then(|s| s.get(&key)).map(|c| (*r, *c))).collect();
+                    q.ranges.iter().filter_map(|r| sums.get(r).and_then(|s| s.get(&q.key)).map(|c| (*r, *c))).collect();
                 Ok(Reading { ranges })
             })
             .collect()
@@ -407,22 +404,26 @@ fn sample_of(key: &str) -> Option<Sample> {
 impl Inner {
     /// The watched SLOs, updated with any query whose SLI is new or changed (a reloaded spec).
     fn watch(&self, queries: &[Query]) -> Arc<Watched> {
-        let current = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let changed = |q: &Query| current.slos.get(&(q.service.clone(), q.slo.clone())).is_none_or(|w| w.sli != q.sli);
-        if !queries.iter().any(changed) {
+        let changed = |w: &Watched| queries.iter().any(|q| w.slos.get(&q.key).is_none_or(|s| s.sli != q.sli));
+        let current = self.watched.load_full();
+        if !changed(&current) {
             return current;
         }
-        let mut guard = self.watched.write().unwrap_or_else(|e| e.into_inner());
-        let mut slos: BTreeMap<Key, WatchedSlo> = BTreeMap::new();
-        for (key, w) in &guard.slos {
-            slos.insert(key.clone(), WatchedSlo::new(&w.sli));
-        }
-        for q in queries {
-            slos.insert((q.service.clone(), q.slo.clone()), WatchedSlo::new(&q.sli));
-        }
-        let next = Arc::new(Watched::new(guard.generation + 1, slos));
-        *guard = next.clone();
-        next
+        // Swapped whole; a concurrent update in between is built on again, never lost.
+        self.watched.rcu(|current| {
+            if !changed(current) {
+                return Arc::clone(current);
+            }
+            let mut slos: BTreeMap<Key, WatchedSlo> = BTreeMap::new();
+            for (key, w) in &current.slos {
+                slos.insert(key.clone(), WatchedSlo::new(&w.sli));
+            }
+            for q in queries {
+                slos.insert(q.key.clone(), WatchedSlo::new(&q.sli));
+            }
+            Arc::new(Watched::new(current.generation + 1, slos))
+        });
+        self.watched.load_full()
     }
 
     /// Replaces target `t`'s series values in memory with the stored ones (the last leader's).
@@ -468,7 +469,7 @@ impl Inner {
         if exposition.skipped > 0 {
             tracing::debug!(target_url = %url, skipped = exposition.skipped, "skipped malformed exposition lines");
         }
-        let watched = self.watched.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let watched = self.watched.load_full();
         let mut series = self.series[t].lock().await;
         // A series the previous scrape (with the same selectors) did not have is new: it
         // started at zero. Otherwise an unknown series is only a baseline.

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use jiff::SignedDuration;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
-use marked_yaml::{LoadError, LoaderOptions, Marker, Node, Span, Spanned};
+use marked_yaml::{Marker, Node, Span, Spanned};
 use rust_decimal::Decimal;
 
 use super::catalogue::{Catalogue, MetricKind, Series};
@@ -24,11 +24,12 @@ use super::{
 };
 use crate::math::{self, BurnTier, CalendarPeriod, Objective, Severity, Window};
 
+mod alerting;
+mod policy;
+mod sli;
+
 /// The zone of calendar windows when a spec names none: Kura's business runs on Japan time.
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Tokyo";
-
-/// The tier names, fastest first, with the SRE Workbook's defaults scaled to the SLO window.
-const TIER_NAMES: [&str; 4] = ["fast-page", "slow-page", "fast-ticket", "slow-ticket"];
 
 /// Loads one spec file, checked against Kura's metric contract.
 pub fn load(path: &Path) -> Result<Spec, Diagnostics> {
@@ -43,8 +44,8 @@ pub fn load_str(path: &Path, text: &str) -> Result<Spec, Diagnostics> {
 
 /// Loads a spec from text, checking SLIs against `catalogue` plus the spec's own `metrics:`.
 pub fn load_str_with(path: &Path, text: &str, catalogue: &Catalogue) -> Result<Spec, Diagnostics> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(false);
-    let node = marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| load_error(path, &e))?;
+    let node = crate::yaml::parse(text, "a spec file is a mapping (`service:`, `journeys:`, ...)")
+        .map_err(|e| single(path, e.at.line, e.at.column, e.message))?;
     let raw: RawSpec = marked_yaml::from_node(&node).map_err(|e| {
         // The error's own mark is often missing; the serde path leads to the node instead.
         let at = e.path().and_then(|p| locate(&node, p)).or_else(|| e.start_mark());
@@ -203,27 +204,6 @@ fn lowercase_first(s: &str) -> String {
     chars.next().map_or_else(String::new, |c| c.to_lowercase().chain(chars).collect())
 }
 
-fn load_error(path: &Path, e: &LoadError) -> Diagnostics {
-    let (marker, message) = match e {
-        LoadError::TopLevelMustBeMapping(m) => {
-            (Some(*m), "a spec file is a mapping (`service:`, `journeys:`, ...)".into())
-        }
-        LoadError::TopLevelMustBeSequence(m) => (Some(*m), "expected a sequence".into()),
-        LoadError::UnexpectedAnchor(m) => (Some(*m), "anchors and aliases are not supported in spec files".into()),
-        LoadError::MappingKeyMustBeScalar(m) => (Some(*m), "mapping keys must be plain strings".into()),
-        LoadError::UnexpectedTag(m) => (Some(*m), "YAML tags are not supported in spec files".into()),
-        LoadError::ScanError(m, scan) => (Some(*m), format!("invalid YAML: {scan}")),
-        LoadError::DuplicateKey(inner) => {
-            let key = &inner.key;
-            let first =
-                inner.prev_key.span().start().map(|m| format!(" (first at line {})", m.line())).unwrap_or_default();
-            (key.span().start().copied(), format!("duplicate key `{}`{first}", key.as_str()))
-        }
-    };
-    let (line, column) = marker.map_or((1, 1), |m| (m.line(), m.column()));
-    single(path, line, column, message)
-}
-
 struct Validator<'a> {
     file: PathBuf,
     text: &'a str,
@@ -354,55 +334,6 @@ impl Validator<'_> {
         }
     }
 
-    fn metrics(&mut self, raw: Option<super::raw::Ordered<Text, super::raw::RawMetric>>) -> Vec<MetricDeclaration> {
-        let Some(raw) = raw else { return Vec::new() };
-        let mut out = Vec::new();
-        for (name, m) in raw.0 {
-            if Selector::parse(name.as_str()).map(|s| s.matchers.is_empty()).ok() != Some(true) {
-                self.error(&name, format!("`{}` is not a metric name", name.as_str()));
-                continue;
-            }
-            let kind = match m.kind.as_str() {
-                "counter" => MetricKind::Counter,
-                "gauge" => MetricKind::Gauge,
-                "histogram" => MetricKind::Histogram,
-                other => {
-                    self.error(&m.kind, format!("unknown metric type `{other}` (counter, gauge or histogram)"));
-                    continue;
-                }
-            };
-            if kind == MetricKind::Counter && name.ends_with("_total") {
-                self.error(&name, "declare a counter by its family name, without `_total`");
-            }
-            for l in &m.labels {
-                if !is_label_name(l.as_str()) {
-                    self.error(l, format!("`{}` is not a valid label name", l.as_str()));
-                }
-            }
-            let buckets = m
-                .buckets
-                .iter()
-                .filter_map(|b| {
-                    let d = Decimal::from_str(b.as_str()).ok().filter(|d| *d > Decimal::ZERO);
-                    if d.is_none() {
-                        self.error(b, format!("bucket bound `{}` is not a positive number", b.as_str()));
-                    }
-                    d
-                })
-                .collect::<Vec<_>>();
-            if kind != MetricKind::Histogram && !buckets.is_empty() {
-                self.error(&m.kind, "only histograms have buckets");
-            }
-            out.push(MetricDeclaration {
-                name: name.as_str().to_string(),
-                kind,
-                labels: m.labels.iter().map(|l| l.as_str().to_string()).collect(),
-                buckets,
-            });
-        }
-        out
-    }
-
     fn slo(&mut self, raw: RawSlo, journey: &str, zone: &TimeZone, catalogue: &Catalogue) -> Option<Slo> {
         self.name(&raw.id, "SLO id");
         let objective = self.objective(&raw.objective);
@@ -496,363 +427,6 @@ impl Validator<'_> {
                     raw,
                     format!("window `{}` is neither a duration (28d) nor week|month|quarter: {e}", raw.as_str()),
                 );
-                None
-            }
-        }
-    }
-
-    fn sli(&mut self, raw: &Spanned<RawSli>, catalogue: &Catalogue) -> Option<Sli> {
-        match &**raw {
-            RawSli::Ratio(r) => {
-                let (counting, numerator) = self.ratio_numerator(r, raw.span())?;
-                let numerator = self.counter_selector(numerator, catalogue);
-                let total = self.counter_selector(&r.total, catalogue);
-                Some(Sli::Ratio { counting, numerator: numerator?, total: total? })
-            }
-            RawSli::Latency(h) => {
-                let (histogram, threshold) = self.histogram_sli(h, catalogue)?;
-                Some(Sli::Latency { histogram, threshold })
-            }
-            RawSli::Freshness(h) => {
-                let (histogram, threshold) = self.histogram_sli(h, catalogue)?;
-                Some(Sli::Freshness { histogram, threshold })
-            }
-            RawSli::Promql(r) => {
-                let (counting, numerator) = self.ratio_numerator(r, raw.span())?;
-                for q in [numerator, &r.total] {
-                    if !q.contains("{{.window}}") {
-                        self.error(q, "a promql query must use `{{.window}}` as its range, e.g. rate(x[{{.window}}])");
-                    }
-                }
-                Some(Sli::Promql {
-                    counting,
-                    numerator: numerator.as_str().trim().to_string(),
-                    total: r.total.as_str().trim().to_string(),
-                })
-            }
-        }
-    }
-
-    fn ratio_numerator<'r>(&mut self, r: &'r RawRatio, at: &Span) -> Option<(Counting, &'r Text)> {
-        match (&r.good, &r.bad) {
-            (Some(good), None) => Some((Counting::Good, good)),
-            (None, Some(bad)) => Some((Counting::Bad, bad)),
-            (Some(_), Some(bad)) => {
-                self.error(bad, "give either `good` or `bad`, not both");
-                None
-            }
-            (None, None) => {
-                self.error_at(at, "a ratio needs `good` or `bad` over `total`");
-                None
-            }
-        }
-    }
-
-    fn selector(&mut self, raw: &Text) -> Option<Selector> {
-        match Selector::parse(raw.as_str()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.error_inside(raw, e.offset, format!("invalid selector: {e}"));
-                None
-            }
-        }
-    }
-
-    /// A selector that must name a counter's `_total` or a histogram's `_count`.
-    fn counter_selector(&mut self, raw: &Text, catalogue: &Catalogue) -> Option<Selector> {
-        let selector = self.selector(raw)?;
-        match catalogue.resolve(&selector.metric) {
-            Some((family, Series::CounterTotal | Series::HistogramCount)) => {
-                self.labels(raw, &selector, &family.labels);
-                Some(selector)
-            }
-            Some((family, series)) => {
-                let hint = match family.kind {
-                    MetricKind::Histogram => format!("use `{}_count`", family.name),
-                    MetricKind::Counter => format!("use `{}_total`", family.name),
-                    MetricKind::Gauge => "a gauge cannot count events".to_string(),
-                };
-                self.error(raw, format!("`{}` is a {series:?} series, not an event counter: {hint}", selector.metric));
-                None
-            }
-            None => {
-                self.unknown_metric(raw, &selector.metric, catalogue);
-                None
-            }
-        }
-    }
-
-    fn histogram_sli(&mut self, h: &RawHistogramSli, catalogue: &Catalogue) -> Option<(Selector, Threshold)> {
-        let selector = self.selector(&h.histogram)?;
-        let family = match catalogue.resolve(&selector.metric) {
-            Some((family, Series::Histogram)) => family,
-            Some((family, Series::HistogramBucket | Series::HistogramCount | Series::HistogramSum)) => {
-                self.error(&h.histogram, format!("name the histogram itself: `{}`", family.name));
-                return None;
-            }
-            Some((family, _)) => {
-                self.error(&h.histogram, format!("`{}` is not a histogram", family.name));
-                return None;
-            }
-            None => {
-                self.unknown_metric(&h.histogram, &selector.metric, catalogue);
-                return None;
-            }
-        };
-        self.labels(&h.histogram, &selector, &family.labels);
-        if selector.matchers.iter().any(|m| m.label == "le") {
-            self.error(&h.histogram, "do not match `le`: the threshold picks the bucket");
-        }
-        let threshold = match Decimal::from_str(h.threshold.as_str().trim_end_matches('s')) {
-            Ok(t) if t > Decimal::ZERO => t.normalize(),
-            _ => {
-                self.error(
-                    &h.threshold,
-                    format!("threshold `{}` is not a positive number of seconds", h.threshold.as_str()),
-                );
-                return None;
-            }
-        };
-        if !family.buckets.contains(&threshold) {
-            let bounds: Vec<String> = family.buckets.iter().map(|b| b.to_string()).collect();
-            self.error(
-                &h.threshold,
-                format!(
-                    "threshold {threshold} is not a bucket bound of `{}`, so it cannot be measured exactly (bounds: {})",
-                    family.name,
-                    bounds.join(", ")
-                ),
-            );
-            return None;
-        }
-        Some((selector, Threshold { seconds: threshold }))
-    }
-
-    fn labels(&mut self, raw: &Text, selector: &Selector, known: &BTreeSet<String>) {
-        for m in &selector.matchers {
-            if !known.contains(&m.label) && m.label != "le" {
-                let offset = raw.as_str().find(&format!("{}{}", m.label, m.op.as_str())).unwrap_or(0);
-                let names: Vec<&str> = known.iter().map(String::as_str).collect();
-                self.error_inside(
-                    raw,
-                    offset,
-                    format!("unknown label `{}` on `{}` (labels: {})", m.label, selector.metric, names.join(", ")),
-                );
-            }
-        }
-    }
-
-    fn unknown_metric(&mut self, raw: &Text, metric: &str, catalogue: &Catalogue) {
-        let hint = catalogue.suggest(metric).map(|s| format!("; did you mean `{s}`?")).unwrap_or_else(|| {
-            "; declare it under `metrics:` or pass a scrape with `slo lint --metrics FILE`".to_string()
-        });
-        self.error(raw, format!("unknown metric `{metric}`{hint}"));
-    }
-
-    fn alerting(&mut self, raw: Option<RawAlerting>, window_len: Option<SignedDuration>) -> Option<Alerting> {
-        let defaults = window_len.map(math::default_tiers).unwrap_or_default();
-        let mut tiers: Vec<NamedTier> =
-            TIER_NAMES.iter().zip(defaults).map(|(n, tier)| NamedTier { name: n.to_string(), tier }).collect();
-        let Some(raw) = raw else { return Some(Alerting { tiers, no_data: None }) };
-        let mut ok = true;
-        for (name, over) in raw.tiers.map(|t| t.0).unwrap_or_default() {
-            let existing = tiers.iter().position(|t| t.name == name.as_str());
-            if over.enabled.as_ref().is_some_and(|e| !**e) {
-                match existing {
-                    Some(i) => {
-                        tiers.remove(i);
-                    }
-                    None => self.error(&name, format!("unknown tier `{}` ({})", name.as_str(), TIER_NAMES.join(", "))),
-                }
-                continue;
-            }
-            let base = existing.map(|i| tiers[i].tier.clone());
-            if base.is_none()
-                && (over.severity.is_none()
-                    || over.long_window.is_none()
-                    || over.short_window.is_none()
-                    || over.burn_rate.is_none())
-            {
-                self.error(
-                    &name,
-                    format!(
-                        "tier `{}` is not one of {}: a new tier needs severity, long_window, short_window and burn_rate",
-                        name.as_str(),
-                        TIER_NAMES.join(", ")
-                    ),
-                );
-                ok = false;
-                continue;
-            }
-            let severity = match over.severity.as_ref().map(|s| s.as_str()) {
-                None => base.as_ref().map(|b| b.severity),
-                Some("page") => Some(Severity::Page),
-                Some("ticket") => Some(Severity::Ticket),
-                Some(other) => {
-                    self.error(
-                        over.severity.as_ref().expect("matched Some"),
-                        format!("severity `{other}` is page or ticket"),
-                    );
-                    None
-                }
-            };
-            let long = over.long_window.as_ref().map_or(base.as_ref().map(|b| b.long_window), |w| self.duration(w));
-            let short = over.short_window.as_ref().map_or(base.as_ref().map(|b| b.short_window), |w| self.duration(w));
-            let burn = match &over.burn_rate {
-                None => base.as_ref().map(|b| b.burn_rate),
-                Some(b) => {
-                    let d = Decimal::from_str(b.as_str()).ok().filter(|d| *d > Decimal::ZERO);
-                    if d.is_none() {
-                        self.error(b, format!("burn_rate `{}` is not a positive number", b.as_str()));
-                    }
-                    d
-                }
-            };
-            let (Some(severity), Some(long_window), Some(short_window), Some(burn_rate)) =
-                (severity, long, short, burn)
-            else {
-                ok = false;
-                continue;
-            };
-            if short_window >= long_window {
-                self.error(&name, "the short window must be shorter than the long window");
-                ok = false;
-                continue;
-            }
-            let tier = BurnTier { severity, long_window, short_window, burn_rate };
-            match existing {
-                Some(i) => tiers[i].tier = tier,
-                None => tiers.push(NamedTier { name: name.as_str().to_string(), tier }),
-            }
-        }
-        let no_data = match &raw.no_data {
-            None => None,
-            Some(d) if d.as_str() == "disabled" => None,
-            Some(d) => self.duration(d),
-        };
-        ok.then_some(Alerting { tiers, no_data })
-    }
-
-    fn composite(&mut self, raw: RawComposite, slos: &[Slo], ids: &mut HashMap<String, ()>) -> Option<Composite> {
-        self.name(&raw.id, "composite id");
-        if ids.insert(raw.id.as_str().to_string(), ()).is_some() {
-            self.error(&raw.id, format!("duplicate SLO id `{}`", raw.id.as_str()));
-        }
-        let objective = self.objective(&raw.objective);
-        if raw.components.is_empty() {
-            self.error(&raw.id, "a composite needs at least one component");
-        }
-        let mut components = Vec::new();
-        for c in raw.components {
-            if !slos.iter().any(|s| s.id == c.slo.as_str()) {
-                self.error(&c.slo, format!("`{}` is not an SLO of this journey", c.slo.as_str()));
-            }
-            let weight = match &c.weight {
-                None => Decimal::ONE,
-                Some(w) => match Decimal::from_str(w.as_str()) {
-                    Ok(d) if d > Decimal::ZERO => d,
-                    _ => {
-                        self.error(w, format!("weight `{}` is not a positive number", w.as_str()));
-                        Decimal::ONE
-                    }
-                },
-            };
-            components.push(CompositeComponent { slo: c.slo.as_str().to_string(), weight });
-        }
-        Some(Composite { id: raw.id.as_str().to_string(), objective: objective?, components })
-    }
-
-    fn policy(&mut self, raw: RawPolicy) -> ErrorBudgetPolicy {
-        let defaults = ErrorBudgetPolicy::default();
-        let reject = raw.reject.map_or(defaults.reject, |t| self.thresholds(t));
-        let warn = raw.warn.map_or(defaults.warn, |t| self.thresholds(t));
-        let exceptions = raw.exceptions.map_or(defaults.exceptions, |e| {
-            e.iter()
-                .map(|l| {
-                    if l.is_empty() {
-                        self.error(l, "an exception label cannot be empty");
-                    }
-                    l.as_str().to_string()
-                })
-                .collect()
-        });
-        ErrorBudgetPolicy { reject, warn, exceptions }
-    }
-
-    fn thresholds(&mut self, raw: RawThresholds) -> PolicyThresholds {
-        let number = |v: &mut Self, t: &Option<Text>, what: &str, max: Option<Decimal>| {
-            t.as_ref().and_then(|t| match Decimal::from_str(t.as_str()) {
-                Ok(d) if d >= Decimal::ZERO && max.is_none_or(|m| d <= m) => Some(d),
-                _ => {
-                    v.error(t, format!("{what} `{}` is out of range", t.as_str()));
-                    None
-                }
-            })
-        };
-        let budget_remaining_below =
-            number(self, &raw.budget_remaining_below, "budget_remaining_below (percent)", Some(Decimal::ONE_HUNDRED));
-        let burn_rate_above = number(self, &raw.burn_rate_above, "burn_rate_above", None);
-        let burn_window =
-            raw.burn_window.as_ref().and_then(|w| self.duration(w)).unwrap_or(SignedDuration::from_hours(1));
-        PolicyThresholds { budget_remaining_below, burn_rate_above, burn_window }
-    }
-
-    fn maintenance(&mut self, raw: RawMaintenance, zone: &TimeZone) -> Option<Maintenance> {
-        let name = raw.name.as_str().to_string();
-        match (&raw.start, &raw.end, &raw.weekly) {
-            (Some(start), Some(end), None) => {
-                let s = self.timestamp(start, zone);
-                let e = self.timestamp(end, zone);
-                let (s, e) = (s?, e?);
-                if e <= s {
-                    self.error(end, "a maintenance window ends after it starts");
-                    return None;
-                }
-                Some(Maintenance::Once { name, start: s, end: e })
-            }
-            (None, None, Some(w)) => {
-                let weekday = match w.on.to_ascii_lowercase().as_str() {
-                    "monday" => Some(Weekday::Monday),
-                    "tuesday" => Some(Weekday::Tuesday),
-                    "wednesday" => Some(Weekday::Wednesday),
-                    "thursday" => Some(Weekday::Thursday),
-                    "friday" => Some(Weekday::Friday),
-                    "saturday" => Some(Weekday::Saturday),
-                    "sunday" => Some(Weekday::Sunday),
-                    _ => {
-                        self.error(&w.on, format!("`{}` is not a day of the week", w.on.as_str()));
-                        None
-                    }
-                };
-                let start = match Time::strptime("%H:%M", w.at.as_str()) {
-                    Ok(t) => Some(t),
-                    Err(_) => {
-                        self.error(&w.at, format!("`{}` is not a time of day (HH:MM)", w.at.as_str()));
-                        None
-                    }
-                };
-                let duration = self.duration(&w.duration);
-                if duration.is_some_and(|d| d > SignedDuration::from_hours(24 * 7)) {
-                    self.error(&w.duration, "a weekly window lasts less than a week");
-                }
-                Some(Maintenance::Weekly { name, weekday: weekday?, start: start?, duration: duration? })
-            }
-            _ => {
-                self.error(&raw.name, "a maintenance window has either `start` and `end`, or `weekly`");
-                None
-            }
-        }
-    }
-
-    /// RFC 3339 with an offset, or a civil date-time read in the spec's zone.
-    fn timestamp(&mut self, raw: &Text, zone: &TimeZone) -> Option<jiff::Timestamp> {
-        if let Ok(t) = raw.as_str().parse::<jiff::Timestamp>() {
-            return Some(t);
-        }
-        match raw.as_str().parse::<jiff::civil::DateTime>().and_then(|dt| dt.to_zoned_datetime(zone.clone())) {
-            Ok(z) => Some(z.timestamp()),
-            Err(e) => {
-                self.error(raw, format!("`{}` is not a date-time: {e}", raw.as_str()));
                 None
             }
         }

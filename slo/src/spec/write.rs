@@ -29,11 +29,8 @@ use super::{
     Alerting, Budgeting, Composite, Counting, ErrorBudgetPolicy, JourneySlos, Maintenance, MetricDeclaration,
     PolicyThresholds, Sli, Slo, Spec,
 };
-use crate::math::{self, Severity, Window};
+use crate::math::{self, Window};
 use crate::yaml::{MapBuilder, Yaml};
-
-/// The default tiers' names, in the loader's order (`spec::load`).
-const TIER_NAMES: [&str; 4] = ["fast-page", "slow-page", "fast-ticket", "slow-ticket"];
 
 /// The spec in Kura's native YAML format.
 pub fn to_yaml(spec: &Spec) -> String {
@@ -194,16 +191,16 @@ fn sli(sli: &Sli) -> Yaml {
 
 /// Only what differs from the loader's defaults for this window (see the module table).
 fn alerting(a: &Alerting, w: &Window) -> Option<Yaml> {
-    let defaults = math::default_tiers(w.nominal_length());
     let mut tiers = MapBuilder::new();
-    for (name, default) in TIER_NAMES.iter().zip(defaults) {
-        match a.tiers.iter().find(|t| t.name == *name) {
+    for default in crate::spec::default_tiers(w.nominal_length()) {
+        let (name, default) = (default.name.as_str(), default.tier);
+        match a.tiers.iter().find(|t| t.name == name) {
             None => tiers = tiers.put(name, MapBuilder::new().put("enabled", Yaml::raw("false")).flow()),
             Some(t) if t.tier == default => {}
             Some(t) => {
                 let t = &t.tier;
                 let changed = MapBuilder::new()
-                    .put_opt("severity", (t.severity != default.severity).then(|| Yaml::raw(severity(t.severity))))
+                    .put_opt("severity", (t.severity != default.severity).then(|| Yaml::raw(t.severity.as_str())))
                     .put_opt("long_window", (t.long_window != default.long_window).then(|| duration(t.long_window)))
                     .put_opt("short_window", (t.short_window != default.short_window).then(|| duration(t.short_window)))
                     .put_opt("burn_rate", (t.burn_rate != default.burn_rate).then(|| decimal(t.burn_rate)));
@@ -211,9 +208,9 @@ fn alerting(a: &Alerting, w: &Window) -> Option<Yaml> {
             }
         }
     }
-    for t in a.tiers.iter().filter(|t| !TIER_NAMES.contains(&t.name.as_str())) {
+    for t in a.tiers.iter().filter(|t| !math::DEFAULT_TIER_NAMES.contains(&t.name.as_str())) {
         let full = MapBuilder::new()
-            .put("severity", Yaml::raw(severity(t.tier.severity)))
+            .put("severity", Yaml::raw(t.tier.severity.as_str()))
             .put("long_window", duration(t.tier.long_window))
             .put("short_window", duration(t.tier.short_window))
             .put("burn_rate", decimal(t.tier.burn_rate));
@@ -222,13 +219,6 @@ fn alerting(a: &Alerting, w: &Window) -> Option<Yaml> {
     let tiers = (!tiers.is_empty()).then(|| tiers.build());
     let body = MapBuilder::new().put_opt("no_data", a.no_data.map(duration)).put_opt("tiers", tiers);
     (!body.is_empty()).then(|| body.build())
-}
-
-pub(crate) fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Page => "page",
-        Severity::Ticket => "ticket",
-    }
 }
 
 fn composite(c: &Composite) -> Yaml {

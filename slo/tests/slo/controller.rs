@@ -12,7 +12,6 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use slo::controller::{Controller, history};
 use slo::eval::{Evaluation, Status};
-use slo::source::{Counts, Query, Reading};
 
 use crate::support::{Backend, Running, Setup, SpecDir, TestDb, eventually, serve_api};
 
@@ -73,28 +72,8 @@ journeys:
 
 /// One reading per SLO of `c`'s specs: 1000 events an hour over every range, with the error
 /// ratio `bad_ratio(slo id)`.
-fn readings(
-    c: &Controller,
-    now: Timestamp,
-    bad_ratio: impl Fn(&str) -> f64,
-) -> Vec<Result<Reading, slo::source::SourceError>> {
-    let specs = c.specs();
-    specs
-        .iter()
-        .flat_map(|spec| spec.slos().map(move |slo| (spec, slo)))
-        .map(|(spec, slo)| {
-            let bad = bad_ratio(&slo.id);
-            let ranges = Query::for_slo(spec, slo, now)
-                .ranges
-                .iter()
-                .map(|r| {
-                    let total = 1000.0 * r.as_secs_f64() / 3600.0;
-                    (*r, Counts { good: total * (1.0 - bad), total })
-                })
-                .collect();
-            Ok(Reading { ranges })
-        })
-        .collect()
+fn readings(c: &Controller, now: Timestamp, bad_ratio: impl Fn(&str) -> f64) -> slo::source::Readings {
+    crate::support::readings(c, now, |id, _| bad_ratio(id))
 }
 
 async fn every_fulfillment_slo_is_listed_as_no_data_without_a_source(backend: Backend) {
@@ -518,8 +497,7 @@ async fn one_cycle_for_1000_slos_from_fixed_readings() {
         let evaluated: Vec<_> = specs
             .iter()
             .flat_map(|spec| spec.slos().map(move |slo| (spec, slo)))
-            .zip(&r)
-            .map(|((spec, slo), reading)| slo::eval::evaluate(spec, slo, reading, now))
+            .map(|(spec, slo)| slo::eval::evaluate(spec, slo, &r[&spec.key(slo)], now))
             .collect();
         let evaluation_only = t.elapsed();
         assert_eq!(evaluated.len(), 1000);
@@ -575,4 +553,32 @@ mod postgres {
     async fn journeys_and_services_summarise_the_worst_status_and_the_composite() {
         super::journeys_and_services_summarise_the_worst_status_and_the_composite(Backend::Postgres).await;
     }
+}
+
+#[tokio::test]
+async fn an_slo_without_a_reading_of_its_own_is_no_data_and_never_takes_another_slos() {
+    // Arrange: three SLOs, readings for two of them (the middle one in spec order is missing).
+    let test_db = TestDb::new(Backend::Sqlite).await;
+    let specs = SpecDir::new(THREE_SLOS);
+    let c = Setup::new(vec![specs.file()]).build(test_db.db.clone());
+    let now = Timestamp::now();
+    let mut answers = readings(&c, now, |id| if id == "search-availability" { 0.02 } else { 0.0 });
+    answers.remove(&slo::spec::SloKey::new("shop", "checkout-latency"));
+
+    // Act
+    c.record(now, answers).await.expect("stored");
+
+    // Assert
+    let current = c.current();
+    let status = |slo: &str| current.get(&slo::spec::SloKey::new("shop", slo)).map(|e| (e.status, e.reason.clone()));
+    assert_eq!(status("checkout-availability"), Some((Status::Ok, None)));
+    assert_eq!(
+        status("checkout-latency"),
+        Some((Status::NoData, Some("the query failed: the source gave no answer".into())))
+    );
+    assert_eq!(
+        status("search-availability").map(|s| s.0),
+        Some(Status::Exhausted),
+        "its own reading, not its neighbour's"
+    );
 }

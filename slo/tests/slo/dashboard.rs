@@ -11,9 +11,8 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
 use slo::controller::Controller;
-use slo::source::{Counts, Query, Reading, SourceError};
 
-use crate::support::{Backend, Setup, TestDb, serve_api, unique};
+use crate::support::{Backend, Setup, TestDb, readings, serve_api, unique};
 
 /// A scratch directory (spec file, SQLite file, browser profile), removed on drop.
 struct Scratch(PathBuf);
@@ -39,31 +38,6 @@ async fn serve(backend: Backend, specs: Vec<PathBuf>) -> (Arc<Controller>, Strin
     let c = Setup { instance: "dashboard-test".into(), ..Setup::new(specs) }.build(db.db.clone());
     let base = serve_api(&c, None).await;
     (c, base, db)
-}
-
-/// One reading per SLO: 1000 events an hour over every range, with the error ratio
-/// `bad(slo id, range)`.
-fn readings(
-    c: &Controller,
-    now: Timestamp,
-    bad: impl Fn(&str, SignedDuration) -> f64,
-) -> Vec<Result<Reading, SourceError>> {
-    let specs = c.specs();
-    specs
-        .iter()
-        .flat_map(|spec| spec.slos().map(move |slo| (spec, slo)))
-        .map(|(spec, slo)| {
-            let ranges = Query::for_slo(spec, slo, now)
-                .ranges
-                .iter()
-                .map(|r| {
-                    let total = 1000.0 * r.as_secs_f64() / 3600.0;
-                    (*r, Counts { good: total * (1.0 - bad(&slo.id, *r)), total })
-                })
-                .collect();
-            Ok(Reading { ranges })
-        })
-        .collect()
 }
 
 /// The instant `t` as the dashboard prints it.

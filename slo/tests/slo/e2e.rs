@@ -194,7 +194,7 @@ impl Running {
 }
 
 fn is_page(n: &Notification) -> bool {
-    n.severity == "page" || n.alertname == alert::BURN_ALERT
+    n.severity == slo::math::Severity::Page || n.alertname == alert::BURN_ALERT
 }
 
 // ---------------------------------------------------------------------------------------------

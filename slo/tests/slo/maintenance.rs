@@ -13,7 +13,8 @@ use serde_json::Value;
 use slo::alert::{Event, Settings, outbox};
 use slo::controller::Controller;
 use slo::maintenance::{self, NewWindow, Origin, ServiceEndpoint};
-use slo::source::{Counts, Query, Reading, SourceError};
+use slo::source::Readings;
+use slo::spec::SloKey;
 use tokio::net::TcpListener;
 
 use super::alert::support::{SPEC, sink, webhook_settings};
@@ -78,29 +79,15 @@ fn endpoint(url: &str) -> Vec<ServiceEndpoint> {
     vec![format!("shop={url}").parse::<ServiceEndpoint>().expect("endpoint")]
 }
 
-/// Half the events bad over the fast page's windows (1 h, 5 m), one in ten thousand elsewhere.
-fn burning_reading(spec: &slo::spec::Spec, slo: &slo::spec::Slo, now: Timestamp) -> Reading {
+/// A burning reading for every SLO of the loaded specs: half the events bad over the fast
+/// page's windows (1 h, 5 m), one in ten thousand elsewhere.
+fn all_burning(c: &Controller, now: Timestamp) -> Readings {
     let fast = [SignedDuration::from_hours(1), SignedDuration::from_mins(5)];
-    let ranges = Query::for_slo(spec, slo, now)
-        .ranges
-        .iter()
-        .map(|r| {
-            let total = 1000.0 * r.as_secs_f64() / 3600.0;
-            let bad = if fast.contains(r) { 0.5 } else { 0.0001 };
-            (*r, Counts { good: total * (1.0 - bad), total })
-        })
-        .collect();
-    Reading { ranges }
-}
-
-/// A burning reading for every SLO of the loaded specs, in spec order.
-fn all_burning(c: &Controller, now: Timestamp) -> Vec<Result<Reading, SourceError>> {
-    let specs = c.specs();
-    specs.iter().flat_map(|spec| spec.slos().map(move |slo| Ok(burning_reading(spec, slo, now)))).collect()
+    crate::support::readings(c, now, |_, range| if fast.contains(&range) { 0.5 } else { 0.0001 })
 }
 
 fn in_maintenance(c: &Controller, slo: &str) -> bool {
-    c.current().get(&("shop".to_owned(), slo.to_owned())).expect("evaluated").in_maintenance
+    c.current().get(&SloKey::new("shop", slo)).expect("evaluated").in_maintenance
 }
 
 /// A fulfillment-style admin endpoint: `GET /maintenance` answers the switch log, newest
@@ -149,7 +136,7 @@ async fn a_service_in_maintenance_mode_puts_its_slos_in_maintenance_and_a_burn_d
     assert_eq!(windows.len(), 1, "{windows:?}");
     assert_eq!((windows[0].origin, windows[0].reason.as_str()), (Origin::Service, "database upgrade"));
     assert!(in_maintenance(&f.c, "checkout-availability"));
-    let e = f.c.current().get(&("shop".to_owned(), "checkout-availability".to_owned())).cloned().expect("evaluated");
+    let e = f.c.current().get(&SloKey::new("shop", "checkout-availability")).cloned().expect("evaluated");
     assert_ne!(e.status, slo::eval::Status::Burning, "{e:?}");
     assert!(e.burn_rates.iter().all(|b| !b.firing), "no tier fires in maintenance");
     assert_eq!(report.delivered, 0, "{report:?}");

@@ -11,14 +11,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use platform::Db;
 pub use platform::db::Backend;
 use platform::tls::Tls;
 use slo::alert::Settings;
 use slo::controller::{Config, Controller, Deps};
 use slo::maintenance::ServiceEndpoint;
-use slo::source::Source;
+use slo::source::{Counts, Query, Reading, Readings, Source};
 use tokio::net::TcpListener;
 
 /// The `slo` crate's directory.
@@ -360,4 +360,25 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     panic!("{what} did not happen within {within:?}");
+}
+
+/// A reading for every SLO of `c`'s specs, under its key: 1,000 events an hour over every range
+/// its query asks for, `bad(slo id, range)` of them bad.
+pub fn readings(c: &Controller, now: Timestamp, bad: impl Fn(&str, SignedDuration) -> f64) -> Readings {
+    let specs = c.specs();
+    specs
+        .iter()
+        .flat_map(|spec| spec.slos().map(move |slo| (spec, slo)))
+        .map(|(spec, slo)| {
+            let ranges = Query::for_slo(spec, slo, now)
+                .ranges
+                .iter()
+                .map(|r| {
+                    let total = 1000.0 * r.as_secs_f64() / 3600.0;
+                    (*r, Counts { good: total * (1.0 - bad(&slo.id, *r)), total })
+                })
+                .collect();
+            (spec.key(slo), Ok(Reading { ranges }))
+        })
+        .collect()
 }

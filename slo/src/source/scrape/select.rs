@@ -10,8 +10,8 @@ use super::parse::Sample;
 use crate::generate::prometheus::promql;
 use crate::spec::{Counting, MatchOp, Selector, Sli};
 
-/// `(service, slo)`.
-pub type Key = (String, String);
+/// The SLO a series feeds.
+pub type Key = crate::spec::SloKey;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -201,7 +201,7 @@ mod tests {
             total: Selector::parse(t).unwrap(),
         };
         let mut slos = BTreeMap::new();
-        let key = |s: &str| ("svc".to_string(), s.to_string());
+        let key = |s: &str| Key::new("svc", s);
         slos.insert(
             key("a"),
             WatchedSlo::new(&ratio(r#"req_total{journey="a", code=~"5.."}"#, r#"req_total{journey="a"}"#)),
@@ -210,7 +210,7 @@ mod tests {
         let w = Watched::new(1, slos);
         let found = |labels: &[(&str, &str)]| {
             let mut m: Vec<_> =
-                w.matches(&sample("req_total", labels)).into_iter().map(|(k, r)| (k.1.clone(), r)).collect();
+                w.matches(&sample("req_total", labels)).into_iter().map(|(k, r)| (k.slo.clone(), r)).collect();
             m.sort_by_key(|(k, r)| (k.clone(), *r == Role::Total));
             m
         };

@@ -72,11 +72,11 @@ pub async fn write_scrape(
         {
             let buckets = counts
                 .iter()
-                .map(|((service, slo), good, total)| {
+                .map(|(key, good, total)| {
                     vec![
                         Value::Int(start),
-                        Value::Text(service.clone()),
-                        Value::Text(slo.clone()),
+                        Value::Text(key.service.clone()),
+                        Value::Text(key.slo.clone()),
                         Value::Int(*good),
                         Value::Int(*total),
                     ]
@@ -95,9 +95,7 @@ pub async fn write_scrape(
         }
         let since = counts
             .iter()
-            .map(|((service, slo), _, _)| {
-                vec![Value::Text(service.clone()), Value::Text(slo.clone()), Value::Int(minute)]
-            })
+            .map(|(key, _, _)| vec![Value::Text(key.service.clone()), Value::Text(key.slo.clone()), Value::Int(minute)])
             .collect();
         insert(tx, "sli_since (service, slo, since)", "on conflict (service, slo) do nothing", since).await?;
         let values = series
@@ -207,13 +205,22 @@ async fn sum_rows(
         .bind(to)
         .fetch_all(db.reader())
         .await?;
-    rows.into_iter().map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), (row.try_get(2)?, row.try_get(3)?)))).collect()
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                Key::new(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?),
+                (row.try_get(2)?, row.try_get(3)?),
+            ))
+        })
+        .collect()
 }
 
 /// When each SLO's data begins (Unix seconds).
 pub async fn since(db: &Db) -> Result<HashMap<Key, i64>, sqlx::Error> {
     let rows = sqlx::query("select service, slo, since from sli_since").fetch_all(db.reader()).await?;
-    rows.into_iter().map(|r| Ok(((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?))).collect()
+    rows.into_iter()
+        .map(|r| Ok((Key::new(r.try_get::<String, _>(0)?, r.try_get::<String, _>(1)?), r.try_get(2)?)))
+        .collect()
 }
 
 /// Drops minute buckets older than `cutoff` (rounded down to an hour: an hour keeps all its

@@ -51,7 +51,8 @@ async fn a_served_controller_pages_the_webhook_for_a_burning_slo() {
     // Act: the source's answer says the fast page burns.
     let now = Timestamp::now();
     let spec = c.specs().first().cloned().expect("the spec");
-    c.record(now, vec![Ok(burning_reading(&spec, now))]).await.expect("record");
+    let key = spec.key(spec.slos().next().expect("an SLO"));
+    c.record(now, [(key, Ok(burning_reading(&spec, now)))].into()).await.expect("record");
     let deadline = Instant::now() + Duration::from_secs(10);
     while receiver.requests().is_empty() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -84,7 +85,8 @@ async fn a_path_dashboard_template_links_the_page_to_the_controllers_external_ur
     let spec = c.specs().first().cloned().expect("the spec");
 
     // Act
-    c.record(now, vec![Ok(burning_reading(&spec, now))]).await.expect("record");
+    let key = spec.key(spec.slos().next().expect("an SLO"));
+    c.record(now, [(key, Ok(burning_reading(&spec, now)))].into()).await.expect("record");
     slo::alert::outbox::deliver_due(c.db(), &c.alerting(), &crate::support::client(), Timestamp::now())
         .await
         .expect("a delivery pass");

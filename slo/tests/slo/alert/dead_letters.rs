@@ -30,7 +30,7 @@ fn notification(at: Timestamp) -> Notification {
         journey: "checkout".into(),
         slo: "checkout-availability".into(),
         tier: "fast-page".into(),
-        severity: "page".into(),
+        severity: slo::math::Severity::Page,
         long_window: "1h".into(),
         short_window: "5m".into(),
         long_burn_rate: Some(50.0),

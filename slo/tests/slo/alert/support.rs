@@ -67,7 +67,7 @@ pub fn evaluation(at: Timestamp, status: Status, firing: &[&str], in_maintenance
                 let on = firing.contains(&tier);
                 TierBurn {
                     tier: tier.into(),
-                    severity: severity.into(),
+                    severity: severity.parse().expect("page or ticket"),
                     long_window: long.into(),
                     short_window: short.into(),
                     long_burn_rate: Some(if on { 50.0 } else { 0.5 }),
