@@ -150,6 +150,7 @@ where
         default_filter: "info,sqlx=warn",
         otlp_traces_endpoint: None,
         otlp_client,
+        sampling: telemetry::sampling::Sampling::from_env(),
     }) {
         Ok(guard) => guard,
         Err(e) => {

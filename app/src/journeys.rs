@@ -1,13 +1,16 @@
 //! The fulfillment service's critical user journeys, declared once. Each name is the
 //! `journey` label on the metrics of the routes and jobs that serve it, and the journey the
-//! service's SLO file (`app/slos/`) refers to.
+//! service's SLO file (`app/slos/`) refers to. A journey with a latency SLO declares its
+//! threshold too: a slower request always keeps its trace (a test checks both agree).
+
+use std::time::Duration;
 
 use telemetry::{Journey, RouteJourneys};
 
 /// A shipper creates an outbound request (出荷依頼) and gets it allocated.
-pub const CREATE_SHIPMENT: Journey = Journey::new("create-shipment");
+pub const CREATE_SHIPMENT: Journey = Journey::new("create-shipment").slow_after(Duration::from_millis(300));
 /// A worker's HHT scan is confirmed.
-pub const HHT_SCAN: Journey = Journey::new("hht-scan");
+pub const HHT_SCAN: Journey = Journey::new("hht-scan").slow_after(Duration::from_millis(100));
 /// The picking list (wave) is generated, at cut-off or on demand.
 pub const WAVE_GENERATION: Journey = Journey::new("wave-generation");
 /// A package's shipping label is issued.
@@ -15,7 +18,7 @@ pub const LABEL_ISSUANCE: Journey = Journey::new("label-issuance");
 /// An EC channel's order (Shopify `orders/create`) becomes a shipment.
 pub const ORDER_SYNC: Journey = Journey::new("order-sync");
 /// A shipper or channel reads stock.
-pub const STOCK_READ: Journey = Journey::new("stock-read");
+pub const STOCK_READ: Journey = Journey::new("stock-read").slow_after(Duration::from_millis(100));
 /// Received goods reach the shelves (and backorders get allocated).
 pub const INBOUND_TO_STOCK: Journey = Journey::new("inbound-to-stock");
 /// Backordered shipments are allocated when stock arrives.

@@ -17,6 +17,7 @@ async fn requests_succeed_and_dropped_spans_are_counted_when_the_collector_is_do
         default_filter: "error",
         otlp_traces_endpoint: Some(format!("http://{dead}/v1/traces")),
         otlp_client: tls.blocking_client().expect("client"),
+        sampling: telemetry::sampling::Sampling { tail: true, keep_ratio: 1.0 },
     })
     .expect("telemetry");
     let path = std::env::temp_dir().join(format!("kura-otlp-down-{}.db", std::process::id()));

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use fulfillment::journeys::{JOBS, ROUTES};
+use fulfillment::journeys::{ALL, JOBS, ROUTES};
 use slo::spec::{self, Sli};
 
 fn specs() -> Vec<spec::Spec> {
@@ -48,6 +48,18 @@ fn every_sli_selects_its_own_journey_label() {
             for s in selectors {
                 assert_eq!(s.equal("journey"), Some(slo.journey.as_str()), "{} selects `{s}`", slo.id);
             }
+        }
+    }
+}
+
+#[test]
+fn a_journey_is_slow_past_its_latency_slo_threshold_so_slow_requests_keep_their_traces() {
+    for spec in specs() {
+        for slo in spec.slos() {
+            let Sli::Latency { threshold, .. } = &slo.sli else { continue };
+            let journey = ALL.iter().find(|j| j.name() == slo.journey).expect("a declared journey");
+            let declared = journey.slow_threshold().map(|d| d.as_secs_f64());
+            assert_eq!(declared, Some(threshold.as_f64()), "{}: the journey's slow threshold is the SLO's", slo.id);
         }
     }
 }

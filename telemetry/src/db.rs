@@ -87,6 +87,10 @@ impl<S: Subscriber> Layer<S> for DbLayer {
         statement.duration.observe(fields.elapsed_secs);
         if *event.metadata().level() == Level::WARN {
             metrics().slow.get_or_create(&statement.labels).inc();
+            // A request that ran a slow statement keeps its trace (crate::sampling).
+            if let Some((trace_id, _)) = crate::trace::ids(&tracing::Span::current()) {
+                crate::sampling::mark_slow_query(trace_id);
+            }
         }
     }
 }

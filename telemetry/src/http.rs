@@ -48,10 +48,11 @@ pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) ->
     crate::trace::continue_from(&span, req.headers());
     // Log lines inside the request carry its trace and span ids: JSON lines in their `span`
     // object (the current span's fields), human ones in the span prefix.
-    let trace_id = crate::trace::ids(&span).map(|(trace_id, span_id)| {
-        let trace_id = trace_id.to_string();
-        record_ids(&span, &trace_id, span_id);
-        trace_id
+    let ids = crate::trace::ids(&span);
+    let trace_text = ids.map(|(trace_id, span_id)| {
+        let text = trace_id.to_string();
+        record_ids(&span, &text, span_id);
+        text
     });
     let active = t.metrics.http_active.get_or_create(&MethodLabels { http_request_method: method.clone() }).clone();
     active.inc();
@@ -62,7 +63,15 @@ pub async fn record(State(t): State<HttpTelemetry>, req: Request, next: Next) ->
     if status >= 500 {
         span.set_status(opentelemetry::trace::Status::error(""));
     }
-    t.metrics.observe_http(&route, &method, status, journey, start.elapsed(), trace_id);
+    let elapsed = start.elapsed();
+    // The tail-sampling decision, made now that the outcome is known: only a kept trace becomes
+    // an exemplar, so every exemplar links to a trace that exists.
+    let kept = ids.is_some_and(|(trace_id, _)| {
+        let keep = crate::sampling::keep(trace_id, status, elapsed, journey.slow_threshold());
+        span.set_attribute(crate::sampling::KEEP_ATTRIBUTE, keep);
+        keep
+    });
+    t.metrics.observe_http(&route, &method, status, journey, elapsed, trace_text.filter(|_| kept));
     response
 }
 

@@ -4,8 +4,9 @@
 //! [`http::record`] middleware and `/metrics` exposition; and [`Journey`] labels, declared
 //! once by each service.
 //!
-//! Traces go out over OTLP ([`trace`]); every storage call is a client span ([`db`]); log
-//! lines inside a request carry its `trace_id` and `span_id`.
+//! Traces go out over OTLP ([`trace`]), sampled at their tail so every failed or slow request
+//! keeps its trace ([`sampling`]); every storage call is a client span ([`db`]); log lines
+//! inside a request carry its `trace_id` and `span_id`.
 //!
 //! [`profile::router`] serves CPU profiles and flame graphs (feature `pprof`) and heap profiles
 //! (feature `jemalloc-profiling`, with [`jemalloc_allocator!`] in the binary).
@@ -17,6 +18,7 @@ pub mod journey;
 pub mod metrics;
 mod process;
 pub mod profile;
+pub mod sampling;
 pub mod trace;
 
 pub use journey::{Journey, RouteJourneys};
@@ -44,6 +46,8 @@ pub struct Config {
     /// The client spans are exported with: built by the binary with its TLS roots
     /// (`platform::tls::Tls::blocking_client`), so an `https://` collector works.
     pub otlp_client: reqwest::blocking::Client,
+    /// Which traces are kept ([`sampling`]): `Sampling::from_env()` in a binary.
+    pub sampling: sampling::Sampling,
 }
 
 /// Keeps telemetry alive; dropping it flushes the spans still buffered.
@@ -97,6 +101,7 @@ fn registry(
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init(config: &Config) -> Result<Guard, Error> {
+    sampling::configure(config.sampling);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(config.default_filter));
     let tracer = if trace::disabled() {
         None
@@ -150,7 +155,13 @@ mod tests {
                 .with_root_certificates(rustls::RootCertStore::empty())
                 .with_no_client_auth();
         let otlp_client = reqwest::blocking::Client::builder().tls_backend_preconfigured(tls).build().expect("client");
-        let config = Config { service_name: "test", default_filter: "warn", otlp_traces_endpoint: None, otlp_client };
+        let config = Config {
+            service_name: "test",
+            default_filter: "warn",
+            otlp_traces_endpoint: None,
+            otlp_client,
+            sampling: sampling::Sampling::from_env(),
+        };
         let first = init(&config);
         assert!(first.is_ok());
         assert!(matches!(init(&config), Err(Error::AlreadyInitialised(_))));

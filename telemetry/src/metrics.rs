@@ -155,6 +155,11 @@ impl Metrics {
         let process = crate::process::ProcessMetrics::register(&mut registry);
         crate::db::register(&mut registry);
         registry.register(
+            "otel_traces_sampled",
+            "Traces the tail sampler kept or dropped when their request ended",
+            crate::sampling::decisions().clone(),
+        );
+        registry.register(
             "otel_spans_dropped",
             "Spans dropped because their export failed",
             crate::trace::dropped_spans().clone(),

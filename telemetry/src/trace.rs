@@ -117,7 +117,13 @@ pub fn provider(
         batch = batch.with_max_queue_size(DEFAULT_QUEUE_SIZE);
     }
     let processor = BatchSpanProcessor::builder(Counting::new(exporter)).with_batch_config(batch.build()).build();
-    let provider = SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource.build()).build();
+    let builder = SdkTracerProvider::builder().with_resource(resource.build());
+    let builder = if crate::sampling::settings().tail {
+        builder.with_span_processor(crate::sampling::TailProcessor::new(processor))
+    } else {
+        builder.with_span_processor(processor)
+    };
+    let provider = builder.build();
     crate::db::set_tracer(provider.tracer("kura-db"));
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());

@@ -82,6 +82,8 @@ fn telemetry() {
             default_filter: "error",
             otlp_traces_endpoint: Some(crate::otlp::receiver()),
             otlp_client: tls().blocking_client().expect("OTLP client"),
+            // Every trace: these tests look for the spans of ordinary requests.
+            sampling: telemetry::sampling::Sampling { tail: true, keep_ratio: 1.0 },
         })
         .ok()
     });

@@ -102,3 +102,9 @@ pub async fn spans_of(trace_id: &str, min: usize) -> Vec<ReceivedSpan> {
     }
     store().lock().expect("store").iter().filter(|s| s.trace_id == trace_id).cloned().collect()
 }
+
+/// The trace ids received so far (after waiting `settle` for the exporter's batches).
+pub async fn traces_received(settle: Duration) -> std::collections::HashSet<String> {
+    tokio::time::sleep(settle).await;
+    store().lock().expect("store").iter().map(|s| s.trace_id.clone()).collect()
+}

@@ -157,6 +157,8 @@ async fn json_log_lines_inside_a_request_carry_the_trace_and_span_ids_of_its_exp
         .env("RUST_LOG", "info,sqlx=warn")
         .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", crate::otlp::receiver())
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        // Every trace kept: the test follows an ordinary request's spans.
+        .env("KURA_TRACES_KEEP_RATIO", "1")
         .env_remove("OTEL_SDK_DISABLED")
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdout(std::process::Stdio::piped())
@@ -200,4 +202,97 @@ async fn json_log_lines_inside_a_request_carry_the_trace_and_span_ids_of_its_exp
         spans.iter().any(|s| s.parent_span_id == span_id && s.attribute("db.query.name").is_some()),
         "the statements logged under {span_id} are its exported children: {spans:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_and_slow_requests_always_keep_their_traces_and_ordinary_ones_keep_the_configured_share() {
+    // Arrange: the binary keeping a quarter of ordinary traces, with fault injection on so the
+    // test can make requests fail or slow down.
+    let db = std::env::temp_dir().join(format!("kura-sampling-{:016x}.db", rand::random::<u64>()));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fulfillment"))
+        .args([
+            "serve",
+            "--seed",
+            "--no-jobs",
+            "--fault-injection",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env("RUST_LOG", "info,sqlx=warn")
+        .env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", crate::otlp::receiver())
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("KURA_TRACES_KEEP_RATIO", "0.25")
+        .env_remove("OTEL_SDK_DISABLED")
+        .env_remove("KURA_TRACES_TAIL_SAMPLING")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the fulfillment binary");
+    let stdout = pump(child.stdout.take().expect("stdout"));
+    let stderr = pump(child.stderr.take().expect("stderr"));
+    let _served = Served { child, db };
+    let token = next_line(&stdout, |l| {
+        let words: Vec<&str> = l.split_whitespace().collect();
+        (words.first() == Some(&"shipper") && words.get(1) == Some(&"acme"))
+            .then(|| words.last().map(|w| (*w).to_owned()))?
+    })
+    .expect("acme's token");
+    let listening = next_json(&stderr, |j| j["message"] == "listening").expect("where it listens");
+    let base = format!("http://{}", listening["public"].as_str().expect("public"));
+    let admin = format!("http://{}", listening["admin"].as_str().expect("admin"));
+    let http = crate::helpers::http_client();
+    let traced = |path: String| {
+        let trace_id = format!("{:032x}", rand::random::<u128>() | 1);
+        let request = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&token)
+            .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+            .send();
+        async move { (trace_id, request.await.expect("request").status()) }
+    };
+
+    // Act: ordinary requests (a route with no latency SLO), failed ones, slow ones.
+    let mut ordinary = Vec::new();
+    for _ in 0..400 {
+        ordinary.push(traced("/v1/items".into()).await.0);
+    }
+    let incident = |body: serde_json::Value| http.post(format!("{admin}/incidents")).json(&body).send();
+    incident(serde_json::json!({"journey": "stock-read", "error_rate": 1.0, "for_seconds": 60})).await.expect("start");
+    let mut failed = Vec::new();
+    for _ in 0..20 {
+        let (id, status) = traced("/v1/stock".into()).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        failed.push(id);
+    }
+    incident(serde_json::json!({"journey": "stock-read", "latency_ms": 150, "for_seconds": 60})).await.expect("slow");
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        let (id, status) = traced("/v1/stock".into()).await;
+        assert_eq!(status, StatusCode::OK);
+        slow.push(id);
+    }
+    let exposition = http
+        .get(format!("{admin}/metrics"))
+        .header("accept", "application/openmetrics-text")
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+
+    // Assert
+    let received = crate::otlp::traces_received(std::time::Duration::from_secs(3)).await;
+    let missing: Vec<_> = failed.iter().chain(&slow).filter(|id| !received.contains(*id)).collect();
+    assert!(missing.is_empty(), "every failed and every slow request keeps its trace; missing {missing:?}");
+    let kept = ordinary.iter().filter(|id| received.contains(*id)).count();
+    assert!((60..=140).contains(&kept), "about a quarter of 400 ordinary traces are kept, got {kept}");
+    let exemplars: Vec<&str> =
+        exposition.lines().filter_map(|l| l.split_once("trace_id=\"")).map(|(_, rest)| &rest[..32]).collect();
+    assert!(!exemplars.is_empty(), "the histograms carry exemplars");
+    let dangling: Vec<_> = exemplars.iter().filter(|id| !received.contains(**id)).collect();
+    assert!(dangling.is_empty(), "every exemplar links to an exported trace; not exported: {dangling:?}");
 }

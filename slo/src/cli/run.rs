@@ -163,6 +163,7 @@ fn controller(args: ControllerArgs) -> ExitCode {
         default_filter: "info,sqlx=warn",
         otlp_traces_endpoint: None,
         otlp_client,
+        sampling: telemetry::sampling::Sampling::from_env(),
     }) {
         Ok(guard) => guard,
         Err(e) => return fail(SOFTWARE, &e),
