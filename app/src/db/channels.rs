@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 use super::shipments::{self, Created, NewLine, NewShipment, Recipient};
 use super::{Db, Tx, format_timestamp, is_unique_violation, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::channel::shopify::{self, ShippingAddress};
 use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
 use crate::domain::values::{
@@ -213,26 +214,27 @@ fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
     })
 }
 
-/// A channel's events, oldest first, optionally of one status (`?cursor=` is the last id seen).
+/// The events of the channels `scope` may see (a shipper's own, whichever warehouse they ship
+/// from), oldest first, optionally of one status (`?cursor=` is the last id seen).
 pub async fn list_events(
     db: &Db,
-    shipper: ShipperId,
+    scope: &Scope,
     status: Option<EventStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<ChannelEvent>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let (visible, values) = super::visible(scope, "c.shipper_id", Some("c.warehouse_id"), 4);
+    let sql = format!(
         "select {EVENT_COLUMNS} from channel_event e join channel c on c.channel_id = e.channel_id \
-         where c.shipper_id = $1 and e.channel_event_id > $2 and ($3 is null or e.status = $3) \
-         order by e.channel_event_id limit $4"
-    )))
-    .bind(shipper.0)
-    .bind(after)
-    .bind(status.map(EventStatus::as_str))
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter().map(event_of).collect()
+         where e.channel_event_id > $1 and ($2 is null or e.status = $2) and {visible} \
+         order by e.channel_event_id limit $3"
+    );
+    let mut q =
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(status.map(EventStatus::as_str)).bind(limit);
+    for v in values {
+        q = q.bind(v);
+    }
+    q.fetch_all(db.reader()).await?.iter().map(event_of).collect()
 }
 
 /// What one delivery did, for the response and the `order_sync_lag_seconds` outcome.

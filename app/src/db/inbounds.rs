@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::stock::{self, Reference, StockKey};
 use super::{Db, Tx, billing, items, now, shipments, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::parse_date;
 use crate::domain::inbound::{InboundAction, InboundStatus};
 use crate::domain::values::{
@@ -98,7 +99,7 @@ struct Head {
     version: i64,
 }
 
-async fn head(tx: &mut Tx, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Head, Error> {
+async fn head(tx: &mut Tx, scope: &Scope, id: InboundId) -> Result<Head, Error> {
     let r =
         sqlx::query("select inbound_id, shipper_id, warehouse_id, status, version from inbound where inbound_id = $1")
             .bind(id.0)
@@ -113,7 +114,7 @@ async fn head(tx: &mut Tx, visible: impl Fn(ShipperId, WarehouseId) -> bool, id:
         status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
         version: r.try_get("version")?,
     };
-    if visible(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("inbound")) }
+    if scope.allows(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("inbound")) }
 }
 
 async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), Error> {
@@ -255,9 +256,9 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
     })
 }
 
-pub async fn get(db: &Db, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Inbound, Error> {
+pub async fn get(db: &Db, scope: &Scope, id: InboundId) -> Result<Inbound, Error> {
     let mut tx = db.reader().begin().await?;
-    head(&mut tx, visible, id).await?;
+    head(&mut tx, scope, id).await?;
     let inbound = load(&mut tx, id).await?;
     tx.rollback().await?;
     Ok(inbound)
@@ -265,31 +266,22 @@ pub async fn get(db: &Db, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: 
 
 pub async fn list(
     db: &Db,
-    shipper: Option<ShipperId>,
-    warehouses: &[WarehouseId],
+    scope: &Scope,
     status: Option<InboundStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Inbound>, Error> {
-    // Shippers see their own; warehouse staff the inbounds of their warehouses (one placeholder each).
-    let (filter, keys): (String, Vec<i64>) = match shipper {
-        Some(s) => ("shipper_id = $4".to_owned(), vec![s.0]),
-        None if warehouses.is_empty() => ("1 = 0".to_owned(), vec![]),
-        None => {
-            let p: Vec<String> = (0..warehouses.len()).map(|i| format!("${}", i + 4)).collect();
-            (format!("warehouse_id in ({})", p.join(", ")), warehouses.iter().map(|w| w.0).collect())
-        }
-    };
+    let (visible, values) = super::visible(scope, "shipper_id", Some("warehouse_id"), 4);
     let sql = format!(
-        "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {filter} \
+        "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {visible} \
          order by inbound_id limit $3"
     );
     let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(after)
         .bind(status.map(InboundStatus::as_str))
         .bind(limit);
-    for k in keys {
-        q = q.bind(k);
+    for v in values {
+        q = q.bind(v);
     }
     let mut conn = db.reader().acquire().await?;
     let ids: Vec<i64> = q.fetch_all(&mut *conn).await?;
@@ -302,19 +294,19 @@ pub async fn list(
 
 pub async fn cancel(db: &Db, shipper: ShipperId, id: InboundId) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |s, _| s == shipper, id).await?;
+        let head = head(tx, &Scope::Shipper(shipper), id).await?;
         let to = head.status.next(InboundAction::Cancel)?;
         set_status(tx, &head, to).await?;
         load(tx, id).await
     })
 }
 
-pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt: &Receipt) -> Result<Inbound, Error> {
+pub async fn receive(db: &Db, scope: &Scope, id: InboundId, receipt: &Receipt) -> Result<Inbound, Error> {
     if receipt.lines.is_empty() {
         return Err(Error::invalid("/lines", "must have at least one line"));
     }
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Receive)?;
         let receiving = warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
         let hold = warehouses::default_location(tx, head.warehouse, LocationKind::Hold).await?;
@@ -388,9 +380,9 @@ pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt
     })
 }
 
-pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Result<Inbound, Error> {
+pub async fn inspect(db: &Db, scope: &Scope, id: InboundId) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Inspect)?;
         set_status(tx, &head, to).await?;
         load(tx, id).await
@@ -398,9 +390,9 @@ pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Resu
 }
 
 /// Moves received goods to the shelves, then re-allocates this warehouse's backorders.
-pub async fn putaway(db: &Db, warehouses: &[WarehouseId], id: InboundId, putaway: &Putaway) -> Result<Inbound, Error> {
+pub async fn putaway(db: &Db, scope: &Scope, id: InboundId, putaway: &Putaway) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Putaway)?;
         let shelf = match &putaway.location_code {
             Some(code) => {

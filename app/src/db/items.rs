@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::{Db, Flag, Tx, is_unique_violation, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::values::{Barcode, Grams, ItemCode, ItemId, Name, Price, ShipperId, SizeClass, TemperatureZone};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -76,24 +77,24 @@ pub async fn create(db: &Db, shipper: ShipperId, item: &NewItem) -> Result<Item,
     })
 }
 
-pub async fn get(db: &Db, shipper: ShipperId, id: ItemId) -> Result<Item, Error> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from item where item_id = $1 and shipper_id = $2")))
-        .bind(id.0)
-        .bind(shipper.0)
-        .fetch_optional(db.reader())
-        .await?
-        .ok_or(Error::NotFound("item"))
+pub async fn get(db: &Db, scope: &Scope, id: ItemId) -> Result<Item, Error> {
+    let (visible, values) = super::visible(scope, "shipper_id", None, 2);
+    let sql = format!("select {COLUMNS} from item where item_id = $1 and {visible}");
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0);
+    for v in values {
+        q = q.bind(v);
+    }
+    q.fetch_optional(db.reader()).await?.ok_or(Error::NotFound("item"))
 }
 
-pub async fn list(db: &Db, shipper: ShipperId, after: i64, limit: i64) -> Result<Vec<Item>, Error> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from item where shipper_id = $1 and item_id > $2 order by item_id limit $3"
-    )))
-    .bind(shipper.0)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?)
+pub async fn list(db: &Db, scope: &Scope, after: i64, limit: i64) -> Result<Vec<Item>, Error> {
+    let (visible, values) = super::visible(scope, "shipper_id", None, 3);
+    let sql = format!("select {COLUMNS} from item where item_id > $1 and {visible} order by item_id limit $2");
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(limit);
+    for v in values {
+        q = q.bind(v);
+    }
+    Ok(q.fetch_all(db.reader()).await?)
 }
 
 /// Resolves a shipper's item codes to ids inside a transaction; `field` prefixes error paths.

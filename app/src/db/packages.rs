@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::shipments::{self, Scope, Shipment};
+use super::shipments::{self, Shipment};
 use super::stock::{self, Reference};
 use super::{Db, billing, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
 use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
 
@@ -54,7 +55,7 @@ fn tracking_number(carrier: Carrier) -> String {
 /// Packs a `picked` shipment into one or more packages; the shipment becomes `packed`.
 pub async fn pack(
     db: &Db,
-    warehouses: &[WarehouseId],
+    scope: &Scope,
     id: ShipmentId,
     new: &NewPackages,
 ) -> Result<(Shipment, Vec<Package>), Error> {
@@ -62,7 +63,7 @@ pub async fn pack(
         return Err(Error::invalid("/packages", "must have 1 to 50 packages"));
     }
     crate::transaction!(db, |tx| {
-        let head = shipments::head(tx, Scope::Warehouses(warehouses), id).await?;
+        let head = shipments::head(tx, scope, id).await?;
         let to = head.status.next(ShipmentAction::Pack, None)?;
         let carrier: String = sqlx::query_scalar("select delivery_carrier from shipment where shipment_id = $1")
             .bind(id.0)
@@ -102,7 +103,7 @@ pub struct Label {
 }
 
 /// Issues the package's label, or returns the one already issued.
-pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result<Label, Error> {
+pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error> {
     crate::transaction!(db, |tx| {
         let package: Package =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
@@ -110,7 +111,7 @@ pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result
                 .fetch_optional(&mut **tx)
                 .await?
                 .ok_or(Error::NotFound("package"))?;
-        let head = shipments::head(tx, Scope::Warehouses(warehouses), ShipmentId(package.shipment_id))
+        let head = shipments::head(tx, scope, ShipmentId(package.shipment_id))
             .await
             .map_err(|_| Error::NotFound("package"))?;
         if head.status == ShipmentStatus::Cancelled {
@@ -180,14 +181,15 @@ pub struct Handover {
 }
 
 /// Hands labelled packages to the carrier; shipments whose packages are all handed over ship.
-pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) -> Result<Handover, Error> {
-    if !warehouses.contains(&new.warehouse_id) {
+pub async fn handover(db: &Db, scope: &Scope, new: &NewHandover) -> Result<Handover, Error> {
+    if !scope.operates(new.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
     if new.tracking_numbers.is_empty() || new.tracking_numbers.len() > 1000 {
         return Err(Error::invalid("/tracking_numbers", "must have 1 to 1000 tracking numbers"));
     }
     crate::transaction!(db, |tx| {
+        super::warehouses::check_operated(tx, scope, new.warehouse_id).await?;
         let ts = now();
         let handover_id: i64 = sqlx::query_scalar(
             "insert into handover (warehouse_id, carrier, created_at) values ($1, $2, $3) returning handover_id",
@@ -231,7 +233,6 @@ pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) ->
                 shipments_touched.push(shipment);
             }
         }
-        let scope = [new.warehouse_id];
         let mut shipped = Vec::new();
         for id in shipments_touched {
             let waiting: i64 =
@@ -242,7 +243,7 @@ pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) ->
             if waiting > 0 {
                 continue;
             }
-            let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
+            let head = shipments::head(tx, scope, ShipmentId(id)).await?;
             let to = head.status.next(ShipmentAction::Handover, None)?;
             ship_stock(tx, new.warehouse_id, head.id).await?;
             let parcels: i64 = sqlx::query_scalar("select count(*) from package where shipment_id = $1")
@@ -285,11 +286,14 @@ async fn ship_stock(tx: &mut super::Tx, warehouse: WarehouseId, id: ShipmentId) 
     Ok(())
 }
 
-pub async fn list_for_shipment(db: &Db, id: ShipmentId) -> Result<Vec<Package>, Error> {
+/// The packages of a shipment `scope` may see.
+pub async fn list_for_shipment(db: &Db, scope: &Scope, id: ShipmentId) -> Result<Vec<Package>, Error> {
+    let mut conn = db.reader().acquire().await?;
+    shipments::check_visible(&mut conn, scope, id).await?;
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from package where shipment_id = $1 order by package_id"
     )))
     .bind(id.0)
-    .fetch_all(db.reader())
+    .fetch_all(&mut *conn)
     .await?)
 }

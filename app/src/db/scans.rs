@@ -15,6 +15,7 @@ use super::stock::{self, Reference};
 use super::waves::{self, PickTask, Tasks};
 use super::{Db, Tx, is_unique_violation, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::values::{DeviceRef, LedgerKind, ShipmentId, StockId, Text, WarehouseId, WaveId, text_enum};
 
 text_enum!(
@@ -110,13 +111,14 @@ async fn stored(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<Option<S
 }
 
 /// Records a scan exactly once and returns its result (the first result, for a retry).
-pub async fn record(db: &Db, warehouses: &[WarehouseId], scan: &Scan) -> Result<ScanResult, Error> {
-    if !warehouses.contains(&scan.warehouse_id) {
+pub async fn record(db: &Db, scope: &Scope, scan: &Scan) -> Result<ScanResult, Error> {
+    if !scope.operates(scan.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
     let request_hash = hash(scan);
     let outcome = crate::transaction!(db, |tx| {
         let request_hash = request_hash.clone();
+        super::warehouses::check_operated(tx, scope, scan.warehouse_id).await?;
         if let Some(first) = stored(tx, scan, &request_hash).await? {
             return Ok(first);
         }

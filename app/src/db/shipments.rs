@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use super::stock::{self, Demand};
 use super::{Db, Tx, billing, is_unique_violation, items, now, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::parse_date;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
 use crate::domain::values::{
@@ -128,25 +129,8 @@ fn head_of(r: &sqlx::any::AnyRow) -> Result<Head, Error> {
     })
 }
 
-/// Which shipments a caller may see: a shipper only its own; warehouse staff those of their warehouses.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
-    Shipper(ShipperId),
-    Warehouses(&'a [WarehouseId]),
-    All,
-}
-
-impl Scope<'_> {
-    fn allows(&self, head: &Head) -> bool {
-        match self {
-            Scope::Shipper(s) => head.shipper == *s,
-            Scope::Warehouses(ws) => ws.contains(&head.warehouse),
-            Scope::All => true,
-        }
-    }
-}
-
-pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head, Error> {
+/// The shipment's head, if `scope` may see it.
+pub async fn head(tx: &mut Tx, scope: &Scope, id: ShipmentId) -> Result<Head, Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
         .bind(id.0)
         .fetch_optional(&mut **tx)
@@ -154,7 +138,7 @@ pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head,
         .ok_or(Error::NotFound("shipment"))?;
     let head = head_of(&row)?;
     // Another tenant's shipment is indistinguishable from a missing one.
-    if scope.allows(&head) { Ok(head) } else { Err(Error::NotFound("shipment")) }
+    if scope.allows(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("shipment")) }
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: ShipmentId) -> Result<Shipment, Error> {
@@ -215,54 +199,44 @@ pub async fn get_in(tx: &mut Tx, id: ShipmentId) -> Result<Shipment, Error> {
     load(tx, id).await
 }
 
-pub async fn get(db: &Db, scope: Scope<'_>, id: ShipmentId) -> Result<Shipment, Error> {
+pub async fn get(db: &Db, scope: &Scope, id: ShipmentId) -> Result<Shipment, Error> {
     let mut conn = db.reader().acquire().await?;
+    check_visible(&mut conn, scope, id).await?;
+    load(&mut conn, id).await
+}
+
+/// Whether the shipment exists for `scope`: another tenant's is "not found", like a missing one.
+pub async fn check_visible(conn: &mut sqlx::AnyConnection, scope: &Scope, id: ShipmentId) -> Result<(), Error> {
     let r = sqlx::query("select shipper_id, warehouse_id from shipment where shipment_id = $1")
         .bind(id.0)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(Error::NotFound("shipment"))?;
-    let visible = match scope {
-        Scope::Shipper(s) => r.try_get::<i64, _>("shipper_id")? == s.0,
-        Scope::Warehouses(ws) => ws.contains(&WarehouseId(r.try_get("warehouse_id")?)),
-        Scope::All => true,
-    };
-    if !visible {
-        return Err(Error::NotFound("shipment"));
+    if scope.allows(ShipperId(r.try_get("shipper_id")?), WarehouseId(r.try_get("warehouse_id")?)) {
+        Ok(())
+    } else {
+        Err(Error::NotFound("shipment"))
     }
-    load(&mut conn, id).await
 }
 
 pub async fn list(
     db: &Db,
-    scope: Scope<'_>,
+    scope: &Scope,
     status: Option<ShipmentStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Shipment>, Error> {
-    // Scope values are bound from $3 on; the warehouse list is short, so one placeholder each.
-    let scope_ids: Vec<i64> = match scope {
-        Scope::Shipper(s) => vec![s.0],
-        Scope::Warehouses(ws) => ws.iter().map(|w| w.0).collect(),
-        Scope::All => vec![],
-    };
-    let placeholders: Vec<String> = (0..scope_ids.len()).map(|i| format!("${}", i + 4)).collect();
-    let filter = match scope {
-        Scope::Shipper(_) => "and shipper_id = $4".to_owned(),
-        Scope::Warehouses(_) if scope_ids.is_empty() => "and 1 = 0".to_owned(),
-        Scope::Warehouses(_) => format!("and warehouse_id in ({})", placeholders.join(", ")),
-        Scope::All => String::new(),
-    };
+    let (visible, values) = super::visible(scope, "shipper_id", Some("warehouse_id"), 4);
     let sql = format!(
-        "select shipment_id from shipment where shipment_id > $1 and ($2 is null or status = $2) {filter} \
+        "select shipment_id from shipment where shipment_id > $1 and ($2 is null or status = $2) and {visible} \
          order by shipment_id limit $3"
     );
     let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(after)
         .bind(status.map(ShipmentStatus::as_str))
         .bind(limit);
-    for id in scope_ids {
-        q = q.bind(id);
+    for v in values {
+        q = q.bind(v);
     }
     let mut conn = db.reader().acquire().await?;
     let ids: Vec<i64> = q.fetch_all(&mut *conn).await?;
@@ -507,7 +481,7 @@ pub async fn edit(db: &Db, shipper: ShipperId, id: ShipmentId, change: &Shipment
         check_lines(lines, "/lines")?;
     }
     crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Shipper(shipper), id).await?;
+        let head = head(tx, &Scope::Shipper(shipper), id).await?;
         if head.status.in_progress() {
             // After work started only the recipient and carrier may change, by request.
             if change.lines.is_some()
@@ -604,7 +578,7 @@ async fn apply_fields(tx: &mut Tx, id: ShipmentId, change: &ShipmentEdit) -> Res
 /// With `only_direct` (HTTP DELETE) a shipment already in work is a 409 instead.
 pub async fn cancel(db: &Db, shipper: ShipperId, id: ShipmentId, only_direct: bool) -> Result<Shipment, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Shipper(shipper), id).await?;
+        let head = head(tx, &Scope::Shipper(shipper), id).await?;
         if only_direct && !head.status.editable() {
             return Err(Error::IllegalTransition {
                 entity: "shipment",
@@ -633,14 +607,9 @@ pub enum WarehouseDecision {
     RefuseRequest,
 }
 
-pub async fn decide(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    id: ShipmentId,
-    decision: WarehouseDecision,
-) -> Result<Shipment, Error> {
+pub async fn decide(db: &Db, scope: &Scope, id: ShipmentId, decision: WarehouseDecision) -> Result<Shipment, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Warehouses(warehouses), id).await?;
+        let head = head(tx, scope, id).await?;
         match decision {
             WarehouseDecision::Suspend => {
                 let to = head.status.next(ShipmentAction::Suspend, None)?;
@@ -753,12 +722,12 @@ pub struct InspectionDifference {
 /// Compares inspected counts with what was ordered and picked; all equal → `picked`.
 pub async fn inspect(
     db: &Db,
-    warehouses: &[WarehouseId],
+    scope: &Scope,
     id: ShipmentId,
     inspection: &Inspection,
 ) -> Result<Result<Shipment, Vec<InspectionDifference>>, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Warehouses(warehouses), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(ShipmentAction::Inspect, None)?;
         let shipment = load(tx, id).await?;
         let barcodes = sqlx::query(

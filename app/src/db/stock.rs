@@ -14,10 +14,11 @@ use utoipa::ToSchema;
 
 use super::{Db, Tx, now, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::error::ShortItem;
 use crate::domain::values::{
-    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, MAX_ON_HAND, ShipmentId, ShipperId,
-    StockDelta, StockId, WarehouseId,
+    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, MAX_ON_HAND, ShipmentId, StockDelta,
+    StockId, WarehouseId,
 };
 
 /// Where a quantity lives.
@@ -296,9 +297,11 @@ pub struct StockSummary {
     pub backordered: i64,
 }
 
-/// Stock per item and warehouse for one shipper, optionally for one item code.
-pub async fn summary(db: &Db, shipper: ShipperId, item_code: Option<&ItemCode>) -> Result<Vec<StockSummary>, Error> {
-    Ok(sqlx::query_as(
+/// Stock per item and warehouse of the items `scope` may see (a shipper's own), optionally
+/// for one item code.
+pub async fn summary(db: &Db, scope: &Scope, item_code: Option<&ItemCode>) -> Result<Vec<StockSummary>, Error> {
+    let (visible, values) = super::visible(scope, "i.shipper_id", None, 2);
+    let sql = format!(
         "select i.item_id, i.code as item_code, w.warehouse_id, \
            cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('stock', 'packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as quantity, \
            cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as shipping, \
@@ -311,14 +314,15 @@ pub async fn summary(db: &Db, shipper: ShipperId, item_code: Option<&ItemCode>) 
          from item i cross join warehouse w \
          left join stock s on s.item_id = i.item_id and s.warehouse_id = w.warehouse_id \
          left join location l on l.location_id = s.location_id \
-         where i.shipper_id = $1 and ($2 is null or i.code = $2) \
+         where ($1 is null or i.code = $1) and {visible} \
          group by i.item_id, i.code, w.warehouse_id \
          order by i.item_id, w.warehouse_id",
-    )
-    .bind(shipper.0)
-    .bind(item_code.map(ItemCode::as_str))
-    .fetch_all(db.reader())
-    .await?)
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(item_code.map(ItemCode::as_str));
+    for v in values {
+        q = q.bind(v);
+    }
+    Ok(q.fetch_all(db.reader()).await?)
 }
 
 /// A manual correction or a customer return, by warehouse staff.
@@ -351,12 +355,16 @@ pub enum AdjustmentReason {
 /// Applies a correction or return. Warehouse staff adjust only the items of shippers their
 /// warehouse serves -- shippers with stock, an inbound or a channel there; any other item is
 /// "not found", as another tenant's ids always are.
-pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
+pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error> {
+    if !scope.operates(a.warehouse_id) {
+        return Err(Error::NotFound("warehouse"));
+    }
     let quantity = a.quantity.get();
     if quantity == 0 || (a.reason == AdjustmentReason::Return && quantity < 0) {
         return Err(Error::invalid("/quantity", "must be non-zero, and positive for a return"));
     }
     crate::transaction!(db, |tx| {
+        warehouses::check_operated(tx, scope, a.warehouse_id).await?;
         let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
         let served: Option<i64> = sqlx::query_scalar(
             "select i.item_id from item i where i.item_id = $1 and ( \

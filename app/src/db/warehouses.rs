@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 
 use super::{Db, Flag, Tx, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::WarehouseClock;
 use crate::domain::values::{LocationKind, WarehouseId};
 
@@ -139,6 +140,23 @@ pub async fn get_in(tx: &mut Tx, id: WarehouseId) -> Result<Warehouse, Error> {
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(Error::NotFound("warehouse"))
+}
+
+/// Refuses work in a warehouse outside `scope` as "not found". An admin's scope is every
+/// warehouse, so for an admin the warehouse must exist; a token's warehouses always do, so for
+/// warehouse staff this asks the database nothing.
+pub async fn check_operated(conn: &mut sqlx::AnyConnection, scope: &Scope, id: WarehouseId) -> Result<(), Error> {
+    if !scope.operates(id) {
+        return Err(Error::NotFound("warehouse"));
+    }
+    if *scope == Scope::All {
+        sqlx::query_scalar::<_, i64>("select warehouse_id from warehouse where warehouse_id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(Error::NotFound("warehouse"))?;
+    }
+    Ok(())
 }
 
 /// The first location of `kind` in pick order: where goods of that kind go by default.

@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::shipments::{self, Scope};
+use super::shipments;
 use super::{Db, now, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::WarehouseClock;
 use crate::domain::shipment::ShipmentAction;
 use crate::domain::values::{ShipmentId, WarehouseId, WaveId, text_enum};
@@ -79,9 +80,8 @@ pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result
         if due.is_empty() && origin == Origin::Manual {
             return Err(Error::invalid("/warehouse_id", "no allocated shipments are due today"));
         }
-        let scope = [warehouse];
         for id in due {
-            let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
+            let head = shipments::head(tx, &Scope::All, ShipmentId(id)).await?;
             let to = head.status.next(ShipmentAction::Release, None)?;
             shipments::set_status(tx, &head, to, None).await?;
             sqlx::query("insert into wave_shipment (wave_id, shipment_id) values ($1, $2)")
@@ -107,10 +107,10 @@ pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result
     })
 }
 
-pub async fn get(db: &Db, warehouses: &[WarehouseId], id: WaveId) -> Result<Wave, Error> {
+pub async fn get(db: &Db, scope: &Scope, id: WaveId) -> Result<Wave, Error> {
     let mut conn = db.reader().acquire().await?;
     let wave = load(&mut conn, id).await?;
-    if warehouses.contains(&WarehouseId(wave.warehouse_id)) { Ok(wave) } else { Err(Error::NotFound("wave")) }
+    if scope.operates(WarehouseId(wave.warehouse_id)) { Ok(wave) } else { Err(Error::NotFound("wave")) }
 }
 
 /// Which pick tasks of a wave to read.

@@ -200,11 +200,11 @@ fn fresh_trigger(headers: &HeaderMap, now: jiff::Timestamp) -> Result<jiff::Time
     responses((status = 200, body = List<ChannelEvent>), (status = 422, body = Problem)))]
 async fn list_channel_events(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<List<ChannelEvent>>> {
     let page = q.page()?;
     let status = q.filter("status", EventStatus::parse)?;
-    let rows = channels::list_events(&s.db, me, status, page.after, page.limit).await?;
+    let rows = channels::list_events(&s.db, &me.scope(), status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |e| e.channel_event_id)))
 }

@@ -1,6 +1,7 @@
 //! The shipper API (`/v1`): items, inbounds, shipments, stock and billing. Every handler takes
-//! `AsShipper`, and every query it makes is filtered by that shipper: another shipper's ids
-//! answer 404, exactly like ids that do not exist.
+//! `AsShipper`, and every query it makes is filtered by that shipper's scope
+//! ([`Scope::Shipper`](crate::domain::access::Scope)): another shipper's ids answer 404,
+//! exactly like ids that do not exist.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -50,39 +51,35 @@ async fn list_warehouses(State(s): State<AppState>, _: AsShipper) -> Result<axum
     responses((status = 201, body = items::Item), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_item(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Json(new): Json<items::NewItem>,
 ) -> Result<Created<items::Item>> {
-    Ok(created(items::create(&s.db, me, &new).await?))
+    Ok(created(items::create(&s.db, me.0, &new).await?))
 }
 
 #[utoipa::path(get, path = "/v1/items", tag = "shipper",
     params(("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, body = List<items::Item>)))]
-async fn list_items(
-    State(s): State<AppState>,
-    AsShipper(me): AsShipper,
-    q: QueryParams,
-) -> Result<axum::Json<List<items::Item>>> {
+async fn list_items(State(s): State<AppState>, me: AsShipper, q: QueryParams) -> Result<axum::Json<List<items::Item>>> {
     let page = q.page()?;
-    let rows = items::list(&s.db, me, page.after, page.limit).await?;
+    let rows = items::list(&s.db, &me.scope(), page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |i| i.item_id)))
 }
 
 #[utoipa::path(get, path = "/v1/items/{item_id}", tag = "shipper", params(("item_id" = i64, Path)),
     responses((status = 200, body = items::Item), (status = 404, body = Problem)))]
-async fn get_item(State(s): State<AppState>, AsShipper(me): AsShipper, Id(id): Id) -> Result<axum::Json<items::Item>> {
-    Ok(axum::Json(items::get(&s.db, me, ItemId(id)).await?))
+async fn get_item(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<items::Item>> {
+    Ok(axum::Json(items::get(&s.db, &me.scope(), ItemId(id)).await?))
 }
 
 #[utoipa::path(post, path = "/v1/inbounds", tag = "shipper", request_body = inbounds::NewInbound,
     responses((status = 201, body = inbounds::Inbound), (status = 422, body = Problem)))]
 async fn create_inbound(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Json(new): Json<inbounds::NewInbound>,
 ) -> Result<Created<inbounds::Inbound>> {
-    Ok(created(inbounds::create(&s.db, me, &new).await?))
+    Ok(created(inbounds::create(&s.db, me.0, &new).await?))
 }
 
 #[utoipa::path(get, path = "/v1/inbounds", tag = "shipper",
@@ -90,34 +87,26 @@ async fn create_inbound(
     responses((status = 200, body = List<inbounds::Inbound>)))]
 async fn list_inbounds(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<List<inbounds::Inbound>>> {
     let page = q.page()?;
     let status = q.filter("status", InboundStatus::parse)?;
-    let rows = inbounds::list(&s.db, Some(me), &[], status, page.after, page.limit).await?;
+    let rows = inbounds::list(&s.db, &me.scope(), status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id)))
 }
 
 #[utoipa::path(get, path = "/v1/inbounds/{inbound_id}", tag = "shipper", params(("inbound_id" = i64, Path)),
     responses((status = 200, body = inbounds::Inbound), (status = 404, body = Problem)))]
-async fn get_inbound(
-    State(s): State<AppState>,
-    AsShipper(me): AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::get(&s.db, |shipper, _| shipper == me, InboundId(id)).await?))
+async fn get_inbound(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<inbounds::Inbound>> {
+    Ok(axum::Json(inbounds::get(&s.db, &me.scope(), InboundId(id)).await?))
 }
 
 /// Cancels an inbound; only while it is `waiting`.
 #[utoipa::path(post, path = "/v1/inbounds/{inbound_id}/cancel", tag = "shipper", params(("inbound_id" = i64, Path)),
     responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
-async fn cancel_inbound(
-    State(s): State<AppState>,
-    AsShipper(me): AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::cancel(&s.db, me, InboundId(id)).await?))
+async fn cancel_inbound(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<inbounds::Inbound>> {
+    Ok(axum::Json(inbounds::cancel(&s.db, me.0, InboundId(id)).await?))
 }
 
 /// Creates a shipment and allocates stock to it: `waiting` when every line is reserved,
@@ -130,10 +119,10 @@ async fn cancel_inbound(
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_shipment(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Json(new): Json<shipments::NewShipment>,
 ) -> Result<Response> {
-    Ok(match shipments::create(&s.db, me, &new).await? {
+    Ok(match shipments::create(&s.db, me.0, &new).await? {
         shipments::Created::New(sh) => created(sh).into_response(),
         shipments::Created::Existing(sh) => axum::Json(sh).into_response(),
     })
@@ -144,23 +133,19 @@ async fn create_shipment(
     responses((status = 200, body = List<shipments::Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<List<shipments::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
-    let rows = shipments::list(&s.db, shipments::Scope::Shipper(me), status, page.after, page.limit).await?;
+    let rows = shipments::list(&s.db, &me.scope(), status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
 }
 
 #[utoipa::path(get, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
     responses((status = 200, body = shipments::Shipment), (status = 404, body = Problem)))]
-async fn get_shipment(
-    State(s): State<AppState>,
-    AsShipper(me): AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?))
+async fn get_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<shipments::Shipment>> {
+    Ok(axum::Json(shipments::get(&s.db, &me.scope(), ShipmentId(id)).await?))
 }
 
 /// Edits a shipment. In `backordered`/`waiting`/`suspended` the change applies (new lines are
@@ -170,11 +155,11 @@ async fn get_shipment(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn edit_shipment(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Id(id): Id,
     Json(edit): Json<shipments::ShipmentEdit>,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::edit(&s.db, me, ShipmentId(id), &edit).await?))
+    Ok(axum::Json(shipments::edit(&s.db, me.0, ShipmentId(id), &edit).await?))
 }
 
 /// Deletes (cancels) a shipment before warehouse work starts; afterwards use `POST .../cancel`.
@@ -182,10 +167,10 @@ async fn edit_shipment(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn delete_shipment(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::cancel(&s.db, me, ShipmentId(id), true).await?))
+    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), true).await?))
 }
 
 /// Cancels a shipment: directly before work starts, as a `cancel_request` the warehouse
@@ -194,10 +179,10 @@ async fn delete_shipment(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn cancel_shipment(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::cancel(&s.db, me, ShipmentId(id), false).await?))
+    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), false).await?))
 }
 
 /// The shipment's packages and tracking numbers.
@@ -205,11 +190,10 @@ async fn cancel_shipment(
     responses((status = 200, body = Vec<packages::Package>), (status = 404, body = Problem)))]
 async fn shipment_packages(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     Id(id): Id,
 ) -> Result<axum::Json<Vec<packages::Package>>> {
-    shipments::get(&s.db, shipments::Scope::Shipper(me), ShipmentId(id)).await?;
-    Ok(axum::Json(packages::list_for_shipment(&s.db, ShipmentId(id)).await?))
+    Ok(axum::Json(packages::list_for_shipment(&s.db, &me.scope(), ShipmentId(id)).await?))
 }
 
 /// Stock per item and warehouse: `available = quantity - shipping - reserved`.
@@ -217,14 +201,14 @@ async fn shipment_packages(
     responses((status = 200, body = Vec<stock::StockSummary>)))]
 async fn get_stock(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<Vec<stock::StockSummary>>> {
     let code = q
         .get("item_code")
         .map(|c| ItemCode::parse(c).map_err(|m| ApiError::Schema { field: "item_code".into(), message: m }))
         .transpose()?;
-    Ok(axum::Json(stock::summary(&s.db, me, code.as_ref()).await?))
+    Ok(axum::Json(stock::summary(&s.db, &me.scope(), code.as_ref()).await?))
 }
 
 /// Charges for one month (`?month=YYYY-MM`, default the current month in Tokyo).
@@ -232,7 +216,7 @@ async fn get_stock(
     responses((status = 200, body = billing::Summary), (status = 422, body = Problem)))]
 async fn billing_summary(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<billing::Summary>> {
     let month = match q.get("month") {
@@ -243,5 +227,5 @@ async fn billing_summary(
             jiff::Timestamp::now().to_zoned_datetime(tz).strftime("%Y-%m").to_string()
         }
     };
-    Ok(axum::Json(billing::summary(&s.db, me, &month).await?))
+    Ok(axum::Json(billing::summary(&s.db, me.0, &month).await?))
 }

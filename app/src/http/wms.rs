@@ -12,6 +12,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
 use super::{AppState, List};
 use crate::db::{inbounds, packages, scans, shipments, stock, waves};
+use crate::domain::access::Scope;
 use crate::domain::inbound::InboundStatus;
 use crate::domain::shipment::ShipmentStatus;
 use crate::domain::values::{InboundId, PackageId, ShipmentId, WaveId};
@@ -46,12 +47,12 @@ type Json200<T> = axum::Json<T>;
     responses((status = 200, body = List<inbounds::Inbound>)))]
 async fn list_inbounds(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     q: QueryParams,
 ) -> Result<Json200<List<inbounds::Inbound>>> {
     let page = q.page()?;
     let status = q.filter("status", InboundStatus::parse)?;
-    let rows = inbounds::list(&s.db, None, &ws, status, page.after, page.limit).await?;
+    let rows = inbounds::list(&s.db, &scope, status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id)))
 }
 
@@ -61,21 +62,21 @@ async fn list_inbounds(
     responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn receive_inbound(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
     Json(r): Json<inbounds::Receipt>,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::receive(&s.db, &ws, InboundId(id), &r).await?))
+    Ok(axum::Json(inbounds::receive(&s.db, &scope, InboundId(id), &r).await?))
 }
 
 #[utoipa::path(post, path = "/wms/v1/inbounds/{inbound_id}/inspect", tag = "warehouse", params(("inbound_id" = i64, Path)),
     responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
 async fn inspect_inbound(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::inspect(&s.db, &ws, InboundId(id)).await?))
+    Ok(axum::Json(inbounds::inspect(&s.db, &scope, InboundId(id)).await?))
 }
 
 /// Puts received goods on a shelf; the inbound becomes `stocked` and backorders are re-allocated.
@@ -84,11 +85,11 @@ async fn inspect_inbound(
     responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
 async fn putaway_inbound(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
     Json(p): Json<inbounds::Putaway>,
 ) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::putaway(&s.db, &ws, InboundId(id), &p).await?))
+    Ok(axum::Json(inbounds::putaway(&s.db, &scope, InboundId(id), &p).await?))
 }
 
 #[utoipa::path(get, path = "/wms/v1/shipments", tag = "warehouse",
@@ -96,12 +97,12 @@ async fn putaway_inbound(
     responses((status = 200, body = List<shipments::Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     q: QueryParams,
 ) -> Result<Json200<List<shipments::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
-    let rows = shipments::list(&s.db, shipments::Scope::Warehouses(&ws), status, page.after, page.limit).await?;
+    let rows = shipments::list(&s.db, &scope, status, page.after, page.limit).await?;
     Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
 }
 
@@ -109,19 +110,19 @@ async fn list_shipments(
     responses((status = 200, body = shipments::Shipment), (status = 404, body = Problem)))]
 async fn get_shipment(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(shipments::get(&s.db, shipments::Scope::Warehouses(&ws), ShipmentId(id)).await?))
+    Ok(axum::Json(shipments::get(&s.db, &scope, ShipmentId(id)).await?))
 }
 
 async fn decide(
     s: AppState,
-    ws: Vec<crate::domain::values::WarehouseId>,
+    scope: Scope,
     id: i64,
     d: shipments::WarehouseDecision,
 ) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(shipments::decide(&s.db, &ws, ShipmentId(id), d).await?))
+    Ok(axum::Json(shipments::decide(&s.db, &scope, ShipmentId(id), d).await?))
 }
 
 /// Puts a shipment on hold before work starts (e.g. an address to confirm).
@@ -129,20 +130,20 @@ async fn decide(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn suspend_shipment(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    decide(s, ws, id, shipments::WarehouseDecision::Suspend).await
+    decide(s, scope, id, shipments::WarehouseDecision::Suspend).await
 }
 
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/resume", tag = "warehouse", params(("shipment_id" = i64, Path)),
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn resume_shipment(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    decide(s, ws, id, shipments::WarehouseDecision::Resume).await
+    decide(s, scope, id, shipments::WarehouseDecision::Resume).await
 }
 
 /// Accepts a `cancel_request` (picked units go back to their shelves) or a `modify_request`.
@@ -150,10 +151,10 @@ async fn resume_shipment(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn accept_request(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    decide(s, ws, id, shipments::WarehouseDecision::AcceptRequest).await
+    decide(s, scope, id, shipments::WarehouseDecision::AcceptRequest).await
 }
 
 /// Refuses a pending request; the shipment returns to the status it had.
@@ -161,10 +162,10 @@ async fn accept_request(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
 async fn refuse_request(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<shipments::Shipment>> {
-    decide(s, ws, id, shipments::WarehouseDecision::RefuseRequest).await
+    decide(s, scope, id, shipments::WarehouseDecision::RefuseRequest).await
 }
 
 /// Shipping inspection (出荷検品): counted units must equal ordered and picked; then `picked`.
@@ -173,11 +174,11 @@ async fn refuse_request(
     responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn inspect_shipment(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
     Json(i): Json<shipments::Inspection>,
 ) -> Result<Json200<shipments::Shipment>> {
-    match shipments::inspect(&s.db, &ws, ShipmentId(id), &i).await? {
+    match shipments::inspect(&s.db, &scope, ShipmentId(id), &i).await? {
         Ok(shipment) => Ok(axum::Json(shipment)),
         Err(differences) => Err(ApiError::InspectionMismatch(serde_json::to_value(differences).unwrap_or_default())),
     }
@@ -195,11 +196,11 @@ struct Packed {
     responses((status = 201, body = Packed), (status = 409, body = Problem)))]
 async fn pack_shipment(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
     Json(p): Json<packages::NewPackages>,
 ) -> Result<(StatusCode, Json200<Packed>)> {
-    let (shipment, packages) = packages::pack(&s.db, &ws, ShipmentId(id), &p).await?;
+    let (shipment, packages) = packages::pack(&s.db, &scope, ShipmentId(id), &p).await?;
     Ok((StatusCode::CREATED, axum::Json(Packed { shipment, packages })))
 }
 
@@ -208,10 +209,10 @@ async fn pack_shipment(
     responses((status = 200, body = packages::Label), (status = 404, body = Problem)))]
 async fn issue_label(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
 ) -> Result<Json200<packages::Label>> {
-    Ok(axum::Json(packages::label(&s.db, &ws, PackageId(id)).await?))
+    Ok(axum::Json(packages::label(&s.db, &scope, PackageId(id)).await?))
 }
 
 /// Hands packages to the carrier; shipments whose packages are all handed over become `shipped`.
@@ -219,10 +220,10 @@ async fn issue_label(
     responses((status = 201, body = packages::Handover), (status = 422, body = Problem)))]
 async fn create_handover(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Json(h): Json<packages::NewHandover>,
 ) -> Result<(StatusCode, Json200<packages::Handover>)> {
-    Ok((StatusCode::CREATED, axum::Json(packages::handover(&s.db, &ws, &h).await?)))
+    Ok((StatusCode::CREATED, axum::Json(packages::handover(&s.db, &scope, &h).await?)))
 }
 
 /// Releases today's allocated shipments as a wave (picking list) now, before the cut-off job does.
@@ -230,10 +231,10 @@ async fn create_handover(
     responses((status = 201, body = waves::Wave), (status = 422, body = Problem)))]
 async fn create_wave(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Json(w): Json<waves::NewWave>,
 ) -> Result<(StatusCode, Json200<waves::Wave>)> {
-    if !ws.contains(&w.warehouse_id) {
+    if !scope.operates(w.warehouse_id) {
         return Err(crate::domain::Error::NotFound("warehouse").into());
     }
     let wave = waves::generate(&s.db, w.warehouse_id, waves::Origin::Manual)
@@ -244,8 +245,12 @@ async fn create_wave(
 
 #[utoipa::path(get, path = "/wms/v1/waves/{wave_id}", tag = "warehouse", params(("wave_id" = i64, Path)),
     responses((status = 200, body = waves::Wave), (status = 404, body = Problem)))]
-async fn get_wave(State(s): State<AppState>, AsWarehouse(ws): AsWarehouse, Id(id): Id) -> Result<Json200<waves::Wave>> {
-    Ok(axum::Json(waves::get(&s.db, &ws, WaveId(id)).await?))
+async fn get_wave(
+    State(s): State<AppState>,
+    AsWarehouse(scope): AsWarehouse,
+    Id(id): Id,
+) -> Result<Json200<waves::Wave>> {
+    Ok(axum::Json(waves::get(&s.db, &scope, WaveId(id)).await?))
 }
 
 /// An HHT pick scan. Retrying with the same `client_event_id` returns the first result.
@@ -253,10 +258,10 @@ async fn get_wave(State(s): State<AppState>, AsWarehouse(ws): AsWarehouse, Id(id
     responses((status = 200, body = scans::ScanResult), (status = 422, body = Problem)))]
 async fn record_scan(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Json(scan): Json<scans::Scan>,
 ) -> Result<Json200<scans::ScanResult>> {
-    Ok(axum::Json(scans::record(&s.db, &ws, &scan).await?))
+    Ok(axum::Json(scans::record(&s.db, &scope, &scan).await?))
 }
 
 /// A stock correction (`adjust`) or customer return (`return`), written to the ledger.
@@ -264,12 +269,9 @@ async fn record_scan(
     responses((status = 204), (status = 422, body = Problem)))]
 async fn adjust_stock(
     State(s): State<AppState>,
-    AsWarehouse(ws): AsWarehouse,
+    AsWarehouse(scope): AsWarehouse,
     Json(a): Json<stock::Adjustment>,
 ) -> Result<StatusCode> {
-    if !ws.contains(&a.warehouse_id) {
-        return Err(crate::domain::Error::NotFound("warehouse").into());
-    }
-    stock::adjust(&s.db, &a).await?;
+    stock::adjust(&s.db, &scope, &a).await?;
     Ok(StatusCode::NO_CONTENT)
 }
