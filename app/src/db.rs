@@ -102,6 +102,12 @@ pub fn visible(scope: &Scope, shipper: &str, warehouse: Option<&str>, first: usi
     }
 }
 
+/// A stored value read back into its type. One that no longer parses is a decode error (a 500
+/// naming the column), never quietly something else.
+pub fn stored<T, E: std::fmt::Display>(column: &str, parsed: Result<T, E>) -> Result<T, Error> {
+    parsed.map_err(|e| Error::Database(sqlx::Error::Decode(format!("stored {column} does not parse: {e}").into())))
+}
+
 /// Now, as stored: UTC RFC 3339 with exactly six fractional digits, so text order is time order.
 pub fn now() -> String {
     format_timestamp(jiff::Timestamp::now())

@@ -11,6 +11,7 @@ pub mod calendar;
 pub mod channel;
 pub mod error;
 pub mod inbound;
+pub mod inspection;
 pub mod shipment;
 pub mod values;
 

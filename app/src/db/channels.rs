@@ -19,12 +19,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use utoipa::ToSchema;
 
-use super::shipments::{self, Created, NewLine, NewShipment, Recipient};
+use super::shipments::{self, Created};
 use super::{Db, Tx, format_timestamp, is_unique_violation, now};
 use crate::domain::Error;
 use crate::domain::access::Scope;
 use crate::domain::channel::shopify::{self, ShippingAddress};
 use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
+use crate::domain::shipment::{Line, NewShipment, Recipient};
 use crate::domain::values::{
     Carrier, ChannelId, Identifier, ItemCode, Name, Phone, PostalCode, Quantity, ShipperId, ShopDomain, Text,
     WarehouseId, WebhookSecret,
@@ -462,10 +463,10 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
         }
     }
     let shipment_id = match shipments::create_in(tx, shipper, &new).await {
-        Ok(Created::New(s)) => s.shipment_id,
+        Ok(Created::New(s)) => s.shipment_id.0,
         // Made under the order's identifier since `existing_order` looked: the order exists.
         Ok(Created::Existing(s)) => {
-            return Ok(Synced::Existing { shipment_id: s.shipment_id, since: parse_stored(&s.created_at)? });
+            return Ok(Synced::Existing { shipment_id: s.shipment_id.0, since: parse_stored(&s.created_at)? });
         }
         Err(Error::InsufficientStock(short)) => {
             let items: Vec<String> = short
@@ -536,7 +537,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
 /// second value maps each shipment line to its first `line_items` index (for error pointers).
 fn shipment_request(order: &shopify::Order, channel: &Channel) -> Result<(NewShipment, Vec<usize>), Rejection> {
     let recipient = recipient(order.shipping_address.as_ref())?;
-    let mut lines: Vec<NewLine> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     let mut line_items = Vec::new();
     for (i, item) in order.line_items.iter().enumerate() {
         if item.requires_shipping == Some(false) {
@@ -558,7 +559,7 @@ fn shipment_request(order: &shopify::Order, channel: &Channel) -> Result<(NewShi
                     .map_err(|m| Rejection::new(RejectReason::InvalidOrder, &format!("/line_items/{i}/quantity"), m))?;
             }
             None => {
-                lines.push(NewLine { item_code: code, quantity: item.quantity });
+                lines.push(Line { item_code: code, quantity: item.quantity });
                 line_items.push(i);
             }
         }

@@ -195,15 +195,11 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
         warehouses::get_in(tx, new.warehouse_id)
             .await
             .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
-        let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
-        let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+        let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
+        let items = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
         // Lot-managed items are allocated first-expiry-first-out, so they must arrive with both.
-        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
-            let lot_managed: i64 = sqlx::query_scalar("select lot_managed from item where item_id = $1")
-                .bind(item.0)
-                .fetch_one(&mut **tx)
-                .await?;
-            if lot_managed == 1
+        for (i, (line, item)) in new.lines.iter().zip(&items).enumerate() {
+            if item.lot_managed
                 && (line.lot.as_ref().is_none_or(|l| l.as_str().is_empty()) || line.expires_on.is_none())
             {
                 return Err(Error::invalid(
@@ -232,12 +228,12 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
                 e
             }
         })?;
-        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
+        for (i, (line, item)) in new.lines.iter().zip(&items).enumerate() {
             sqlx::query(
                     "insert into inbound_line (inbound_id, item_id, lot, expires_on, requested) values ($1, $2, $3, $4, $5)",
                 )
                 .bind(id)
-                .bind(item.0)
+                .bind(item.id.0)
                 .bind(line.lot.as_ref().map_or("", Lot::as_str))
                 .bind(line.expires_on.as_deref())
                 .bind(line.quantity.get())
@@ -311,10 +307,10 @@ pub async fn receive(db: &Db, scope: &Scope, id: InboundId, receipt: &Receipt) -
         let receiving = warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
         let hold = warehouses::default_location(tx, head.warehouse, LocationKind::Hold).await?;
         let reference = Reference { shipment: None, inbound: Some(id) };
-        let codes: Vec<(usize, &ItemCode)> = receipt.lines.iter().map(|l| &l.item_code).enumerate().collect();
-        let item_ids = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
+        let codes: Vec<&ItemCode> = receipt.lines.iter().map(|l| &l.item_code).collect();
+        let items = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
         let (mut units, mut held) = (0, 0);
-        for (line, item) in receipt.lines.iter().zip(&item_ids) {
+        for (line, item) in receipt.lines.iter().zip(items.iter().map(|i| i.id)) {
             let lot = line.lot.as_ref().map_or("", Lot::as_str);
             let (received, defective) = (line.received.get(), line.defective.get());
             // Goods not on the request are unknown goods: all of them go on hold.

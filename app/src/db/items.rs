@@ -1,6 +1,7 @@
 //! Items (SKUs): code unique per shipper, barcode check-digit validated at the edge.
 
 use serde::{Deserialize, Serialize};
+use sqlx::Row;
 use utoipa::ToSchema;
 
 use super::{Db, Flag, Tx, is_unique_violation, now};
@@ -97,22 +98,45 @@ pub async fn list(db: &Db, scope: &Scope, after: i64, limit: i64) -> Result<Vec<
     Ok(q.fetch_all(db.reader()).await?)
 }
 
-/// Resolves a shipper's item codes to ids inside a transaction; `field` prefixes error paths.
+/// An item a document line names, as its shipper's code resolved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub id: ItemId,
+    /// Managed by lot and expiry (allocated first-expiry-first-out).
+    pub lot_managed: bool,
+}
+
+/// Resolves a shipper's item codes, in order, in one query; the first code the shipper has no
+/// item of is a 422 at `{field}/{i}/item_code`.
 pub async fn resolve_codes(
     tx: &mut Tx,
     shipper: ShipperId,
-    codes: &[(usize, &ItemCode)],
+    codes: &[&ItemCode],
     field: &str,
-) -> Result<Vec<ItemId>, Error> {
-    let mut ids = Vec::with_capacity(codes.len());
-    for (i, code) in codes {
-        let id: Option<i64> = sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
-            .bind(shipper.0)
-            .bind(code.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-        let id = id.ok_or_else(|| Error::invalid(format!("{field}/{i}/item_code"), format!("unknown item {code}")))?;
-        ids.push(ItemId(id));
+) -> Result<Vec<Resolved>, Error> {
+    let placeholders: Vec<String> = (0..codes.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "select item_id, code, lot_managed from item where shipper_id = $1 and code in ({})",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(shipper.0);
+    for code in codes {
+        q = q.bind(code.as_str());
     }
-    Ok(ids)
+    let mut found = std::collections::HashMap::with_capacity(codes.len());
+    for r in q.fetch_all(&mut **tx).await? {
+        let resolved =
+            Resolved { id: ItemId(r.try_get("item_id")?), lot_managed: r.try_get::<i64, _>("lot_managed")? != 0 };
+        found.insert(r.try_get::<String, _>("code")?, resolved);
+    }
+    codes
+        .iter()
+        .enumerate()
+        .map(|(i, code)| {
+            found
+                .get(code.as_str())
+                .copied()
+                .ok_or_else(|| Error::invalid(format!("{field}/{i}/item_code"), format!("unknown item {code}")))
+        })
+        .collect()
 }

@@ -145,10 +145,10 @@ pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error
                  ^FO40,280^FD{postal} {pref}^FS^FO40,320^FD{addr}^FS^FO40,360^FD{name}^FS^XZ",
             carrier = package.carrier,
             tn = package.tracking_number,
-            postal = recipient["postal_code"].as_str().unwrap_or_default(),
-            pref = recipient["prefecture"].as_str().unwrap_or_default(),
-            addr = recipient["address1"].as_str().unwrap_or_default(),
-            name = recipient["name"].as_str().unwrap_or_default(),
+            postal = recipient.postal_code,
+            pref = recipient.prefecture,
+            addr = recipient.address1,
+            name = recipient.name,
         );
         Ok(Label {
             package_id: package.package_id,

@@ -278,6 +278,11 @@ int_value!(
     100
 );
 
+impl Priority {
+    /// The priority of a shipment that names none: mid-range, as OPENLOGI's default.
+    pub const DEFAULT: Priority = Priority(50);
+}
+
 /// Declares a closed set of string values stored as text.
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {

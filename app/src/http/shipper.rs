@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{AsShipper, Id, Json, QueryParams};
+use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
 use crate::domain::inbound::InboundStatus;
@@ -113,76 +114,69 @@ async fn cancel_inbound(State(s): State<AppState>, me: AsShipper, Id(id): Id) ->
 /// `backordered` when stock is short and the shipper allows backorders, otherwise 422 naming
 /// the short items. Resubmitting the same identifier with the same content returns the
 /// existing shipment (200); with different content it is a 409.
-#[utoipa::path(post, path = "/v1/shipments", tag = "shipper", request_body = shipments::NewShipment,
+#[utoipa::path(post, path = "/v1/shipments", tag = "shipper", request_body = schema::NewShipment,
     params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = shipments::Shipment), (status = 200, body = shipments::Shipment, description = "resubmission of an existing shipment"),
+    responses((status = 201, body = schema::Shipment), (status = 200, body = schema::Shipment, description = "resubmission of an existing shipment"),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_shipment(
     State(s): State<AppState>,
     me: AsShipper,
-    Json(new): Json<shipments::NewShipment>,
+    Json(new): Json<schema::NewShipment>,
 ) -> Result<Response> {
-    Ok(match shipments::create(&s.db, me.0, &new).await? {
-        shipments::Created::New(sh) => created(sh).into_response(),
-        shipments::Created::Existing(sh) => axum::Json(sh).into_response(),
+    Ok(match shipments::create(&s.db, me.0, &new.into()).await? {
+        shipments::Created::New(sh) => created(schema::Shipment::from(sh)).into_response(),
+        shipments::Created::Existing(sh) => axum::Json(schema::Shipment::from(sh)).into_response(),
     })
 }
 
 #[utoipa::path(get, path = "/v1/shipments", tag = "shipper",
     params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = List<shipments::Shipment>)))]
+    responses((status = 200, body = List<schema::Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
     me: AsShipper,
     q: QueryParams,
-) -> Result<axum::Json<List<shipments::Shipment>>> {
+) -> Result<axum::Json<List<schema::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
     let rows = shipments::list(&s.db, &me.scope(), status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
+    let rows = rows.into_iter().map(schema::Shipment::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id.0)))
 }
 
 #[utoipa::path(get, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 404, body = Problem)))]
-async fn get_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::get(&s.db, &me.scope(), ShipmentId(id)).await?))
+    responses((status = 200, body = schema::Shipment), (status = 404, body = Problem)))]
+async fn get_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<schema::Shipment>> {
+    Ok(axum::Json(shipments::get(&s.db, &me.scope(), ShipmentId(id)).await?.into()))
 }
 
 /// Edits a shipment. In `backordered`/`waiting`/`suspended` the change applies (new lines are
 /// re-allocated); once picking started only recipient and carrier may change, as a `modify_request`.
 #[utoipa::path(patch, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
-    request_body = shipments::ShipmentEdit,
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    request_body = schema::ShipmentEdit,
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn edit_shipment(
     State(s): State<AppState>,
     me: AsShipper,
     Id(id): Id,
-    Json(edit): Json<shipments::ShipmentEdit>,
-) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::edit(&s.db, me.0, ShipmentId(id), &edit).await?))
+    Json(edit): Json<schema::ShipmentEdit>,
+) -> Result<axum::Json<schema::Shipment>> {
+    Ok(axum::Json(shipments::edit(&s.db, me.0, ShipmentId(id), &edit.into()).await?.into()))
 }
 
 /// Deletes (cancels) a shipment before warehouse work starts; afterwards use `POST .../cancel`.
 #[utoipa::path(delete, path = "/v1/shipments/{shipment_id}", tag = "shipper", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
-async fn delete_shipment(
-    State(s): State<AppState>,
-    me: AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), true).await?))
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
+async fn delete_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<schema::Shipment>> {
+    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), true).await?.into()))
 }
 
 /// Cancels a shipment: directly before work starts, as a `cancel_request` the warehouse
 /// accepts or refuses after.
 #[utoipa::path(post, path = "/v1/shipments/{shipment_id}/cancel", tag = "shipper", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
-async fn cancel_shipment(
-    State(s): State<AppState>,
-    me: AsShipper,
-    Id(id): Id,
-) -> Result<axum::Json<shipments::Shipment>> {
-    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), false).await?))
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
+async fn cancel_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<schema::Shipment>> {
+    Ok(axum::Json(shipments::cancel(&s.db, me.0, ShipmentId(id), false).await?.into()))
 }
 
 /// The shipment's packages and tracking numbers.

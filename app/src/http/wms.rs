@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
+use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{inbounds, packages, scans, shipments, stock, waves};
 use crate::domain::access::Scope;
@@ -94,26 +95,27 @@ async fn putaway_inbound(
 
 #[utoipa::path(get, path = "/wms/v1/shipments", tag = "warehouse",
     params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = List<shipments::Shipment>)))]
+    responses((status = 200, body = List<schema::Shipment>)))]
 async fn list_shipments(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     q: QueryParams,
-) -> Result<Json200<List<shipments::Shipment>>> {
+) -> Result<Json200<List<schema::Shipment>>> {
     let page = q.page()?;
     let status = q.filter("status", ShipmentStatus::parse)?;
     let rows = shipments::list(&s.db, &scope, status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id)))
+    let rows = rows.into_iter().map(schema::Shipment::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |s| s.shipment_id.0)))
 }
 
 #[utoipa::path(get, path = "/wms/v1/shipments/{shipment_id}", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 404, body = Problem)))]
+    responses((status = 200, body = schema::Shipment), (status = 404, body = Problem)))]
 async fn get_shipment(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(shipments::get(&s.db, &scope, ShipmentId(id)).await?))
+) -> Result<Json200<schema::Shipment>> {
+    Ok(axum::Json(shipments::get(&s.db, &scope, ShipmentId(id)).await?.into()))
 }
 
 async fn decide(
@@ -121,72 +123,72 @@ async fn decide(
     scope: Scope,
     id: i64,
     d: shipments::WarehouseDecision,
-) -> Result<Json200<shipments::Shipment>> {
-    Ok(axum::Json(shipments::decide(&s.db, &scope, ShipmentId(id), d).await?))
+) -> Result<Json200<schema::Shipment>> {
+    Ok(axum::Json(shipments::decide(&s.db, &scope, ShipmentId(id), d).await?.into()))
 }
 
 /// Puts a shipment on hold before work starts (e.g. an address to confirm).
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/suspend", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
 async fn suspend_shipment(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<shipments::Shipment>> {
+) -> Result<Json200<schema::Shipment>> {
     decide(s, scope, id, shipments::WarehouseDecision::Suspend).await
 }
 
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/resume", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
 async fn resume_shipment(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<shipments::Shipment>> {
+) -> Result<Json200<schema::Shipment>> {
     decide(s, scope, id, shipments::WarehouseDecision::Resume).await
 }
 
 /// Accepts a `cancel_request` (picked units go back to their shelves) or a `modify_request`.
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/accept-request", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
 async fn accept_request(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<shipments::Shipment>> {
+) -> Result<Json200<schema::Shipment>> {
     decide(s, scope, id, shipments::WarehouseDecision::AcceptRequest).await
 }
 
 /// Refuses a pending request; the shipment returns to the status it had.
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/refuse-request", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem)))]
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem)))]
 async fn refuse_request(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<shipments::Shipment>> {
+) -> Result<Json200<schema::Shipment>> {
     decide(s, scope, id, shipments::WarehouseDecision::RefuseRequest).await
 }
 
 /// Shipping inspection (出荷検品): counted units must equal ordered and picked; then `picked`.
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/inspection", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    request_body = shipments::Inspection,
-    responses((status = 200, body = shipments::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    request_body = schema::Inspection,
+    responses((status = 200, body = schema::Shipment), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn inspect_shipment(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-    Json(i): Json<shipments::Inspection>,
-) -> Result<Json200<shipments::Shipment>> {
-    match shipments::inspect(&s.db, &scope, ShipmentId(id), &i).await? {
-        Ok(shipment) => Ok(axum::Json(shipment)),
+    Json(i): Json<schema::Inspection>,
+) -> Result<Json200<schema::Shipment>> {
+    match shipments::inspect(&s.db, &scope, ShipmentId(id), &i.counted()).await? {
+        Ok(shipment) => Ok(axum::Json(shipment.into())),
         Err(differences) => Err(ApiError::InspectionMismatch(serde_json::to_value(differences).unwrap_or_default())),
     }
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 struct Packed {
-    shipment: shipments::Shipment,
+    shipment: schema::Shipment,
     packages: Vec<packages::Package>,
 }
 
@@ -201,7 +203,7 @@ async fn pack_shipment(
     Json(p): Json<packages::NewPackages>,
 ) -> Result<(StatusCode, Json200<Packed>)> {
     let (shipment, packages) = packages::pack(&s.db, &scope, ShipmentId(id), &p).await?;
-    Ok((StatusCode::CREATED, axum::Json(Packed { shipment, packages })))
+    Ok((StatusCode::CREATED, axum::Json(Packed { shipment: shipment.into(), packages })))
 }
 
 /// Issues the package's shipping label; calling again returns the same label.
