@@ -23,13 +23,9 @@ use super::shipments::{self, Created};
 use super::{Db, Tx, format_timestamp, is_unique_violation, now};
 use crate::domain::Error;
 use crate::domain::access::Scope;
-use crate::domain::channel::shopify::{self, ShippingAddress};
+use crate::domain::channel::shopify;
 use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
-use crate::domain::shipment::{Line, NewShipment, Recipient};
-use crate::domain::values::{
-    Carrier, ChannelId, Identifier, ItemCode, Name, Phone, PostalCode, Quantity, ShipperId, ShopDomain, Text,
-    WarehouseId, WebhookSecret,
-};
+use crate::domain::values::{Carrier, ChannelId, ItemCode, ShipperId, ShopDomain, WarehouseId, WebhookSecret};
 
 /// A channel as the API shows it (never with its secret).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -445,22 +441,18 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
     if let Some(existing) = existing_order(tx, channel, order).await? {
         return Ok(existing);
     }
-    let (new, line_items) = match shipment_request(order, channel) {
+    let warehouse = WarehouseId(channel.warehouse_id);
+    let (new, line_items) = match shopify::shipment_request(order, warehouse, channel.delivery_carrier) {
         Ok(request) => request,
         Err(rejection) => return Ok(Synced::Rejected(rejection)),
     };
     let shipper = ShipperId(channel.shipper_id);
-    for (line, i) in new.lines.iter().zip(&line_items) {
-        let item: Option<i64> = sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
-            .bind(shipper.0)
-            .bind(line.item_code.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if item.is_none() {
-            let field = format!("/line_items/{i}/sku");
-            let message = format!("the shipper has no item {}", line.item_code);
-            return Ok(Synced::Rejected(Rejection::new(RejectReason::UnknownSku, &field, message)));
-        }
+    let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
+    let found = super::items::find_codes(tx, shipper, &codes).await?;
+    if let Some((line, i)) = new.lines.iter().zip(&line_items).zip(&found).find_map(|(l, f)| f.is_none().then_some(l)) {
+        let field = format!("/line_items/{i}/sku");
+        let message = format!("the shipper has no item {}", line.item_code);
+        return Ok(Synced::Rejected(Rejection::new(RejectReason::UnknownSku, &field, message)));
     }
     let shipment_id = match shipments::create_in(tx, shipper, &new).await {
         Ok(Created::New(s)) => s.shipment_id.0,
@@ -531,96 +523,4 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         shipment_id: found.try_get("shipment_id")?,
         since: parse_stored(&found.try_get::<String, _>("created_at")?)?,
     }))
-}
-
-/// The shipment an order asks for, or why it cannot be one. Lines of one SKU are merged; the
-/// second value maps each shipment line to its first `line_items` index (for error pointers).
-fn shipment_request(order: &shopify::Order, channel: &Channel) -> Result<(NewShipment, Vec<usize>), Rejection> {
-    let recipient = recipient(order.shipping_address.as_ref())?;
-    let mut lines: Vec<Line> = Vec::new();
-    let mut line_items = Vec::new();
-    for (i, item) in order.line_items.iter().enumerate() {
-        if item.requires_shipping == Some(false) {
-            continue;
-        }
-        let field = format!("/line_items/{i}/sku");
-        let sku = item
-            .sku
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Rejection::new(RejectReason::UnknownSku, &field, "the line has no SKU"))?;
-        let code = ItemCode::parse(sku).map_err(|m| {
-            Rejection::new(RejectReason::UnknownSku, &field, format!("{sku:?} is not an item code: {m}"))
-        })?;
-        match lines.iter_mut().find(|l| l.item_code == code) {
-            Some(line) => {
-                line.quantity = Quantity::try_from(line.quantity.get() + item.quantity.get())
-                    .map_err(|m| Rejection::new(RejectReason::InvalidOrder, &format!("/line_items/{i}/quantity"), m))?;
-            }
-            None => {
-                lines.push(Line { item_code: code, quantity: item.quantity });
-                line_items.push(i);
-            }
-        }
-    }
-    if lines.is_empty() {
-        return Err(Rejection::new(RejectReason::InvalidOrder, "/line_items", "no line item requires shipping"));
-    }
-    let identifier =
-        Identifier::parse(order.identifier()).map_err(|m| Rejection::new(RejectReason::InvalidOrder, "/id", m))?;
-    let new = NewShipment {
-        identifier,
-        warehouse_id: WarehouseId(channel.warehouse_id),
-        allocate_priority: None,
-        ship_date: None,
-        recipient,
-        delivery_carrier: channel.delivery_carrier,
-        gift_wrap: false,
-        lines,
-    };
-    Ok((new, line_items))
-}
-
-fn address_field(name: &str) -> String {
-    format!("/shipping_address/{name}")
-}
-
-fn bad_address(name: &str) -> impl Fn(String) -> Rejection + '_ {
-    move |message| Rejection::new(RejectReason::BadAddress, &address_field(name), message)
-}
-
-fn present(name: &str, value: Option<&str>) -> Result<String, Rejection> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| bad_address(name)("is missing".into()))
-}
-
-/// A Shopify shipping address as a Kura recipient: Japanese addresses only (Kura's postal
-/// codes, prefectures and phone numbers are Japanese); the city goes before `address1`.
-fn recipient(address: Option<&ShippingAddress>) -> Result<Recipient, Rejection> {
-    let a = address.ok_or_else(|| {
-        Rejection::new(RejectReason::BadAddress, "/shipping_address", "the order has no shipping address")
-    })?;
-    let country = present("country_code", a.country_code.as_deref())?;
-    if !country.eq_ignore_ascii_case("JP") {
-        return Err(bad_address("country_code")(format!("Kura ships within Japan only (got {country})")));
-    }
-    let street = present("address1", a.address1.as_deref())?;
-    let line1 = match a.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(city) => format!("{city} {street}"),
-        None => street,
-    };
-    let address2 = a.address2.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    Ok(Recipient {
-        name: Name::parse(present("name", a.name.as_deref())?).map_err(bad_address("name"))?,
-        postal_code: PostalCode::parse(present("zip", a.zip.as_deref())?).map_err(bad_address("zip"))?,
-        prefecture: Name::parse(present("province", a.province.as_deref())?).map_err(bad_address("province"))?,
-        address1: Text::parse(line1).map_err(bad_address("address1"))?,
-        address2: address2.map(Text::parse).transpose().map_err(bad_address("address2"))?,
-        phone: Phone::parse(shopify::domestic_phone(&present("phone", a.phone.as_deref())?))
-            .map_err(bad_address("phone"))?,
-    })
 }

@@ -114,6 +114,19 @@ pub async fn resolve_codes(
     codes: &[&ItemCode],
     field: &str,
 ) -> Result<Vec<Resolved>, Error> {
+    find_codes(tx, shipper, codes)
+        .await?
+        .into_iter()
+        .zip(codes)
+        .enumerate()
+        .map(|(i, (found, code))| {
+            found.ok_or_else(|| Error::invalid(format!("{field}/{i}/item_code"), format!("unknown item {code}")))
+        })
+        .collect()
+}
+
+/// A shipper's items by code, in order, in one query; `None` where the shipper has none.
+pub async fn find_codes(tx: &mut Tx, shipper: ShipperId, codes: &[&ItemCode]) -> Result<Vec<Option<Resolved>>, Error> {
     let placeholders: Vec<String> = (0..codes.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = format!(
         "select item_id, code, lot_managed from item where shipper_id = $1 and code in ({})",
@@ -129,14 +142,5 @@ pub async fn resolve_codes(
             Resolved { id: ItemId(r.try_get("item_id")?), lot_managed: r.try_get::<i64, _>("lot_managed")? != 0 };
         found.insert(r.try_get::<String, _>("code")?, resolved);
     }
-    codes
-        .iter()
-        .enumerate()
-        .map(|(i, code)| {
-            found
-                .get(code.as_str())
-                .copied()
-                .ok_or_else(|| Error::invalid(format!("{field}/{i}/item_code"), format!("unknown item {code}")))
-        })
-        .collect()
+    Ok(codes.iter().map(|code| found.get(code.as_str()).copied()).collect())
 }
