@@ -12,6 +12,7 @@ pub mod channel;
 pub mod error;
 pub mod inbound;
 pub mod inspection;
+pub mod label;
 pub mod shipment;
 pub mod values;
 

@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 
 use super::shipments::{self, Shipment};
 use super::stock::{self, Reference};
-use super::{Db, billing, now};
+use super::{Db, billing, now, stored};
 use crate::domain::Error;
 use crate::domain::access::Scope;
+use crate::domain::label;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
 use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
 
@@ -139,17 +140,9 @@ pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error
             .bind(id.0)
             .execute(&mut **tx)
             .await?;
-        let recipient = shipments::get_in(tx, head.id).await?.recipient;
-        let content = format!(
-            "^XA^CF0,40^FO40,40^FD{carrier}^FS^FO40,100^BCN,120,Y,N,N^FD{tn}^FS^CF0,30\
-                 ^FO40,280^FD{postal} {pref}^FS^FO40,320^FD{addr}^FS^FO40,360^FD{name}^FS^XZ",
-            carrier = package.carrier,
-            tn = package.tracking_number,
-            postal = recipient.postal_code,
-            pref = recipient.prefecture,
-            addr = recipient.address1,
-            name = recipient.name,
-        );
+        let recipient = shipments::recipient(tx, head.id).await?;
+        let carrier = stored("carrier", Carrier::parse(&package.carrier).ok_or(package.carrier.as_str()))?;
+        let content = label::zpl(carrier, &package.tracking_number, &recipient);
         Ok(Label {
             package_id: package.package_id,
             carrier: package.carrier,

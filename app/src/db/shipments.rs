@@ -191,6 +191,18 @@ pub async fn head(tx: &mut Tx, scope: &Scope, id: ShipmentId) -> Result<Head, Er
     if scope.allows(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("shipment")) }
 }
 
+/// Where the shipment goes, inside a transaction that already checked access.
+pub async fn recipient(tx: &mut Tx, id: ShipmentId) -> Result<Recipient, Error> {
+    let row = sqlx::query(
+        "select recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
+         recipient_address2, recipient_phone from shipment where shipment_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    recipient_of(&row)
+}
+
 /// The shipment, if `scope` may see it.
 async fn load_visible(conn: &mut sqlx::AnyConnection, scope: &Scope, id: ShipmentId) -> Result<Shipment, Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
