@@ -7,6 +7,7 @@
 //! shipments).
 
 pub mod access;
+pub mod billing;
 pub mod calendar;
 pub mod channel;
 pub mod error;

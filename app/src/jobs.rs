@@ -140,7 +140,7 @@ pub async fn storage_billing(state: &AppState) -> Result<(), JobError> {
             .local_date(jiff::Timestamp::now())
             .yesterday()
             .map_err(|e| Error::Invalid { field: "date".into(), message: e.to_string() })?;
-        billing::bill_storage_day(&state.db, WarehouseId(w.warehouse_id), &yesterday.to_string()).await?;
+        billing::bill_storage_day(&state.db, WarehouseId(w.warehouse_id), yesterday).await?;
         Ok(())
     })
     .await

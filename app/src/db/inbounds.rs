@@ -10,6 +10,7 @@ use super::stock::{self, Reference, StockKey};
 use super::{Db, Tx, billing, items, now, shipments, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Scope;
+use crate::domain::billing::Kind as BillingKind;
 use crate::domain::calendar::parse_date;
 use crate::domain::inbound::{InboundAction, InboundStatus};
 use crate::domain::values::{
@@ -367,9 +368,9 @@ pub async fn receive(db: &Db, scope: &Scope, id: InboundId, receipt: &Receipt) -
             .execute(&mut **tx)
             .await?;
         let reference_key = format!("inbound:{}", id.0);
-        billing::record(tx, head.shipper, head.warehouse, billing::Kind::InboundUnit, units, &reference_key).await?;
+        billing::record(tx, head.shipper, head.warehouse, BillingKind::InboundUnit, units, &reference_key).await?;
         if held > 0 {
-            billing::record(tx, head.shipper, head.warehouse, billing::Kind::HoldStockCase, 1, &reference_key).await?;
+            billing::record(tx, head.shipper, head.warehouse, BillingKind::HoldStockCase, 1, &reference_key).await?;
         }
         set_status(tx, &head, to).await?;
         load(tx, id).await

@@ -14,6 +14,7 @@ use super::stock::{self, Reference};
 use super::{Db, billing, now, stored};
 use crate::domain::Error;
 use crate::domain::access::Scope;
+use crate::domain::billing::Kind as BillingKind;
 use crate::domain::label;
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
 use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
@@ -244,10 +245,9 @@ pub async fn handover(db: &Db, scope: &Scope, new: &NewHandover) -> Result<Hando
                 .fetch_one(&mut **tx)
                 .await?;
             let reference = format!("shipment:{id}");
-            billing::record(tx, head.shipper, head.warehouse, billing::Kind::ParcelShipped, parcels, &reference)
-                .await?;
+            billing::record(tx, head.shipper, head.warehouse, BillingKind::ParcelShipped, parcels, &reference).await?;
             if head.gift_wrap {
-                billing::record(tx, head.shipper, head.warehouse, billing::Kind::GiftWrap, 1, &reference).await?;
+                billing::record(tx, head.shipper, head.warehouse, BillingKind::GiftWrap, 1, &reference).await?;
             }
             shipments::set_status(tx, &head, to, None).await?;
             shipped.push(id);

@@ -12,6 +12,7 @@ use super::stock::{self, Demand};
 use super::{Db, Tx, billing, is_unique_violation, items, now, stored, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Scope;
+use crate::domain::billing::Kind as BillingKind;
 use crate::domain::inspection::{self, Difference, PickedLine};
 use crate::domain::shipment::{self, Change, Edit, Line, NewShipment, Recipient, ShipmentAction, ShipmentStatus};
 use crate::domain::values::{
@@ -683,7 +684,7 @@ pub async fn decide(db: &Db, scope: &Scope, id: ShipmentId, decision: WarehouseD
                             tx,
                             head.shipper,
                             head.warehouse,
-                            billing::Kind::CancelAfterPicking,
+                            BillingKind::CancelAfterPicking,
                             1,
                             &format!("shipment:{}", id.0),
                         )

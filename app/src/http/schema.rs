@@ -3,6 +3,7 @@
 //! (responses). Typed values (`domain::values`, a shipment's recipient) are used as they are,
 //! so a body that deserialises is already valid; what is left here is shape.
 
+pub mod billing;
 pub mod shipments;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.

@@ -11,9 +11,11 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{AsShipper, Id, Json, QueryParams};
+use super::schema::billing as billing_schema;
 use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
+use crate::domain::calendar::{DEFAULT_TIME_ZONE, Month};
 use crate::domain::inbound::InboundStatus;
 use crate::domain::shipment::ShipmentStatus;
 use crate::domain::values::{InboundId, ItemCode, ItemId, ShipmentId};
@@ -207,19 +209,18 @@ async fn get_stock(
 
 /// Charges for one month (`?month=YYYY-MM`, default the current month in Tokyo).
 #[utoipa::path(get, path = "/v1/billing/summary", tag = "shipper", params(("month" = Option<String>, Query)),
-    responses((status = 200, body = billing::Summary), (status = 422, body = Problem)))]
+    responses((status = 200, body = billing_schema::Summary), (status = 422, body = Problem)))]
 async fn billing_summary(
     State(s): State<AppState>,
     me: AsShipper,
     q: QueryParams,
-) -> Result<axum::Json<billing::Summary>> {
+) -> Result<axum::Json<billing_schema::Summary>> {
     let month = match q.get("month") {
-        Some(m) => m.to_owned(),
+        Some(m) => Month::parse(m).map_err(|message| ApiError::Schema { field: "month".into(), message })?,
         None => {
-            let tz =
-                jiff::tz::TimeZone::get(crate::domain::calendar::DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
-            jiff::Timestamp::now().to_zoned_datetime(tz).strftime("%Y-%m").to_string()
+            let tz = jiff::tz::TimeZone::get(DEFAULT_TIME_ZONE).unwrap_or(jiff::tz::TimeZone::UTC);
+            Month::of(jiff::Timestamp::now().to_zoned_datetime(tz).date())
         }
     };
-    Ok(axum::Json(billing::summary(&s.db, me.0, &month).await?))
+    Ok(axum::Json(billing::summary(&s.db, me.0, month).await?.into()))
 }

@@ -46,9 +46,9 @@ async fn storage_is_billed_once_per_warehouse_and_day(backend: Backend) {
     .await
     .expect("on hand");
 
-    let today = tokyo_today();
-    billing::bill_storage_day(&app.db, warehouse, &today).await.expect("bill");
-    billing::bill_storage_day(&app.db, warehouse, &today).await.expect("bill again");
+    let today = tokyo_today().parse().expect("a date");
+    billing::bill_storage_day(&app.db, warehouse, today).await.expect("bill");
+    billing::bill_storage_day(&app.db, warehouse, today).await.expect("bill again");
 
     assert_eq!(app.billing(&acme, "storage_unit_day").await, on_hand, "one unit-day per unit, once");
 }
