@@ -8,6 +8,7 @@
 //! fixed order (item, then FEFO/pick sequence, then id) so multi-line shipments cannot
 //! deadlock, and the table's `check (reserved <= on_hand)` is a last line of defence.
 
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use sqlx::{Acquire, Row};
 use utoipa::ToSchema;
@@ -28,7 +29,7 @@ pub struct StockKey<'a> {
     pub location: LocationId,
     pub item: i64,
     pub lot: &'a str,
-    pub expires_on: Option<&'a str>,
+    pub expires_on: Option<Date>,
     pub bucket: Bucket,
 }
 
@@ -49,7 +50,7 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
     .bind(key.location.0)
     .bind(key.item)
     .bind(key.lot)
-    .bind(key.expires_on)
+    .bind(key.expires_on.map(|d| d.to_string()))
     .bind(key.bucket.as_str())
     .bind(now())
     .execute(&mut **tx)
@@ -241,6 +242,7 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
         .await?;
     let lot: String = src.try_get("lot")?;
     let expires: Option<String> = src.try_get("expires_on")?;
+    let expires = super::stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?;
     row(
         tx,
         &StockKey {
@@ -248,7 +250,7 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
             location: LocationId(packing.location_id),
             item: src.try_get("item_id")?,
             lot: &lot,
-            expires_on: expires.as_deref(),
+            expires_on: expires,
             bucket: Bucket::Sellable,
         },
     )

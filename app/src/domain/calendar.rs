@@ -62,10 +62,6 @@ pub fn parse_cutoff(s: &str) -> Result<Time, Error> {
     Time::new(h, m, 0, 0).map_err(|_| bad())
 }
 
-pub fn parse_date(field: &str, s: &str) -> Result<Date, Error> {
-    s.parse::<Date>().map_err(|_| Error::invalid(field, format!("must be a date YYYY-MM-DD (got {s:?})")))
-}
-
 /// A calendar month, written `YYYY-MM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month(Date);

@@ -4,6 +4,7 @@
 //! so a body that deserialises is already valid; what is left here is shape.
 
 pub mod billing;
+pub mod inbounds;
 pub mod shipments;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.

@@ -12,6 +12,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, Problem};
 use super::extract::{AsShipper, Id, Json, QueryParams};
 use super::schema::billing as billing_schema;
+use super::schema::inbounds as inbound_schema;
 use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
@@ -75,41 +76,50 @@ async fn get_item(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Resul
     Ok(axum::Json(items::get(&s.db, &me.scope(), ItemId(id)).await?))
 }
 
-#[utoipa::path(post, path = "/v1/inbounds", tag = "shipper", request_body = inbounds::NewInbound,
-    responses((status = 201, body = inbounds::Inbound), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/v1/inbounds", tag = "shipper", request_body = inbound_schema::NewInbound,
+    responses((status = 201, body = inbound_schema::Inbound), (status = 422, body = Problem)))]
 async fn create_inbound(
     State(s): State<AppState>,
     me: AsShipper,
-    Json(new): Json<inbounds::NewInbound>,
-) -> Result<Created<inbounds::Inbound>> {
-    Ok(created(inbounds::create(&s.db, me.0, &new).await?))
+    Json(new): Json<inbound_schema::NewInbound>,
+) -> Result<Created<inbound_schema::Inbound>> {
+    Ok(created(inbounds::create(&s.db, me.0, &new.into()).await?.into()))
 }
 
 #[utoipa::path(get, path = "/v1/inbounds", tag = "shipper",
     params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = List<inbounds::Inbound>)))]
+    responses((status = 200, body = List<inbound_schema::Inbound>)))]
 async fn list_inbounds(
     State(s): State<AppState>,
     me: AsShipper,
     q: QueryParams,
-) -> Result<axum::Json<List<inbounds::Inbound>>> {
+) -> Result<axum::Json<List<inbound_schema::Inbound>>> {
     let page = q.page()?;
     let status = q.filter("status", InboundStatus::parse)?;
     let rows = inbounds::list(&s.db, &me.scope(), status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id)))
+    let rows = rows.into_iter().map(inbound_schema::Inbound::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id.0)))
 }
 
 #[utoipa::path(get, path = "/v1/inbounds/{inbound_id}", tag = "shipper", params(("inbound_id" = i64, Path)),
-    responses((status = 200, body = inbounds::Inbound), (status = 404, body = Problem)))]
-async fn get_inbound(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::get(&s.db, &me.scope(), InboundId(id)).await?))
+    responses((status = 200, body = inbound_schema::Inbound), (status = 404, body = Problem)))]
+async fn get_inbound(
+    State(s): State<AppState>,
+    me: AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<inbound_schema::Inbound>> {
+    Ok(axum::Json(inbounds::get(&s.db, &me.scope(), InboundId(id)).await?.into()))
 }
 
 /// Cancels an inbound; only while it is `waiting`.
 #[utoipa::path(post, path = "/v1/inbounds/{inbound_id}/cancel", tag = "shipper", params(("inbound_id" = i64, Path)),
-    responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
-async fn cancel_inbound(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::cancel(&s.db, me.0, InboundId(id)).await?))
+    responses((status = 200, body = inbound_schema::Inbound), (status = 409, body = Problem)))]
+async fn cancel_inbound(
+    State(s): State<AppState>,
+    me: AsShipper,
+    Id(id): Id,
+) -> Result<axum::Json<inbound_schema::Inbound>> {
+    Ok(axum::Json(inbounds::cancel(&s.db, me.0, InboundId(id)).await?.into()))
 }
 
 /// Creates a shipment and allocates stock to it: `waiting` when every line is reserved,

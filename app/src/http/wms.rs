@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
+use super::schema::inbounds as inbound_schema;
 use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{inbounds, packages, scans, shipments, stock, waves};
@@ -45,52 +46,53 @@ type Json200<T> = axum::Json<T>;
 
 #[utoipa::path(get, path = "/wms/v1/inbounds", tag = "warehouse",
     params(("status" = Option<String>, Query), ("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = List<inbounds::Inbound>)))]
+    responses((status = 200, body = List<inbound_schema::Inbound>)))]
 async fn list_inbounds(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     q: QueryParams,
-) -> Result<Json200<List<inbounds::Inbound>>> {
+) -> Result<Json200<List<inbound_schema::Inbound>>> {
     let page = q.page()?;
     let status = q.filter("status", InboundStatus::parse)?;
     let rows = inbounds::list(&s.db, &scope, status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id)))
+    let rows = rows.into_iter().map(inbound_schema::Inbound::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |i| i.inbound_id.0)))
 }
 
 /// Records what arrived: good units into the receiving area, defective and unexpected goods on hold.
 #[utoipa::path(post, path = "/wms/v1/inbounds/{inbound_id}/receive", tag = "warehouse", params(("inbound_id" = i64, Path)),
-    request_body = inbounds::Receipt,
-    responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    request_body = inbound_schema::Receipt,
+    responses((status = 200, body = inbound_schema::Inbound), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn receive_inbound(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-    Json(r): Json<inbounds::Receipt>,
-) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::receive(&s.db, &scope, InboundId(id), &r).await?))
+    Json(r): Json<inbound_schema::Receipt>,
+) -> Result<Json200<inbound_schema::Inbound>> {
+    Ok(axum::Json(inbounds::receive(&s.db, &scope, InboundId(id), &r.lines()).await?.into()))
 }
 
 #[utoipa::path(post, path = "/wms/v1/inbounds/{inbound_id}/inspect", tag = "warehouse", params(("inbound_id" = i64, Path)),
-    responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
+    responses((status = 200, body = inbound_schema::Inbound), (status = 409, body = Problem)))]
 async fn inspect_inbound(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::inspect(&s.db, &scope, InboundId(id)).await?))
+) -> Result<Json200<inbound_schema::Inbound>> {
+    Ok(axum::Json(inbounds::inspect(&s.db, &scope, InboundId(id)).await?.into()))
 }
 
 /// Puts received goods on a shelf; the inbound becomes `stocked` and backorders are re-allocated.
 #[utoipa::path(post, path = "/wms/v1/inbounds/{inbound_id}/putaway", tag = "warehouse", params(("inbound_id" = i64, Path)),
-    request_body = inbounds::Putaway,
-    responses((status = 200, body = inbounds::Inbound), (status = 409, body = Problem)))]
+    request_body = inbound_schema::Putaway,
+    responses((status = 200, body = inbound_schema::Inbound), (status = 409, body = Problem)))]
 async fn putaway_inbound(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-    Json(p): Json<inbounds::Putaway>,
-) -> Result<Json200<inbounds::Inbound>> {
-    Ok(axum::Json(inbounds::putaway(&s.db, &scope, InboundId(id), &p).await?))
+    Json(p): Json<inbound_schema::Putaway>,
+) -> Result<Json200<inbound_schema::Inbound>> {
+    Ok(axum::Json(inbounds::putaway(&s.db, &scope, InboundId(id), p.location_code.as_deref()).await?.into()))
 }
 
 #[utoipa::path(get, path = "/wms/v1/shipments", tag = "warehouse",
