@@ -13,6 +13,7 @@ pub mod channel;
 pub mod error;
 pub mod inbound;
 pub mod inspection;
+pub mod item;
 pub mod label;
 pub mod shipment;
 pub mod values;

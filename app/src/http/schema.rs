@@ -5,6 +5,7 @@
 
 pub mod billing;
 pub mod inbounds;
+pub mod items;
 pub mod shipments;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.

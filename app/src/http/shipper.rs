@@ -13,6 +13,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{AsShipper, Id, Json, QueryParams};
 use super::schema::billing as billing_schema;
 use super::schema::inbounds as inbound_schema;
+use super::schema::items as item_schema;
 use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
@@ -51,29 +52,34 @@ async fn list_warehouses(State(s): State<AppState>, _: AsShipper) -> Result<axum
     Ok(axum::Json(warehouses::list(&s.db).await?))
 }
 
-#[utoipa::path(post, path = "/v1/items", tag = "shipper", request_body = items::NewItem,
-    responses((status = 201, body = items::Item), (status = 409, body = Problem), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/v1/items", tag = "shipper", request_body = item_schema::NewItem,
+    responses((status = 201, body = item_schema::Item), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_item(
     State(s): State<AppState>,
     me: AsShipper,
-    Json(new): Json<items::NewItem>,
-) -> Result<Created<items::Item>> {
-    Ok(created(items::create(&s.db, me.0, &new).await?))
+    Json(new): Json<item_schema::NewItem>,
+) -> Result<Created<item_schema::Item>> {
+    Ok(created(items::create(&s.db, me.0, &new.into()).await?.into()))
 }
 
 #[utoipa::path(get, path = "/v1/items", tag = "shipper",
     params(("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = List<items::Item>)))]
-async fn list_items(State(s): State<AppState>, me: AsShipper, q: QueryParams) -> Result<axum::Json<List<items::Item>>> {
+    responses((status = 200, body = List<item_schema::Item>)))]
+async fn list_items(
+    State(s): State<AppState>,
+    me: AsShipper,
+    q: QueryParams,
+) -> Result<axum::Json<List<item_schema::Item>>> {
     let page = q.page()?;
     let rows = items::list(&s.db, &me.scope(), page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |i| i.item_id)))
+    let rows = rows.into_iter().map(item_schema::Item::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |i| i.item_id.0)))
 }
 
 #[utoipa::path(get, path = "/v1/items/{item_id}", tag = "shipper", params(("item_id" = i64, Path)),
-    responses((status = 200, body = items::Item), (status = 404, body = Problem)))]
-async fn get_item(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<items::Item>> {
-    Ok(axum::Json(items::get(&s.db, &me.scope(), ItemId(id)).await?))
+    responses((status = 200, body = item_schema::Item), (status = 404, body = Problem)))]
+async fn get_item(State(s): State<AppState>, me: AsShipper, Id(id): Id) -> Result<axum::Json<item_schema::Item>> {
+    Ok(axum::Json(items::get(&s.db, &me.scope(), ItemId(id)).await?.into()))
 }
 
 #[utoipa::path(post, path = "/v1/inbounds", tag = "shipper", request_body = inbound_schema::NewInbound,
