@@ -12,7 +12,7 @@ use crate::domain::access::Scope;
 use crate::domain::billing::Kind as BillingKind;
 use crate::domain::inbound::{InboundAction, InboundStatus, NewInbound, ReceivedLine};
 use crate::domain::values::{
-    Bucket, Identifier, InboundId, ItemCode, ItemId, LedgerKind, LocationId, LocationKind, Lot, ShipperId, WarehouseId,
+    Bucket, Identifier, InboundId, ItemCode, ItemId, LedgerKind, LocationKind, Lot, ShipperId, WarehouseId,
 };
 
 /// An inbound as stored, with its lines.
@@ -301,7 +301,7 @@ pub async fn receive(db: &Db, scope: &Scope, id: InboundId, lines: &[ReceivedLin
                 if n > 0 {
                     let key = StockKey {
                         warehouse: head.warehouse,
-                        location: LocationId(location),
+                        location,
                         item: item.0,
                         lot,
                         expires_on: expires,
@@ -378,14 +378,14 @@ pub async fn putaway(db: &Db, scope: &Scope, id: InboundId, location_code: Optio
             let n: i64 = l.try_get("received")?;
             let mut key = StockKey {
                 warehouse: head.warehouse,
-                location: LocationId(receiving.location_id),
+                location: receiving.location_id,
                 item,
                 lot: &lot,
                 expires_on: expires,
                 bucket: Bucket::Sellable,
             };
             let from = stock::row(tx, &key).await?;
-            key.location = LocationId(shelf.location_id);
+            key.location = shelf.location_id;
             let onto = stock::row(tx, &key).await?;
             stock::move_stock(tx, from, -n, 0, LedgerKind::Putaway, reference).await?;
             stock::move_stock(tx, onto, n, 0, LedgerKind::Putaway, reference).await?;

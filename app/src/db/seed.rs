@@ -68,7 +68,7 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                 }
                 let w =
                     warehouses::create_warehouse(tx, "TKY1", "Tokyo Bay DC", "Asia/Tokyo", "12:30", &locations).await?;
-                WarehouseId(w.warehouse_id)
+                w.warehouse_id
             }
         };
         let mut shipper_tokens = Vec::new();
@@ -81,8 +81,8 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                 Some(id) => ShipperId(id),
                 None => {
                     let s = warehouses::create_shipper(tx, code, name, *allow_backorder).await?;
-                    seed_items(tx, ShipperId(s.shipper_id), warehouse).await?;
-                    ShipperId(s.shipper_id)
+                    seed_items(tx, s.shipper_id, warehouse).await?;
+                    s.shipper_id
                 }
             };
             let (_, token) = tokens::create(tx, &format!("{code} (seed)"), Role::Shipper, Some(shipper), &[]).await?;

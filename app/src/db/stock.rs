@@ -247,7 +247,7 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
         tx,
         &StockKey {
             warehouse,
-            location: LocationId(packing.location_id),
+            location: packing.location_id,
             item: src.try_get("item_id")?,
             lot: &lot,
             expires_on: expires,
@@ -384,7 +384,7 @@ pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error>
         }
         let key = StockKey {
             warehouse: a.warehouse_id,
-            location: LocationId(location.location_id),
+            location: location.location_id,
             item: a.item_id,
             lot: a.lot.as_str(),
             expires_on: None,

@@ -1,30 +1,33 @@
-//! Shippers, warehouses and their locations (admin-managed master data).
-
-use serde::Serialize;
-use utoipa::ToSchema;
+//! Shippers, warehouses and their locations (admin-managed master data) in storage.
 
 use super::{Db, Flag, Tx, now};
 use crate::domain::Error;
 use crate::domain::access::Scope;
 use crate::domain::calendar::WarehouseClock;
-use crate::domain::values::{LocationKind, WarehouseId};
+use crate::domain::values::{Identifier, LocationId, LocationKind, Name, ShipperId, WarehouseId};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Shipper {
-    pub shipper_id: i64,
-    pub code: String,
-    pub name: String,
+    #[sqlx(try_from = "i64")]
+    pub shipper_id: ShipperId,
+    #[sqlx(try_from = "String")]
+    pub code: Identifier,
+    #[sqlx(try_from = "String")]
+    pub name: Name,
     #[sqlx(try_from = "i64")]
     pub allow_backorder: Flag,
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Warehouse {
-    pub warehouse_id: i64,
-    pub code: String,
-    pub name: String,
-    /// IANA time zone; cut-offs and billing days are local to it.
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
+    #[sqlx(try_from = "String")]
+    pub code: Identifier,
+    #[sqlx(try_from = "String")]
+    pub name: Name,
+    /// IANA time zone; cut-offs and billing days are local to it (see [`Warehouse::clock`]).
     pub time_zone: String,
     /// Same-day cut-off, local `HH:MM`.
     pub cutoff_time: String,
@@ -36,10 +39,12 @@ impl Warehouse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Location {
-    pub location_id: i64,
-    pub warehouse_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub location_id: LocationId,
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
     pub code: String,
     #[sqlx(try_from = "String")]
     pub kind: LocationKind,
@@ -107,7 +112,7 @@ pub async fn create_warehouse(
         sqlx::query(
             "insert into location (warehouse_id, code, kind, pick_sequence, created_at) values ($1, $2, $3, $4, $5)",
         )
-        .bind(warehouse.warehouse_id)
+        .bind(warehouse.warehouse_id.0)
         .bind(code)
         .bind(kind.as_str())
         .bind(seq)

@@ -202,7 +202,7 @@ pub async fn cutoff_due(
     let today = clock.local_date(now).to_string();
     let exists: Option<i64> =
         sqlx::query_scalar("select wave_id from wave where warehouse_id = $1 and wave_date = $2 and origin = 'cutoff'")
-            .bind(warehouse.warehouse_id)
+            .bind(warehouse.warehouse_id.0)
             .bind(today)
             .fetch_optional(db.reader())
             .await?;

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::{AsAdmin, Id, Json, QueryParams};
+use super::schema::master;
 use crate::db::{channels, maintenance, tokens, warehouses};
 use crate::domain::access::Role;
 use crate::domain::calendar::{DEFAULT_CUTOFF, DEFAULT_TIME_ZONE};
@@ -41,16 +42,16 @@ struct NewShipper {
 }
 
 #[utoipa::path(post, path = "/admin/v1/shippers", tag = "admin", request_body = NewShipper,
-    responses((status = 201, body = warehouses::Shipper), (status = 409, body = Problem)))]
+    responses((status = 201, body = master::Shipper), (status = 409, body = Problem)))]
 async fn create_shipper(
     State(s): State<AppState>,
     _: AsAdmin,
     Json(n): Json<NewShipper>,
-) -> Result<(StatusCode, axum::Json<warehouses::Shipper>)> {
+) -> Result<(StatusCode, axum::Json<master::Shipper>)> {
     let shipper = crate::transaction!(&s.db, |tx| {
         warehouses::create_shipper(tx, n.code.as_str(), n.name.as_str(), n.allow_backorder).await
     })?;
-    Ok((StatusCode::CREATED, axum::Json(shipper)))
+    Ok((StatusCode::CREATED, axum::Json(shipper.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,12 +76,12 @@ struct NewWarehouse {
 }
 
 #[utoipa::path(post, path = "/admin/v1/warehouses", tag = "admin", request_body = NewWarehouse,
-    responses((status = 201, body = warehouses::Warehouse), (status = 422, body = Problem)))]
+    responses((status = 201, body = master::Warehouse), (status = 422, body = Problem)))]
 async fn create_warehouse(
     State(s): State<AppState>,
     _: AsAdmin,
     Json(n): Json<NewWarehouse>,
-) -> Result<(StatusCode, axum::Json<warehouses::Warehouse>)> {
+) -> Result<(StatusCode, axum::Json<master::Warehouse>)> {
     let locations: Vec<(String, LocationKind, i64)> =
         n.locations.iter().map(|l| (l.code.to_string(), l.kind, l.pick_sequence)).collect();
     let tz = n.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
@@ -90,7 +91,7 @@ async fn create_warehouse(
         let n = &n;
         warehouses::create_warehouse(tx, n.code.as_str(), n.name.as_str(), tz, cutoff, locations).await
     })?;
-    Ok((StatusCode::CREATED, axum::Json(w)))
+    Ok((StatusCode::CREATED, axum::Json(w.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,24 +118,7 @@ async fn create_token(
     _: AsAdmin,
     Json(n): Json<NewToken>,
 ) -> Result<(StatusCode, axum::Json<IssuedToken>)> {
-    let (token_id, token) = crate::transaction!(&s.db, |tx| {
-        let n = &n;
-        if let Some(shipper) = n.shipper_id {
-            let found: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
-                .bind(shipper.0)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if found.is_none() {
-                return Err(crate::domain::Error::invalid("/shipper_id", "unknown shipper"));
-            }
-        }
-        for (i, w) in n.warehouse_ids.iter().enumerate() {
-            warehouses::get_in(tx, *w)
-                .await
-                .map_err(|_| crate::domain::Error::invalid(format!("/warehouse_ids/{i}"), "unknown warehouse"))?;
-        }
-        tokens::create(tx, n.name.as_str(), n.role, n.shipper_id, &n.warehouse_ids).await
-    })?;
+    let (token_id, token) = tokens::issue(&s.db, n.name.as_str(), n.role, n.shipper_id, &n.warehouse_ids).await?;
     Ok((StatusCode::CREATED, axum::Json(IssuedToken { token_id, token })))
 }
 

@@ -6,6 +6,7 @@
 pub mod billing;
 pub mod inbounds;
 pub mod items;
+pub mod master;
 pub mod shipments;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.

@@ -14,6 +14,7 @@ use super::extract::{AsShipper, Id, Json, QueryParams};
 use super::schema::billing as billing_schema;
 use super::schema::inbounds as inbound_schema;
 use super::schema::items as item_schema;
+use super::schema::master;
 use super::schema::shipments as schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
@@ -47,9 +48,9 @@ fn created<T>(v: T) -> Created<T> {
 
 /// Warehouses shippers can send inbounds to and ship from.
 #[utoipa::path(get, path = "/v1/warehouses", tag = "shipper",
-    responses((status = 200, body = Vec<warehouses::Warehouse>), (status = 401, body = Problem)))]
-async fn list_warehouses(State(s): State<AppState>, _: AsShipper) -> Result<axum::Json<Vec<warehouses::Warehouse>>> {
-    Ok(axum::Json(warehouses::list(&s.db).await?))
+    responses((status = 200, body = Vec<master::Warehouse>), (status = 401, body = Problem)))]
+async fn list_warehouses(State(s): State<AppState>, _: AsShipper) -> Result<axum::Json<Vec<master::Warehouse>>> {
+    Ok(axum::Json(warehouses::list(&s.db).await?.into_iter().map(master::Warehouse::from).collect()))
 }
 
 #[utoipa::path(post, path = "/v1/items", tag = "shipper", request_body = item_schema::NewItem,
