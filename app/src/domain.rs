@@ -16,6 +16,7 @@ pub mod inspection;
 pub mod item;
 pub mod label;
 pub mod shipment;
+pub mod stock;
 pub mod values;
 
 pub use error::Error;

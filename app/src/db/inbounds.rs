@@ -299,14 +299,7 @@ pub async fn receive(db: &Db, scope: &Scope, id: InboundId, lines: &[ReceivedLin
                 [(good, receiving.location_id, Bucket::Sellable), (bad, hold.location_id, Bucket::Hold)]
             {
                 if n > 0 {
-                    let key = StockKey {
-                        warehouse: head.warehouse,
-                        location,
-                        item: item.0,
-                        lot,
-                        expires_on: expires,
-                        bucket,
-                    };
+                    let key = StockKey { warehouse: head.warehouse, location, item, lot, expires_on: expires, bucket };
                     let row = stock::row(tx, &key).await?;
                     stock::move_stock(tx, row, n, 0, LedgerKind::Receive, reference).await?;
                 }
@@ -372,7 +365,7 @@ pub async fn putaway(db: &Db, scope: &Scope, id: InboundId, location_code: Optio
         .fetch_all(&mut **tx)
         .await?;
         for l in lines {
-            let item: i64 = l.try_get("item_id")?;
+            let item = ItemId(l.try_get("item_id")?);
             let lot: String = l.try_get("lot")?;
             let expires = date_of("expires_on", l.try_get("expires_on")?)?;
             let n: i64 = l.try_get("received")?;

@@ -11,7 +11,7 @@ use super::{Db, channels, tokens, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Role;
 use crate::domain::channel::ChannelKind;
-use crate::domain::values::{Bucket, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
+use crate::domain::values::{Bucket, ItemId, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Seeded {
@@ -152,7 +152,7 @@ async fn seed_items(tx: &mut super::Tx, shipper: ShipperId, warehouse: Warehouse
         let key = StockKey {
             warehouse,
             location: LocationId(shelves[i % shelves.len()]),
-            item,
+            item: ItemId(item),
             lot: "",
             expires_on: None,
             bucket: Bucket::Sellable,

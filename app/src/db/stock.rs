@@ -9,17 +9,16 @@
 //! deadlock, and the table's `check (reserved <= on_hand)` is a last line of defence.
 
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
 use sqlx::{Acquire, Row};
-use utoipa::ToSchema;
 
 use super::{Db, Tx, now, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Scope;
 use crate::domain::error::ShortItem;
+use crate::domain::stock::Adjustment;
 use crate::domain::values::{
-    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, MAX_ON_HAND, ShipmentId, StockDelta,
-    StockId, WarehouseId,
+    Bucket, InboundId, ItemCode, ItemId, LedgerKind, LocationId, LocationKind, MAX_ON_HAND, ShipmentId, StockId,
+    WarehouseId,
 };
 
 /// Where a quantity lives.
@@ -27,7 +26,7 @@ use crate::domain::values::{
 pub struct StockKey<'a> {
     pub warehouse: WarehouseId,
     pub location: LocationId,
-    pub item: i64,
+    pub item: ItemId,
     pub lot: &'a str,
     pub expires_on: Option<Date>,
     pub bucket: Bucket,
@@ -48,7 +47,7 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
     )
     .bind(key.warehouse.0)
     .bind(key.location.0)
-    .bind(key.item)
+    .bind(key.item.0)
     .bind(key.lot)
     .bind(key.expires_on.map(|d| d.to_string()))
     .bind(key.bucket.as_str())
@@ -59,7 +58,7 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
         "select stock_id from stock where location_id = $1 and item_id = $2 and lot = $3 and bucket = $4",
     )
     .bind(key.location.0)
-    .bind(key.item)
+    .bind(key.item.0)
     .bind(key.lot)
     .bind(key.bucket.as_str())
     .fetch_one(&mut **tx)
@@ -248,7 +247,7 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
         &StockKey {
             warehouse,
             location: packing.location_id,
-            item: src.try_get("item_id")?,
+            item: ItemId(src.try_get("item_id")?),
             lot: &lot,
             expires_on: expires,
             bucket: Bucket::Sellable,
@@ -279,11 +278,14 @@ pub async fn return_picked(tx: &mut Tx, warehouse: WarehouseId, shipment: Shipme
 
 /// One item's stock in one warehouse, in OPENLOGI's terms:
 /// `available = quantity - shipping - reserved`.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StockSummary {
-    pub item_id: i64,
-    pub item_code: String,
-    pub warehouse_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub item_id: ItemId,
+    #[sqlx(try_from = "String")]
+    pub item_code: ItemCode,
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
     /// Sellable units on the shelves plus units picked and not yet shipped.
     pub quantity: i64,
     /// Picked units in the packing and shipping areas.
@@ -327,33 +329,6 @@ pub async fn summary(db: &Db, scope: &Scope, item_code: Option<&ItemCode>) -> Re
     Ok(q.fetch_all(db.reader()).await?)
 }
 
-/// A manual correction or a customer return, by warehouse staff.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Adjustment {
-    pub warehouse_id: WarehouseId,
-    pub location_code: String,
-    pub item_id: i64,
-    #[serde(default = "no_lot")]
-    #[schema(value_type = String)]
-    pub lot: Lot,
-    pub bucket: Bucket,
-    /// Signed change of on-hand units (-1,000,000 to 1,000,000, not zero); a `return` must be positive.
-    pub quantity: StockDelta,
-    pub reason: AdjustmentReason,
-}
-
-fn no_lot() -> Lot {
-    Lot::parse("").unwrap_or_else(|_| unreachable!("the empty lot is valid"))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdjustmentReason {
-    Adjust,
-    Return,
-}
-
 /// Applies a correction or return. Warehouse staff adjust only the items of shippers their
 /// warehouse serves -- shippers with stock, an inbound or a channel there; any other item is
 /// "not found", as another tenant's ids always are.
@@ -361,10 +336,7 @@ pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error>
     if !scope.operates(a.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
-    let quantity = a.quantity.get();
-    if quantity == 0 || (a.reason == AdjustmentReason::Return && quantity < 0) {
-        return Err(Error::invalid("/quantity", "must be non-zero, and positive for a return"));
-    }
+    a.check()?;
     crate::transaction!(db, |tx| {
         warehouses::check_operated(tx, scope, a.warehouse_id).await?;
         let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
@@ -375,7 +347,7 @@ pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error>
                or exists (select 1 from inbound n where n.warehouse_id = $2 and n.shipper_id = i.shipper_id) \
                or exists (select 1 from channel c where c.warehouse_id = $2 and c.shipper_id = i.shipper_id))",
         )
-        .bind(a.item_id)
+        .bind(a.item_id.0)
         .bind(a.warehouse_id.0)
         .fetch_optional(&mut **tx)
         .await?;
@@ -391,11 +363,7 @@ pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error>
             bucket: a.bucket,
         };
         let stock = row(tx, &key).await?;
-        let kind = match a.reason {
-            AdjustmentReason::Adjust => LedgerKind::Adjust,
-            AdjustmentReason::Return => LedgerKind::Return,
-        };
-        move_stock(tx, stock, quantity, 0, kind, Reference::default()).await.map_err(|e| match e {
+        move_stock(tx, stock, a.quantity.get(), 0, a.ledger_kind(), Reference::default()).await.map_err(|e| match e {
             Error::Database(sqlx::Error::Database(ref d))
                 if d.message().contains("check") || d.message().contains("CHECK") =>
             {

@@ -8,6 +8,7 @@ pub mod inbounds;
 pub mod items;
 pub mod master;
 pub mod shipments;
+pub mod stock;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.
 pub(crate) mod date {

@@ -16,6 +16,7 @@ use super::schema::inbounds as inbound_schema;
 use super::schema::items as item_schema;
 use super::schema::master;
 use super::schema::shipments as schema;
+use super::schema::stock as stock_schema;
 use super::{AppState, List};
 use crate::db::{billing, inbounds, items, packages, shipments, stock, warehouses};
 use crate::domain::calendar::{DEFAULT_TIME_ZONE, Month};
@@ -211,17 +212,18 @@ async fn shipment_packages(
 
 /// Stock per item and warehouse: `available = quantity - shipping - reserved`.
 #[utoipa::path(get, path = "/v1/stock", tag = "shipper", params(("item_code" = Option<String>, Query)),
-    responses((status = 200, body = Vec<stock::StockSummary>)))]
+    responses((status = 200, body = Vec<stock_schema::StockSummary>)))]
 async fn get_stock(
     State(s): State<AppState>,
     me: AsShipper,
     q: QueryParams,
-) -> Result<axum::Json<Vec<stock::StockSummary>>> {
+) -> Result<axum::Json<Vec<stock_schema::StockSummary>>> {
     let code = q
         .get("item_code")
         .map(|c| ItemCode::parse(c).map_err(|m| ApiError::Schema { field: "item_code".into(), message: m }))
         .transpose()?;
-    Ok(axum::Json(stock::summary(&s.db, &me.scope(), code.as_ref()).await?))
+    let rows = stock::summary(&s.db, &me.scope(), code.as_ref()).await?;
+    Ok(axum::Json(rows.into_iter().map(stock_schema::StockSummary::from).collect()))
 }
 
 /// Charges for one month (`?month=YYYY-MM`, default the current month in Tokyo).

@@ -12,6 +12,7 @@ use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
 use super::schema::inbounds as inbound_schema;
 use super::schema::shipments as schema;
+use super::schema::stock as stock_schema;
 use super::{AppState, List};
 use crate::db::{inbounds, packages, scans, shipments, stock, waves};
 use crate::domain::access::Scope;
@@ -269,13 +270,13 @@ async fn record_scan(
 }
 
 /// A stock correction (`adjust`) or customer return (`return`), written to the ledger.
-#[utoipa::path(post, path = "/wms/v1/stock/adjustments", tag = "warehouse", request_body = stock::Adjustment,
+#[utoipa::path(post, path = "/wms/v1/stock/adjustments", tag = "warehouse", request_body = stock_schema::Adjustment,
     responses((status = 204), (status = 422, body = Problem)))]
 async fn adjust_stock(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
-    Json(a): Json<stock::Adjustment>,
+    Json(a): Json<stock_schema::Adjustment>,
 ) -> Result<StatusCode> {
-    stock::adjust(&s.db, &scope, &a).await?;
+    stock::adjust(&s.db, &scope, &a.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
