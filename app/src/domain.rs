@@ -15,6 +15,7 @@ pub mod inbound;
 pub mod inspection;
 pub mod item;
 pub mod label;
+pub mod package;
 pub mod shipment;
 pub mod stock;
 pub mod values;

@@ -5,9 +5,7 @@
 //! to the carrier is what makes a shipment `shipped` (ledger `ship`, billing per parcel).
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use utoipa::ToSchema;
 
 use super::shipments::{self, Shipment};
 use super::stock::{self, Reference};
@@ -16,42 +14,38 @@ use crate::domain::Error;
 use crate::domain::access::Scope;
 use crate::domain::billing::Kind as BillingKind;
 use crate::domain::label;
+use crate::domain::package::{self, NewHandover};
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
-use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
+use crate::domain::values::{Carrier, Grams, HandoverId, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPackages {
-    pub packages: Vec<NewPackage>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPackage {
-    pub weight_grams: Grams,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+/// A package as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
-    pub package_id: i64,
-    pub shipment_id: i64,
-    pub carrier: String,
+    pub package_id: PackageId,
+    pub shipment_id: ShipmentId,
+    pub carrier: Carrier,
     pub tracking_number: String,
-    pub weight_grams: i64,
+    pub weight_grams: Grams,
     pub label_issued_at: Option<String>,
-    pub handover_id: Option<i64>,
+    pub handover_id: Option<HandoverId>,
     pub created_at: String,
 }
 
 const COLUMNS: &str =
     "package_id, shipment_id, carrier, tracking_number, weight_grams, label_issued_at, handover_id, created_at";
 
-/// A tracking number: carrier prefix, 10 random digits and a mod-7 check digit (the scheme
-/// Japanese carriers print; a real integration gets numbers from the carrier's API).
-fn tracking_number(carrier: Carrier) -> String {
-    let body = format!("{}{:010}", carrier.tracking_prefix(), rand::rng().random_range(0..10_000_000_000u64));
-    let check = body.parse::<u64>().map(|n| n % 7).unwrap_or(0);
-    format!("{body}{check}")
+fn package_of(r: &sqlx::any::AnyRow) -> Result<Package, Error> {
+    let carrier: String = r.try_get("carrier")?;
+    Ok(Package {
+        package_id: PackageId(r.try_get("package_id")?),
+        shipment_id: ShipmentId(r.try_get("shipment_id")?),
+        carrier: stored("carrier", Carrier::parse(&carrier).ok_or(carrier))?,
+        tracking_number: r.try_get("tracking_number")?,
+        weight_grams: stored("weight_grams", Grams::try_from(r.try_get::<i64, _>("weight_grams")?))?,
+        label_issued_at: r.try_get("label_issued_at")?,
+        handover_id: r.try_get::<Option<i64>, _>("handover_id")?.map(HandoverId),
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// Packs a `picked` shipment into one or more packages; the shipment becomes `packed`.
@@ -59,11 +53,9 @@ pub async fn pack(
     db: &Db,
     scope: &Scope,
     id: ShipmentId,
-    new: &NewPackages,
+    weights: &[Grams],
 ) -> Result<(Shipment, Vec<Package>), Error> {
-    if new.packages.is_empty() || new.packages.len() > 50 {
-        return Err(Error::invalid("/packages", "must have 1 to 50 packages"));
-    }
+    package::check_packages(weights)?;
     crate::transaction!(db, |tx| {
         let head = shipments::head(tx, scope, id).await?;
         let to = head.status.next(ShipmentAction::Pack, None)?;
@@ -71,21 +63,22 @@ pub async fn pack(
             .bind(id.0)
             .fetch_one(&mut **tx)
             .await?;
-        let carrier = Carrier::parse(&carrier).unwrap_or(Carrier::Yamato);
-        let mut packages = Vec::with_capacity(new.packages.len());
-        for p in &new.packages {
-            let package: Package = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let carrier = stored("delivery_carrier", Carrier::parse(&carrier).ok_or(carrier))?;
+        let mut packages = Vec::with_capacity(weights.len());
+        for weight in weights {
+            let serial: u64 = rand::rng().random();
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "insert into package (shipment_id, carrier, tracking_number, weight_grams, created_at) \
                      values ($1, $2, $3, $4, $5) returning {COLUMNS}"
             )))
             .bind(id.0)
             .bind(carrier.as_str())
-            .bind(tracking_number(carrier))
-            .bind(p.weight_grams.get())
+            .bind(package::tracking_number(carrier, serial))
+            .bind(weight.get())
             .bind(now())
             .fetch_one(&mut **tx)
             .await?;
-            packages.push(package);
+            packages.push(package_of(&row)?);
         }
         shipments::set_status(tx, &head, to, None).await?;
         let shipment = shipments::get_in(tx, id).await?;
@@ -93,13 +86,12 @@ pub async fn pack(
     })
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A package's label (ZPL II, see `domain::label`) and when it was first issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
-    pub package_id: i64,
-    pub carrier: String,
+    pub package_id: PackageId,
+    pub carrier: Carrier,
     pub tracking_number: String,
-    /// ZPL II, ready for a thermal label printer.
-    pub format: &'static str,
     pub content: String,
     pub issued_at: String,
 }
@@ -107,15 +99,13 @@ pub struct Label {
 /// Issues the package's label, or returns the one already issued.
 pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error> {
     crate::transaction!(db, |tx| {
-        let package: Package =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
-                .bind(id.0)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound("package"))?;
-        let head = shipments::head(tx, scope, ShipmentId(package.shipment_id))
-            .await
-            .map_err(|_| Error::NotFound("package"))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("package"))?;
+        let package = package_of(&row)?;
+        let head = shipments::head(tx, scope, package.shipment_id).await.map_err(|_| Error::NotFound("package"))?;
         if head.status == ShipmentStatus::Cancelled {
             return Err(Error::IllegalTransition {
                 entity: "shipment",
@@ -142,35 +132,26 @@ pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error
             .execute(&mut **tx)
             .await?;
         let recipient = shipments::recipient(tx, head.id).await?;
-        let carrier = stored("carrier", Carrier::parse(&package.carrier).ok_or(package.carrier.as_str()))?;
-        let content = label::zpl(carrier, &package.tracking_number, &recipient);
+        let content = label::zpl(package.carrier, &package.tracking_number, &recipient);
         Ok(Label {
             package_id: package.package_id,
             carrier: package.carrier,
             tracking_number: package.tracking_number,
-            format: "zpl",
             content,
             issued_at,
         })
     })
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewHandover {
+/// A handover as done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub handover_id: HandoverId,
     pub warehouse_id: WarehouseId,
     pub carrier: Carrier,
-    pub tracking_numbers: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Handover {
-    pub handover_id: i64,
-    pub warehouse_id: i64,
-    pub carrier: String,
     pub packages: i64,
     /// Shipments whose every package is now with the carrier.
-    pub shipped: Vec<i64>,
+    pub shipped: Vec<ShipmentId>,
     pub created_at: String,
 }
 
@@ -179,9 +160,7 @@ pub async fn handover(db: &Db, scope: &Scope, new: &NewHandover) -> Result<Hando
     if !scope.operates(new.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
-    if new.tracking_numbers.is_empty() || new.tracking_numbers.len() > 1000 {
-        return Err(Error::invalid("/tracking_numbers", "must have 1 to 1000 tracking numbers"));
-    }
+    new.check()?;
     crate::transaction!(db, |tx| {
         super::warehouses::check_operated(tx, scope, new.warehouse_id).await?;
         let ts = now();
@@ -250,13 +229,13 @@ pub async fn handover(db: &Db, scope: &Scope, new: &NewHandover) -> Result<Hando
                 billing::record(tx, head.shipper, head.warehouse, BillingKind::GiftWrap, 1, &reference).await?;
             }
             shipments::set_status(tx, &head, to, None).await?;
-            shipped.push(id);
+            shipped.push(ShipmentId(id));
         }
         Ok(Handover {
-            handover_id,
-            warehouse_id: new.warehouse_id.0,
-            carrier: new.carrier.as_str().to_owned(),
-            packages: new.tracking_numbers.len() as i64,
+            handover_id: HandoverId(handover_id),
+            warehouse_id: new.warehouse_id,
+            carrier: new.carrier,
+            packages: i64::try_from(new.tracking_numbers.len()).unwrap_or(i64::MAX),
             shipped,
             created_at: ts,
         })
@@ -283,10 +262,11 @@ async fn ship_stock(tx: &mut super::Tx, warehouse: WarehouseId, id: ShipmentId) 
 pub async fn list_for_shipment(db: &Db, scope: &Scope, id: ShipmentId) -> Result<Vec<Package>, Error> {
     let mut conn = db.reader().acquire().await?;
     shipments::check_visible(&mut conn, scope, id).await?;
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from package where shipment_id = $1 order by package_id"
     )))
     .bind(id.0)
     .fetch_all(&mut *conn)
-    .await?)
+    .await?;
+    rows.iter().map(package_of).collect()
 }

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod inbounds;
 pub mod items;
 pub mod master;
+pub mod packages;
 pub mod shipments;
 pub mod stock;
 

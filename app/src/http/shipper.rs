@@ -15,6 +15,7 @@ use super::schema::billing as billing_schema;
 use super::schema::inbounds as inbound_schema;
 use super::schema::items as item_schema;
 use super::schema::master;
+use super::schema::packages as package_schema;
 use super::schema::shipments as schema;
 use super::schema::stock as stock_schema;
 use super::{AppState, List};
@@ -201,13 +202,14 @@ async fn cancel_shipment(State(s): State<AppState>, me: AsShipper, Id(id): Id) -
 
 /// The shipment's packages and tracking numbers.
 #[utoipa::path(get, path = "/v1/shipments/{shipment_id}/packages", tag = "shipper", params(("shipment_id" = i64, Path)),
-    responses((status = 200, body = Vec<packages::Package>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<package_schema::Package>), (status = 404, body = Problem)))]
 async fn shipment_packages(
     State(s): State<AppState>,
     me: AsShipper,
     Id(id): Id,
-) -> Result<axum::Json<Vec<packages::Package>>> {
-    Ok(axum::Json(packages::list_for_shipment(&s.db, &me.scope(), ShipmentId(id)).await?))
+) -> Result<axum::Json<Vec<package_schema::Package>>> {
+    let rows = packages::list_for_shipment(&s.db, &me.scope(), ShipmentId(id)).await?;
+    Ok(axum::Json(rows.into_iter().map(package_schema::Package::from).collect()))
 }
 
 /// Stock per item and warehouse: `available = quantity - shipping - reserved`.

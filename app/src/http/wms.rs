@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
 use super::schema::inbounds as inbound_schema;
+use super::schema::packages as package_schema;
 use super::schema::shipments as schema;
 use super::schema::stock as stock_schema;
 use super::{AppState, List};
@@ -192,43 +193,44 @@ async fn inspect_shipment(
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 struct Packed {
     shipment: schema::Shipment,
-    packages: Vec<packages::Package>,
+    packages: Vec<package_schema::Package>,
 }
 
 /// Packs an inspected shipment into packages, one tracking number each; the shipment becomes `packed`.
 #[utoipa::path(post, path = "/wms/v1/shipments/{shipment_id}/packages", tag = "warehouse", params(("shipment_id" = i64, Path)),
-    request_body = packages::NewPackages,
+    request_body = package_schema::NewPackages,
     responses((status = 201, body = Packed), (status = 409, body = Problem)))]
 async fn pack_shipment(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-    Json(p): Json<packages::NewPackages>,
+    Json(p): Json<package_schema::NewPackages>,
 ) -> Result<(StatusCode, Json200<Packed>)> {
-    let (shipment, packages) = packages::pack(&s.db, &scope, ShipmentId(id), &p).await?;
+    let (shipment, packages) = packages::pack(&s.db, &scope, ShipmentId(id), &p.weights()).await?;
+    let packages = packages.into_iter().map(package_schema::Package::from).collect();
     Ok((StatusCode::CREATED, axum::Json(Packed { shipment: shipment.into(), packages })))
 }
 
 /// Issues the package's shipping label; calling again returns the same label.
 #[utoipa::path(post, path = "/wms/v1/packages/{package_id}/label", tag = "warehouse", params(("package_id" = i64, Path)),
-    responses((status = 200, body = packages::Label), (status = 404, body = Problem)))]
+    responses((status = 200, body = package_schema::Label), (status = 404, body = Problem)))]
 async fn issue_label(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<packages::Label>> {
-    Ok(axum::Json(packages::label(&s.db, &scope, PackageId(id)).await?))
+) -> Result<Json200<package_schema::Label>> {
+    Ok(axum::Json(packages::label(&s.db, &scope, PackageId(id)).await?.into()))
 }
 
 /// Hands packages to the carrier; shipments whose packages are all handed over become `shipped`.
-#[utoipa::path(post, path = "/wms/v1/handovers", tag = "warehouse", request_body = packages::NewHandover,
-    responses((status = 201, body = packages::Handover), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/wms/v1/handovers", tag = "warehouse", request_body = package_schema::NewHandover,
+    responses((status = 201, body = package_schema::Handover), (status = 422, body = Problem)))]
 async fn create_handover(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
-    Json(h): Json<packages::NewHandover>,
-) -> Result<(StatusCode, Json200<packages::Handover>)> {
-    Ok((StatusCode::CREATED, axum::Json(packages::handover(&s.db, &scope, &h).await?)))
+    Json(h): Json<package_schema::NewHandover>,
+) -> Result<(StatusCode, Json200<package_schema::Handover>)> {
+    Ok((StatusCode::CREATED, axum::Json(packages::handover(&s.db, &scope, &h.into()).await?.into())))
 }
 
 /// Releases today's allocated shipments as a wave (picking list) now, before the cut-off job does.
