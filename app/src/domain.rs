@@ -16,8 +16,10 @@ pub mod inspection;
 pub mod item;
 pub mod label;
 pub mod package;
+pub mod scan;
 pub mod shipment;
 pub mod stock;
 pub mod values;
+pub mod wave;
 
 pub use error::Error;

@@ -105,7 +105,7 @@ pub async fn cutoff_waves(state: &AppState) -> Result<(), JobError> {
         let Some(clock) = waves::cutoff_due(&state.db, &w, now).await? else { return Ok(()) };
         let warehouse = w.warehouse_id;
         if let Some(wave) = waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await? {
-            tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
+            tracing::info!(warehouse = %warehouse, wave = wave.wave_id.0, shipments = wave.shipment_ids.len(), "cut-off wave released");
             // The wave-generation SLI: how long after the cut-off the picking list came out.
             let now = jiff::Timestamp::now();
             if let Some(cutoff) = clock.cutoff_today(now) {

@@ -111,7 +111,7 @@ const BUDGETS: &[(&str, f64)] = &[
     ("create-shipment, backordered", 14.0),
     ("hht-scan, location", 11.0),
     ("hht-scan, item", 9.0),
-    ("hht-scan, quantity", 22.0),
+    ("hht-scan, quantity", 19.0),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,7 +234,6 @@ pub async fn release(tx: &mut Tx, shipment: ShipmentId) -> Result<(), Error> {
 
 /// The packing-area row that picked units of `stock` move to.
 pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) -> Result<StockId, Error> {
-    let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
     let src = sqlx::query("select item_id, lot, expires_on from stock where stock_id = $1")
         .bind(stock.0)
         .fetch_one(&mut **tx)
@@ -242,18 +241,20 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
     let lot: String = src.try_get("lot")?;
     let expires: Option<String> = src.try_get("expires_on")?;
     let expires = super::stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?;
-    row(
-        tx,
-        &StockKey {
-            warehouse,
-            location: packing.location_id,
-            item: ItemId(src.try_get("item_id")?),
-            lot: &lot,
-            expires_on: expires,
-            bucket: Bucket::Sellable,
-        },
-    )
-    .await
+    packing_row_for(tx, warehouse, ItemId(src.try_get("item_id")?), &lot, expires).await
+}
+
+/// [`packing_row`] for an item and lot already known (a pick task carries them).
+pub async fn packing_row_for(
+    tx: &mut Tx,
+    warehouse: WarehouseId,
+    item: ItemId,
+    lot: &str,
+    expires_on: Option<Date>,
+) -> Result<StockId, Error> {
+    let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
+    let key = StockKey { warehouse, location: packing.location_id, item, lot, expires_on, bucket: Bucket::Sellable };
+    row(tx, &key).await
 }
 
 /// Returns picked units of a cancelled shipment from the packing area to their shelves.

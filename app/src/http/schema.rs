@@ -8,8 +8,10 @@ pub mod inbounds;
 pub mod items;
 pub mod master;
 pub mod packages;
+pub mod scans;
 pub mod shipments;
 pub mod stock;
+pub mod waves;
 
 /// Dates in bodies: `YYYY-MM-DD`, parsed once here into `jiff::civil::Date`.
 pub(crate) mod date {

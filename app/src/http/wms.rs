@@ -12,8 +12,10 @@ use super::error::{ApiError, Problem};
 use super::extract::{AsWarehouse, Id, Json, QueryParams};
 use super::schema::inbounds as inbound_schema;
 use super::schema::packages as package_schema;
+use super::schema::scans as scan_schema;
 use super::schema::shipments as schema;
 use super::schema::stock as stock_schema;
+use super::schema::waves as wave_schema;
 use super::{AppState, List};
 use crate::db::{inbounds, packages, scans, shipments, stock, waves};
 use crate::domain::access::Scope;
@@ -234,41 +236,41 @@ async fn create_handover(
 }
 
 /// Releases today's allocated shipments as a wave (picking list) now, before the cut-off job does.
-#[utoipa::path(post, path = "/wms/v1/waves", tag = "warehouse", request_body = waves::NewWave,
-    responses((status = 201, body = waves::Wave), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/wms/v1/waves", tag = "warehouse", request_body = wave_schema::NewWave,
+    responses((status = 201, body = wave_schema::Wave), (status = 422, body = Problem)))]
 async fn create_wave(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
-    Json(w): Json<waves::NewWave>,
-) -> Result<(StatusCode, Json200<waves::Wave>)> {
+    Json(w): Json<wave_schema::NewWave>,
+) -> Result<(StatusCode, Json200<wave_schema::Wave>)> {
     if !scope.operates(w.warehouse_id) {
         return Err(crate::domain::Error::NotFound("warehouse").into());
     }
     let wave = waves::generate(&s.db, w.warehouse_id, waves::Origin::Manual)
         .await?
         .ok_or_else(|| ApiError::Internal("manual waves never conflict".into()))?;
-    Ok((StatusCode::CREATED, axum::Json(wave)))
+    Ok((StatusCode::CREATED, axum::Json(wave.into())))
 }
 
 #[utoipa::path(get, path = "/wms/v1/waves/{wave_id}", tag = "warehouse", params(("wave_id" = i64, Path)),
-    responses((status = 200, body = waves::Wave), (status = 404, body = Problem)))]
+    responses((status = 200, body = wave_schema::Wave), (status = 404, body = Problem)))]
 async fn get_wave(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
     Id(id): Id,
-) -> Result<Json200<waves::Wave>> {
-    Ok(axum::Json(waves::get(&s.db, &scope, WaveId(id)).await?))
+) -> Result<Json200<wave_schema::Wave>> {
+    Ok(axum::Json(waves::get(&s.db, &scope, WaveId(id)).await?.into()))
 }
 
 /// An HHT pick scan. Retrying with the same `client_event_id` returns the first result.
-#[utoipa::path(post, path = "/wms/v1/scans", tag = "warehouse", request_body = scans::Scan,
-    responses((status = 200, body = scans::ScanResult), (status = 422, body = Problem)))]
+#[utoipa::path(post, path = "/wms/v1/scans", tag = "warehouse", request_body = scan_schema::Scan,
+    responses((status = 200, body = scan_schema::ScanResult), (status = 422, body = Problem)))]
 async fn record_scan(
     State(s): State<AppState>,
     AsWarehouse(scope): AsWarehouse,
-    Json(scan): Json<scans::Scan>,
-) -> Result<Json200<scans::ScanResult>> {
-    Ok(axum::Json(scans::record(&s.db, &scope, &scan).await?))
+    Json(scan): Json<scan_schema::Scan>,
+) -> Result<Json200<scan_schema::ScanResult>> {
+    Ok(axum::Json(scans::record(&s.db, &scope, &scan.into()).await?.into()))
 }
 
 /// A stock correction (`adjust`) or customer return (`return`), written to the ledger.
