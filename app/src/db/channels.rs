@@ -15,47 +15,31 @@
 
 use jiff::Timestamp;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use utoipa::ToSchema;
 
 use super::shipments::{self, Created};
-use super::{Db, Tx, format_timestamp, is_unique_violation, now};
+use super::{Db, Tx, format_timestamp, is_unique_violation, now, stored};
 use crate::domain::Error;
 use crate::domain::access::Scope;
 use crate::domain::channel::shopify;
-use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
-use crate::domain::values::{Carrier, ChannelId, ItemCode, ShipperId, ShopDomain, WarehouseId, WebhookSecret};
+use crate::domain::channel::{ChannelKind, EventStatus, NewChannel, RejectReason, Rejection};
+use crate::domain::values::{
+    Carrier, ChannelEventId, ChannelId, ItemCode, ShipmentId, ShipperId, ShopDomain, WarehouseId,
+};
 
-/// A channel as the API shows it (never with its secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A channel as stored, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {
-    pub channel_id: i64,
-    pub shipper_id: i64,
-    /// The warehouse its orders ship from.
-    pub warehouse_id: i64,
-    pub kind: ChannelKind,
-    pub shop_domain: String,
-    /// The carrier its shipments go with.
-    pub delivery_carrier: Carrier,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewChannel {
+    pub channel_id: ChannelId,
     pub shipper_id: ShipperId,
     /// The warehouse its orders ship from.
     pub warehouse_id: WarehouseId,
     pub kind: ChannelKind,
-    /// The shop's platform domain, as Shopify sends it in `X-Shopify-Shop-Domain`.
     pub shop_domain: ShopDomain,
-    /// The secret the shop signs webhooks with (for a Shopify app, its client secret).
-    /// Omitted: Kura generates one and returns it, once.
-    pub webhook_secret: Option<WebhookSecret>,
-    /// Default `yamato`.
-    pub delivery_carrier: Option<Carrier>,
+    /// The carrier its shipments go with.
+    pub delivery_carrier: Carrier,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 const CHANNEL_COLUMNS: &str =
@@ -68,11 +52,11 @@ fn decode<T>(column: &str, parsed: Option<T>) -> Result<T, Error> {
 /// The channel and its webhook secret.
 fn channel_of(r: &sqlx::any::AnyRow) -> Result<(Channel, String), Error> {
     let channel = Channel {
-        channel_id: r.try_get("channel_id")?,
-        shipper_id: r.try_get("shipper_id")?,
-        warehouse_id: r.try_get("warehouse_id")?,
+        channel_id: ChannelId(r.try_get("channel_id")?),
+        shipper_id: ShipperId(r.try_get("shipper_id")?),
+        warehouse_id: WarehouseId(r.try_get("warehouse_id")?),
         kind: decode("kind", ChannelKind::parse(&r.try_get::<String, _>("kind")?))?,
-        shop_domain: r.try_get("shop_domain")?,
+        shop_domain: stored("shop_domain", ShopDomain::parse(r.try_get::<String, _>("shop_domain")?))?,
         delivery_carrier: decode("delivery_carrier", Carrier::parse(&r.try_get::<String, _>("delivery_carrier")?))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -161,10 +145,10 @@ pub async fn by_shop_in(tx: &mut Tx, kind: ChannelKind, shop: &str) -> Result<Op
 }
 
 /// One webhook delivery a channel accepted, and what became of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelEvent {
-    pub channel_event_id: i64,
-    pub channel_id: i64,
+    pub channel_event_id: ChannelEventId,
+    pub channel_id: ChannelId,
     /// The platform's delivery id (`X-Shopify-Webhook-Id`), unique per channel.
     pub webhook_id: String,
     pub topic: String,
@@ -178,7 +162,7 @@ pub struct ChannelEvent {
     /// The field at fault and what is wrong with it (`rejected` only).
     pub detail: Option<String>,
     /// The order's shipment (`created` and `duplicate`).
-    pub shipment_id: Option<i64>,
+    pub shipment_id: Option<ShipmentId>,
     /// When the order was placed on the channel.
     pub order_created_at: String,
     /// When the channel sent the event (`X-Shopify-Triggered-At`).
@@ -194,8 +178,8 @@ const EVENT_COLUMNS: &str = "e.channel_event_id, e.channel_id, e.webhook_id, e.t
 fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
     let reason: Option<String> = r.try_get("reason")?;
     Ok(ChannelEvent {
-        channel_event_id: r.try_get("channel_event_id")?,
-        channel_id: r.try_get("channel_id")?,
+        channel_event_id: ChannelEventId(r.try_get("channel_event_id")?),
+        channel_id: ChannelId(r.try_get("channel_id")?),
         webhook_id: r.try_get("webhook_id")?,
         topic: r.try_get("topic")?,
         external_order_id: r.try_get("external_order_id")?,
@@ -203,7 +187,7 @@ fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
         status: decode("status", EventStatus::parse(&r.try_get::<String, _>("status")?))?,
         reason: reason.map(|r| decode("reason", RejectReason::parse(&r))).transpose()?,
         detail: r.try_get("detail")?,
-        shipment_id: r.try_get("shipment_id")?,
+        shipment_id: r.try_get::<Option<i64>, _>("shipment_id")?.map(ShipmentId),
         order_created_at: r.try_get("order_created_at")?,
         triggered_at: r.try_get("triggered_at")?,
         created_at: r.try_get("created_at")?,
@@ -292,13 +276,13 @@ pub async fn receive_order(
         let external_id = external_id.as_str();
         if let Some(triggered_at) = delivery.triggered_at
             && let Some(event) =
-                replayed(tx, channel.channel_id, external_id, triggered_at, delivery.webhook_id).await?
+                replayed(tx, channel.channel_id.0, external_id, triggered_at, delivery.webhook_id).await?
         {
             // The same Shopify event under another webhook id: a replay (Shopify's own retries
             // keep the id). Answer what the first delivery did; store nothing, retry nothing.
             let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
             let existed_since = match event.shipment_id {
-                Some(id) => Some(shipment_created_at(tx, id).await?),
+                Some(id) => Some(shipment_created_at(tx, id.0).await?),
                 None => None,
             };
             return Ok(Handled { event, outcome, existed_since });
@@ -310,7 +294,7 @@ pub async fn receive_order(
              values ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $8) \
              on conflict (channel_id, webhook_id) do nothing returning channel_event_id",
         )
-        .bind(channel.channel_id)
+        .bind(channel.channel_id.0)
         .bind(delivery.webhook_id)
         .bind(delivery.topic)
         .bind(external_id)
@@ -322,13 +306,13 @@ pub async fn receive_order(
         .await?;
         let Some(event_id) = claimed else {
             // A redelivery: answer what the first delivery did, and change nothing.
-            let event = event_by_webhook(tx, channel.channel_id, delivery.webhook_id).await?;
+            let event = event_by_webhook(tx, channel.channel_id.0, delivery.webhook_id).await?;
             if event.external_order_id != external_id {
                 return Err(Error::invalid("X-Shopify-Webhook-Id", "was already used for another order"));
             }
             let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
             let existed_since = match event.shipment_id {
-                Some(id) => Some(shipment_created_at(tx, id).await?),
+                Some(id) => Some(shipment_created_at(tx, id.0).await?),
                 None => None,
             };
             return Ok(Handled { event, outcome, existed_since });
@@ -441,12 +425,12 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
     if let Some(existing) = existing_order(tx, channel, order).await? {
         return Ok(existing);
     }
-    let warehouse = WarehouseId(channel.warehouse_id);
+    let warehouse = channel.warehouse_id;
     let (new, line_items) = match shopify::shipment_request(order, warehouse, channel.delivery_carrier) {
         Ok(request) => request,
         Err(rejection) => return Ok(Synced::Rejected(rejection)),
     };
-    let shipper = ShipperId(channel.shipper_id);
+    let shipper = channel.shipper_id;
     let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
     let found = super::items::find_codes(tx, shipper, &codes).await?;
     if let Some((line, i)) = new.lines.iter().zip(&line_items).zip(&found).find_map(|(l, f)| f.is_none().then_some(l)) {
@@ -476,7 +460,7 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
     sqlx::query(
         "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) values ($1, $2, $3, $4)",
     )
-    .bind(channel.channel_id)
+    .bind(channel.channel_id.0)
     .bind(order.id.to_string())
     .bind(shipment_id)
     .bind(now())
@@ -492,7 +476,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         "select s.shipment_id, s.created_at from channel_order co join shipment s on s.shipment_id = co.shipment_id \
          where co.channel_id = $1 and co.external_order_id = $2",
     )
-    .bind(channel.channel_id)
+    .bind(channel.channel_id.0)
     .bind(order.id.to_string())
     .fetch_optional(&mut **tx)
     .await?;
@@ -501,7 +485,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         None => {
             let by_identifier =
                 sqlx::query("select shipment_id, created_at from shipment where shipper_id = $1 and identifier = $2")
-                    .bind(channel.shipper_id)
+                    .bind(channel.shipper_id.0)
                     .bind(order.identifier())
                     .fetch_optional(&mut **tx)
                     .await?;
@@ -510,7 +494,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
                 "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) \
                  values ($1, $2, $3, $4) on conflict do nothing",
             )
-            .bind(channel.channel_id)
+            .bind(channel.channel_id.0)
             .bind(order.id.to_string())
             .bind(row.try_get::<i64, _>("shipment_id")?)
             .bind(now())

@@ -10,7 +10,7 @@ use super::stock::{self, Reference, StockKey};
 use super::{Db, channels, tokens, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Role;
-use crate::domain::channel::ChannelKind;
+use crate::domain::channel::{ChannelKind, NewChannel};
 use crate::domain::values::{Bucket, ItemId, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +105,7 @@ async fn seed_channel(
         Some(found) => found,
         None => {
             let shipper = shippers.iter().find(|(code, _, _)| code == shipper_code).map_or(0, |(_, id, _)| *id);
-            let new = channels::NewChannel {
+            let new = NewChannel {
                 shipper_id: ShipperId(shipper),
                 warehouse_id: warehouse,
                 kind: ChannelKind::Shopify,
@@ -117,9 +117,9 @@ async fn seed_channel(
         }
     };
     Ok(SeededChannel {
-        channel_id: channel.channel_id,
+        channel_id: channel.channel_id.0,
         shipper_code: shipper_code.to_owned(),
-        shop_domain: channel.shop_domain,
+        shop_domain: channel.shop_domain.to_string(),
         webhook_path: format!("/channels/v1/{}/{}/orders", channel.kind, channel.channel_id),
         webhook_secret,
     })

@@ -10,7 +10,7 @@
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::values::{Quantity, text_enum};
+use super::values::{Carrier, Quantity, ShipperId, ShopDomain, WarehouseId, WebhookSecret, text_enum};
 
 text_enum!(
     /// The platform a channel connects to.
@@ -39,6 +39,21 @@ text_enum!(
         InvalidOrder = "invalid_order",
     }
 );
+
+/// A channel as an admin registers it: a shop whose orders become a shipper's shipments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannel {
+    pub shipper_id: ShipperId,
+    /// The warehouse its orders ship from.
+    pub warehouse_id: WarehouseId,
+    pub kind: ChannelKind,
+    /// The shop's platform domain, as Shopify sends it in `X-Shopify-Shop-Domain`.
+    pub shop_domain: ShopDomain,
+    /// The secret the shop signs webhooks with; none: Kura generates one.
+    pub webhook_secret: Option<WebhookSecret>,
+    /// Default `yamato`.
+    pub delivery_carrier: Option<Carrier>,
+}
 
 /// A rejected order: the reason, and a detail that names the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -52,8 +52,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{self, AsShipper, Id, QueryParams, RawBody};
+use super::schema::channels::ChannelEvent;
 use super::{AppState, List};
-use crate::db::channels::{self, ChannelEvent, Delivery};
+use crate::db::channels::{self, Delivery};
 use crate::domain::channel::{ChannelKind, EventStatus, shopify};
 use crate::domain::values::ChannelId;
 use crate::journeys::ORDER_SYNC;
@@ -138,7 +139,7 @@ async fn shopify_orders(
             message: format!("this endpoint takes {} webhooks (got {topic:?})", shopify::ORDERS_CREATE),
         });
     }
-    if !header(&headers, SHOP_HEADER)?.eq_ignore_ascii_case(&channel.shop_domain) {
+    if !header(&headers, SHOP_HEADER)?.eq_ignore_ascii_case(channel.shop_domain.as_str()) {
         return Err(ApiError::WrongShop { header: SHOP_HEADER });
     }
     let webhook_id = header(&headers, WEBHOOK_ID_HEADER)?;
@@ -164,16 +165,16 @@ async fn shopify_orders(
         telemetry::trace::current_trace_id(),
     );
     tracing::info!(
-        channel_id = channel.channel_id,
+        channel_id = channel.channel_id.0,
         webhook_id,
         order_id = order.id,
         outcome = handled.outcome.as_str(),
-        shipment_id = handled.event.shipment_id,
+        shipment_id = handled.event.shipment_id.map(|s| s.0),
         reason = handled.event.reason.map(|r| r.as_str()),
         lag_seconds = lag.as_secs_f64(),
         "channel order handled"
     );
-    Ok(axum::Json(handled.event))
+    Ok(axum::Json(handled.event.into()))
 }
 
 /// The delivery's trigger time, if it is within the window (see [`DELIVERY_WINDOW`]).
@@ -206,5 +207,6 @@ async fn list_channel_events(
     let page = q.page()?;
     let status = q.filter("status", EventStatus::parse)?;
     let rows = channels::list_events(&s.db, &me.scope(), status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |e| e.channel_event_id)))
+    let rows = rows.into_iter().map(ChannelEvent::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |e| e.channel_event_id.0)))
 }

@@ -4,8 +4,10 @@
 //! so a body that deserialises is already valid; what is left here is shape.
 
 pub mod billing;
+pub mod channels;
 pub mod inbounds;
 pub mod items;
+pub mod maintenance;
 pub mod master;
 pub mod packages;
 pub mod scans;
