@@ -1,6 +1,12 @@
 //! Storage: loading and storing the fulfillment domain, on the platform's database handle
 //! ([`platform::db`]: SQLite by default, PostgreSQL in production, chosen by `DATABASE_URL`).
 //!
+//! The rules are `domain`'s; this layer loads what they need and stores what they decide.
+//! Every read takes the caller's [`Scope`] ([`visible`] turns it into one `where` condition),
+//! records come back typed ([`stored`] parses a column, and a value that no longer parses is an
+//! error), and values become text only in SQL. A list page loads its rows and then their
+//! children in one statement per relation, never one per row.
+//!
 //! Every query is written once in the SQL both engines accept (lowercase, `$n` placeholders,
 //! `cast(... as bigint)` instead of `::`), so one behavioural test suite covers both. Write
 //! transactions run through [`transaction!`](crate::transaction), which retries the whole

@@ -1,10 +1,13 @@
-//! EC channels and their events: registering a shop, and turning one Shopify `orders/create`
-//! webhook into at most one shipment.
+//! EC channels and their events in storage: registering a shop, and turning one Shopify
+//! `orders/create` webhook into at most one shipment (the order → shipment mapping itself is
+//! `domain::channel::shopify::shipment_request`).
 //!
 //! [`receive_order`] is one transaction: it claims the webhook id (a row in `channel_event`,
 //! unique per channel), then creates the shipment or records the rejection, then writes the
-//! outcome on the event. Nothing is acknowledged that is not committed (DOMAIN.md hazard 4),
-//! and a redelivery finds its event and answers the first outcome (hazard 3):
+//! outcome on the event. Nothing is acknowledged that is not committed (a handler that answers
+//! before it persists loses the order when the commit fails), and a redelivery finds its event
+//! and answers the first outcome (Shopify retries a webhook for hours, so duplicates are
+//! normal):
 //! - Concurrent deliveries of one webhook id queue on the event's unique key; the first
 //!   commits, the others see its row and change nothing.
 //! - One order under several webhook ids (or a reconciliation) is kept to one shipment by

@@ -1,10 +1,11 @@
-//! HHT scans for picking: each scan carries a device-assigned `client_event_id`; the first
-//! result is stored with it and a retry returns that result, so a scan never counts twice.
+//! HHT pick scans in storage: each scan carries a device-assigned `client_event_id`; the
+//! first result is stored with it and a retry returns that result, so a scan never counts
+//! twice.
 //!
-//! A device walks its wave's picking list one task at a time, in order
-//! location → item → quantity. A scan at the wrong step is `wrong_step`, a scan of the wrong
-//! thing is `mismatch`; both are recorded and change nothing. An accepted quantity moves the
-//! units from the shelf to the packing area (ledger `pick`) in the same transaction.
+//! A device claims one task of its wave at a time; `domain::scan::judge` says what each scan
+//! means (the step order location → item → quantity, what matches). Wrong steps and mismatches
+//! are recorded and change nothing; an accepted quantity moves the units from the shelf to the
+//! packing area (ledger `pick`) in the same transaction.
 
 use sqlx::Row;
 

@@ -21,7 +21,8 @@
 //! webhook id -- a replay inside the window -- answers the first outcome and stores nothing.
 //!
 //! Decisions:
-//! - **Persist, then acknowledge** (DOMAIN.md hazard 4). The 200 is sent after the event and
+//! - **Persist, then acknowledge** (an answer sent before the commit loses the order if the
+//!   commit fails, and Shopify would not deliver it again). The 200 is sent after the event and
 //!   its shipment (or its rejection) are committed together; when the database fails the
 //!   answer is a 5xx, so Shopify delivers the webhook again, and maintenance mode's 503 does
 //!   the same. A redelivery (same `X-Shopify-Webhook-Id`) answers the first outcome again and
