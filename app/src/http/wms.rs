@@ -188,7 +188,7 @@ async fn inspect_shipment(
 ) -> Result<Json200<schema::Shipment>> {
     match shipments::inspect(&s.db, &scope, ShipmentId(id), &i.counted()).await? {
         Ok(shipment) => Ok(axum::Json(shipment.into())),
-        Err(differences) => Err(ApiError::InspectionMismatch(serde_json::to_value(differences).unwrap_or_default())),
+        Err(differences) => Err(ApiError::InspectionMismatch(differences)),
     }
 }
 
