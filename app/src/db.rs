@@ -1,6 +1,12 @@
 //! Storage: loading and storing the fulfillment domain, on the platform's database handle
 //! ([`platform::db`]: SQLite by default, PostgreSQL in production, chosen by `DATABASE_URL`).
 //!
+//! The rules are `domain`'s; this layer loads what they need and stores what they decide.
+//! Every read takes the caller's [`Scope`] ([`visible`] turns it into one `where` condition),
+//! records come back typed ([`stored`] parses a column, and a value that no longer parses is an
+//! error), and values become text only in SQL. A list page loads its rows and then their
+//! children in one statement per relation, never one per row.
+//!
 //! Every query is written once in the SQL both engines accept (lowercase, `$n` placeholders,
 //! `cast(... as bigint)` instead of `::`), so one behavioural test suite covers both. Write
 //! transactions run through [`transaction!`](crate::transaction), which retries the whole
@@ -29,6 +35,7 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 
 use crate::domain::Error;
+use crate::domain::access::Scope;
 
 pub use platform::db::{Backend, Flag, OpenError, Tx};
 
@@ -86,6 +93,28 @@ pub fn is_unique_violation(e: &Error, constraint: &str, columns: &str) -> bool {
     matches!(e, Error::Database(db) if platform::db::is_unique_violation(db, constraint, columns))
 }
 
+/// The `where` condition that keeps the rows `scope` may see, given the table's shipper column
+/// and, for documents that belong to a warehouse, its warehouse column (warehouse staff see
+/// nothing of a table without one). Its values are bound from placeholder `$first` on, in the
+/// order returned; a token's warehouses are few, so each gets a placeholder of its own.
+pub fn visible(scope: &Scope, shipper: &str, warehouse: Option<&str>, first: usize) -> (String, Vec<i64>) {
+    match (scope, warehouse) {
+        (Scope::Shipper(s), _) => (format!("{shipper} = ${first}"), vec![s.0]),
+        (Scope::Warehouses(ws), Some(column)) if !ws.is_empty() => {
+            let placeholders: Vec<String> = (first..first + ws.len()).map(|i| format!("${i}")).collect();
+            (format!("{column} in ({})", placeholders.join(", ")), ws.iter().map(|w| w.0).collect())
+        }
+        (Scope::Warehouses(_), _) => ("1 = 0".to_owned(), vec![]),
+        (Scope::All, _) => ("1 = 1".to_owned(), vec![]),
+    }
+}
+
+/// A stored value read back into its type. One that no longer parses is a decode error (a 500
+/// naming the column), never quietly something else.
+pub fn stored<T, E: std::fmt::Display>(column: &str, parsed: Result<T, E>) -> Result<T, Error> {
+    parsed.map_err(|e| Error::Database(sqlx::Error::Decode(format!("stored {column} does not parse: {e}").into())))
+}
+
 /// Now, as stored: UTC RFC 3339 with exactly six fractional digits, so text order is time order.
 pub fn now() -> String {
     format_timestamp(jiff::Timestamp::now())
@@ -107,6 +136,20 @@ pub fn format_timestamp(ts: jiff::Timestamp) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::access::Scope;
+    use crate::domain::values::{ShipperId, WarehouseId};
+
+    #[test]
+    fn each_scope_becomes_one_condition_with_its_values_bound_in_order() {
+        let shipper = super::visible(&Scope::Shipper(ShipperId(7)), "s.shipper_id", Some("s.warehouse_id"), 3);
+        assert_eq!(shipper, ("s.shipper_id = $3".to_owned(), vec![7]));
+        let staff = Scope::Warehouses(vec![WarehouseId(1), WarehouseId(2)]);
+        assert_eq!(super::visible(&staff, "shipper_id", Some("warehouse_id"), 4).0, "warehouse_id in ($4, $5)");
+        assert_eq!(super::visible(&staff, "shipper_id", None, 4), ("1 = 0".to_owned(), vec![]));
+        assert_eq!(super::visible(&Scope::Warehouses(vec![]), "shipper_id", Some("warehouse_id"), 1).0, "1 = 0");
+        assert_eq!(super::visible(&Scope::All, "shipper_id", None, 1), ("1 = 1".to_owned(), vec![]));
+    }
+
     #[test]
     fn stored_timestamps_have_a_fixed_width() {
         let a = super::format_timestamp(jiff::Timestamp::from_second(0).expect("epoch"));

@@ -13,6 +13,7 @@ pub mod channels;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod schema;
 pub mod shipper;
 pub mod wms;
 

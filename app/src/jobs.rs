@@ -20,7 +20,6 @@ use tokio::sync::watch;
 use crate::db::warehouses::Warehouse;
 use crate::db::{billing, idempotency, shipments, warehouses, waves};
 use crate::domain::Error;
-use crate::domain::values::WarehouseId;
 use crate::http::AppState;
 use crate::journeys;
 
@@ -96,7 +95,7 @@ where
         let id = warehouse.warehouse_id;
         if let Err(error) = work(warehouse).await {
             failed += 1;
-            tracing::error!(job, warehouse_id = id, %error, "job failed for one warehouse; going on with the others");
+            tracing::error!(job, warehouse_id = id.0, %error, "job failed for one warehouse; going on with the others");
             state.metrics.count_job_failure(job, journeys::of_job(job), &format!("warehouse:{id}"));
         }
     }
@@ -108,9 +107,9 @@ pub async fn cutoff_waves(state: &AppState) -> Result<(), JobError> {
     per_warehouse(state, "cutoff-waves", |w| async move {
         let now = jiff::Timestamp::now();
         let Some(clock) = waves::cutoff_due(&state.db, &w, now).await? else { return Ok(()) };
-        let warehouse = WarehouseId(w.warehouse_id);
+        let warehouse = w.warehouse_id;
         if let Some(wave) = waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await? {
-            tracing::info!(warehouse = %warehouse, wave = wave.wave_id, shipments = wave.shipment_ids.len(), "cut-off wave released");
+            tracing::info!(warehouse = %warehouse, wave = wave.wave_id.0, shipments = wave.shipment_ids.len(), "cut-off wave released");
             // The wave-generation SLI: how long after the cut-off the picking list came out.
             let now = jiff::Timestamp::now();
             if let Some(cutoff) = clock.cutoff_today(now) {
@@ -126,7 +125,7 @@ pub async fn cutoff_waves(state: &AppState) -> Result<(), JobError> {
 /// Re-allocates the backorders of every warehouse.
 pub async fn backorder_sweep(state: &AppState) -> Result<(), JobError> {
     per_warehouse(state, "backorder-sweep", |w| async move {
-        let id = WarehouseId(w.warehouse_id);
+        let id = w.warehouse_id;
         let n = crate::transaction!(&state.db, |tx| { shipments::reallocate_backorders(tx, id, 1000).await })?;
         if n > 0 {
             tracing::info!(warehouse = %id, allocated = n, "backorders re-allocated by the sweep");
@@ -144,7 +143,7 @@ pub async fn storage_billing(state: &AppState) -> Result<(), JobError> {
             .local_date(jiff::Timestamp::now())
             .yesterday()
             .map_err(|e| Error::Invalid { field: "date".into(), message: e.to_string() })?;
-        billing::bill_storage_day(&state.db, WarehouseId(w.warehouse_id), &yesterday.to_string()).await?;
+        billing::bill_storage_day(&state.db, w.warehouse_id, yesterday).await?;
         Ok(())
     })
     .await

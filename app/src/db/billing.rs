@@ -1,42 +1,18 @@
-//! Billing events: one row per billable operation, unique per (shipper, kind, reference) so
-//! a retried request or a re-run job bills once; summed per shipper and month for invoices.
-//! Dates are the warehouse's local calendar date.
+//! Billing events in storage: recording one per billable operation (the `(shipper, kind,
+//! reference)` key makes a repeat a no-op), and summing a shipper's month. Days are the
+//! warehouse's local calendar dates; what is billed and at what price is `domain::billing`.
 
-use serde::Serialize;
+use jiff::civil::Date;
 use sqlx::Row;
-use utoipa::ToSchema;
 
-use super::{Db, Tx, now, warehouses};
+use super::{Db, Tx, now, stored, warehouses};
 use crate::domain::Error;
-use crate::domain::values::{ShipperId, WarehouseId, text_enum};
+use crate::domain::billing::Kind;
+use crate::domain::calendar::Month;
+use crate::domain::values::{ShipperId, WarehouseId};
 
-text_enum!(
-    /// What was billed.
-    Kind {
-        InboundUnit = "inbound_unit",
-        StorageUnitDay = "storage_unit_day",
-        ParcelShipped = "parcel_shipped",
-        GiftWrap = "option_gift_wrap",
-        HoldStockCase = "hold_stock_case",
-        CancelAfterPicking = "cancel_after_picking",
-    }
-);
-
-impl Kind {
-    /// List price in yen per unit. A real tariff is per contract; these are the defaults.
-    pub fn unit_price(self) -> i64 {
-        match self {
-            Kind::InboundUnit => 10,
-            Kind::StorageUnitDay => 1,
-            Kind::ParcelShipped => 350,
-            Kind::GiftWrap => 150,
-            Kind::HoldStockCase => 500,
-            Kind::CancelAfterPicking => 200,
-        }
-    }
-}
-
-/// Records a billable operation once; a repeat with the same reference is ignored.
+/// Records a billable operation today, in the warehouse's calendar, once; a repeat with the
+/// same reference is ignored.
 pub async fn record(
     tx: &mut Tx,
     shipper: ShipperId,
@@ -46,18 +22,18 @@ pub async fn record(
     reference: &str,
 ) -> Result<(), Error> {
     let clock = warehouses::get_in(tx, warehouse).await?.clock()?;
-    let day = clock.local_date(jiff::Timestamp::now()).to_string();
-    record_on(tx, shipper, kind, quantity, reference, &day).await
+    let day = clock.local_date(jiff::Timestamp::now());
+    record_on(tx, shipper, kind, quantity, reference, day).await
 }
 
-/// Like [`record`], for a given warehouse-local day (`YYYY-MM-DD`).
+/// Like [`record`], on a given warehouse-local day.
 pub async fn record_on(
     tx: &mut Tx,
     shipper: ShipperId,
     kind: Kind,
     quantity: i64,
     reference: &str,
-    day: &str,
+    day: Date,
 ) -> Result<(), Error> {
     if quantity <= 0 {
         return Ok(());
@@ -70,62 +46,61 @@ pub async fn record_on(
     .bind(kind.as_str())
     .bind(quantity)
     .bind(kind.unit_price())
-    .bind(quantity * kind.unit_price())
+    .bind(kind.amount(quantity))
     .bind(reference)
-    .bind(day)
+    .bind(day.to_string())
     .bind(now())
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One kind of charge in a month.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SummaryLine {
     pub kind: Kind,
     pub quantity: i64,
     pub amount: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A shipper's charges for a month, by kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
-    pub month: String,
-    pub currency: &'static str,
+    pub month: Month,
     pub lines: Vec<SummaryLine>,
     pub total: i64,
 }
 
-/// A shipper's charges for `month` (`YYYY-MM`).
-pub async fn summary(db: &Db, shipper: ShipperId, month: &str) -> Result<Summary, Error> {
-    let valid =
-        month.len() == 7 && month.as_bytes()[4] == b'-' && format!("{month}-01").parse::<jiff::civil::Date>().is_ok();
-    if !valid {
-        return Err(Error::invalid("month", format!("must be YYYY-MM (got {month:?})")));
-    }
+/// A shipper's charges for `month`.
+pub async fn summary(db: &Db, shipper: ShipperId, month: Month) -> Result<Summary, Error> {
     let rows = sqlx::query(
         "select kind, cast(sum(quantity) as bigint) as quantity, cast(sum(amount) as bigint) as amount \
          from billing_event where shipper_id = $1 and occurred_on >= $2 and occurred_on < $3 \
          group by kind order by kind",
     )
     .bind(shipper.0)
-    .bind(format!("{month}-01"))
-    .bind(format!("{month}-99"))
+    .bind(month.first_day().to_string())
+    .bind(month.next_first_day().to_string())
     .fetch_all(db.reader())
     .await?;
-    let mut lines = Vec::with_capacity(rows.len());
-    for r in rows {
-        let kind: String = r.try_get("kind")?;
-        let Some(kind) = Kind::parse(&kind) else {
-            continue;
-        };
-        lines.push(SummaryLine { kind, quantity: r.try_get("quantity")?, amount: r.try_get("amount")? });
-    }
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(SummaryLine {
+                kind: stored("billing_event.kind", Kind::parse(&kind).ok_or(kind))?,
+                quantity: r.try_get("quantity")?,
+                amount: r.try_get("amount")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let total = lines.iter().map(|l| l.amount).sum();
-    Ok(Summary { month: month.to_owned(), currency: "JPY", lines, total })
+    Ok(Summary { month, lines, total })
 }
 
 /// Bills one day of storage: every unit on hand (sellable or hold) in `warehouse` at the time
 /// of the run, per shipper. Idempotent per (warehouse, day).
-pub async fn bill_storage_day(db: &Db, warehouse: WarehouseId, day: &str) -> Result<u64, Error> {
+pub async fn bill_storage_day(db: &Db, warehouse: WarehouseId, day: Date) -> Result<u64, Error> {
     crate::transaction!(db, |tx| {
         let rows = sqlx::query(
                 "select i.shipper_id, cast(sum(s.on_hand) as bigint) as units from stock s join item i on i.item_id = s.item_id \

@@ -1,10 +1,13 @@
-//! EC channels and their events: registering a shop, and turning one Shopify `orders/create`
-//! webhook into at most one shipment.
+//! EC channels and their events in storage: registering a shop, and turning one Shopify
+//! `orders/create` webhook into at most one shipment (the order → shipment mapping itself is
+//! `domain::channel::shopify::shipment_request`).
 //!
 //! [`receive_order`] is one transaction: it claims the webhook id (a row in `channel_event`,
 //! unique per channel), then creates the shipment or records the rejection, then writes the
-//! outcome on the event. Nothing is acknowledged that is not committed (DOMAIN.md hazard 4),
-//! and a redelivery finds its event and answers the first outcome (hazard 3):
+//! outcome on the event. Nothing is acknowledged that is not committed (a handler that answers
+//! before it persists loses the order when the commit fails), and a redelivery finds its event
+//! and answers the first outcome (Shopify retries a webhook for hours, so duplicates are
+//! normal):
 //! - Concurrent deliveries of one webhook id queue on the event's unique key; the first
 //!   commits, the others see its row and change nothing.
 //! - One order under several webhook ids (or a reconciliation) is kept to one shipment by
@@ -15,49 +18,31 @@
 
 use jiff::Timestamp;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use utoipa::ToSchema;
 
-use super::shipments::{self, Created, NewLine, NewShipment, Recipient};
-use super::{Db, Tx, format_timestamp, is_unique_violation, now};
+use super::shipments::{self, Created};
+use super::{Db, Tx, format_timestamp, is_unique_violation, now, stored};
 use crate::domain::Error;
-use crate::domain::channel::shopify::{self, ShippingAddress};
-use crate::domain::channel::{ChannelKind, EventStatus, RejectReason, Rejection};
+use crate::domain::access::Scope;
+use crate::domain::channel::shopify;
+use crate::domain::channel::{ChannelKind, EventStatus, NewChannel, RejectReason, Rejection};
 use crate::domain::values::{
-    Carrier, ChannelId, Identifier, ItemCode, Name, Phone, PostalCode, Quantity, ShipperId, ShopDomain, Text,
-    WarehouseId, WebhookSecret,
+    Carrier, ChannelEventId, ChannelId, ItemCode, ShipmentId, ShipperId, ShopDomain, WarehouseId,
 };
 
-/// A channel as the API shows it (never with its secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A channel as stored, without its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Channel {
-    pub channel_id: i64,
-    pub shipper_id: i64,
-    /// The warehouse its orders ship from.
-    pub warehouse_id: i64,
-    pub kind: ChannelKind,
-    pub shop_domain: String,
-    /// The carrier its shipments go with.
-    pub delivery_carrier: Carrier,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewChannel {
+    pub channel_id: ChannelId,
     pub shipper_id: ShipperId,
     /// The warehouse its orders ship from.
     pub warehouse_id: WarehouseId,
     pub kind: ChannelKind,
-    /// The shop's platform domain, as Shopify sends it in `X-Shopify-Shop-Domain`.
     pub shop_domain: ShopDomain,
-    /// The secret the shop signs webhooks with (for a Shopify app, its client secret).
-    /// Omitted: Kura generates one and returns it, once.
-    pub webhook_secret: Option<WebhookSecret>,
-    /// Default `yamato`.
-    pub delivery_carrier: Option<Carrier>,
+    /// The carrier its shipments go with.
+    pub delivery_carrier: Carrier,
+    pub created_at: String,
+    pub updated_at: String,
 }
 
 const CHANNEL_COLUMNS: &str =
@@ -70,11 +55,11 @@ fn decode<T>(column: &str, parsed: Option<T>) -> Result<T, Error> {
 /// The channel and its webhook secret.
 fn channel_of(r: &sqlx::any::AnyRow) -> Result<(Channel, String), Error> {
     let channel = Channel {
-        channel_id: r.try_get("channel_id")?,
-        shipper_id: r.try_get("shipper_id")?,
-        warehouse_id: r.try_get("warehouse_id")?,
+        channel_id: ChannelId(r.try_get("channel_id")?),
+        shipper_id: ShipperId(r.try_get("shipper_id")?),
+        warehouse_id: WarehouseId(r.try_get("warehouse_id")?),
         kind: decode("kind", ChannelKind::parse(&r.try_get::<String, _>("kind")?))?,
-        shop_domain: r.try_get("shop_domain")?,
+        shop_domain: stored("shop_domain", ShopDomain::parse(r.try_get::<String, _>("shop_domain")?))?,
         delivery_carrier: decode("delivery_carrier", Carrier::parse(&r.try_get::<String, _>("delivery_carrier")?))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -163,10 +148,10 @@ pub async fn by_shop_in(tx: &mut Tx, kind: ChannelKind, shop: &str) -> Result<Op
 }
 
 /// One webhook delivery a channel accepted, and what became of it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelEvent {
-    pub channel_event_id: i64,
-    pub channel_id: i64,
+    pub channel_event_id: ChannelEventId,
+    pub channel_id: ChannelId,
     /// The platform's delivery id (`X-Shopify-Webhook-Id`), unique per channel.
     pub webhook_id: String,
     pub topic: String,
@@ -180,7 +165,7 @@ pub struct ChannelEvent {
     /// The field at fault and what is wrong with it (`rejected` only).
     pub detail: Option<String>,
     /// The order's shipment (`created` and `duplicate`).
-    pub shipment_id: Option<i64>,
+    pub shipment_id: Option<ShipmentId>,
     /// When the order was placed on the channel.
     pub order_created_at: String,
     /// When the channel sent the event (`X-Shopify-Triggered-At`).
@@ -196,8 +181,8 @@ const EVENT_COLUMNS: &str = "e.channel_event_id, e.channel_id, e.webhook_id, e.t
 fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
     let reason: Option<String> = r.try_get("reason")?;
     Ok(ChannelEvent {
-        channel_event_id: r.try_get("channel_event_id")?,
-        channel_id: r.try_get("channel_id")?,
+        channel_event_id: ChannelEventId(r.try_get("channel_event_id")?),
+        channel_id: ChannelId(r.try_get("channel_id")?),
         webhook_id: r.try_get("webhook_id")?,
         topic: r.try_get("topic")?,
         external_order_id: r.try_get("external_order_id")?,
@@ -205,7 +190,7 @@ fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
         status: decode("status", EventStatus::parse(&r.try_get::<String, _>("status")?))?,
         reason: reason.map(|r| decode("reason", RejectReason::parse(&r))).transpose()?,
         detail: r.try_get("detail")?,
-        shipment_id: r.try_get("shipment_id")?,
+        shipment_id: r.try_get::<Option<i64>, _>("shipment_id")?.map(ShipmentId),
         order_created_at: r.try_get("order_created_at")?,
         triggered_at: r.try_get("triggered_at")?,
         created_at: r.try_get("created_at")?,
@@ -213,26 +198,27 @@ fn event_of(r: &sqlx::any::AnyRow) -> Result<ChannelEvent, Error> {
     })
 }
 
-/// A channel's events, oldest first, optionally of one status (`?cursor=` is the last id seen).
+/// The events of the channels `scope` may see (a shipper's own, whichever warehouse they ship
+/// from), oldest first, optionally of one status (`?cursor=` is the last id seen).
 pub async fn list_events(
     db: &Db,
-    shipper: ShipperId,
+    scope: &Scope,
     status: Option<EventStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<ChannelEvent>, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let (visible, values) = super::visible(scope, "c.shipper_id", Some("c.warehouse_id"), 4);
+    let sql = format!(
         "select {EVENT_COLUMNS} from channel_event e join channel c on c.channel_id = e.channel_id \
-         where c.shipper_id = $1 and e.channel_event_id > $2 and ($3 is null or e.status = $3) \
-         order by e.channel_event_id limit $4"
-    )))
-    .bind(shipper.0)
-    .bind(after)
-    .bind(status.map(EventStatus::as_str))
-    .bind(limit)
-    .fetch_all(db.reader())
-    .await?;
-    rows.iter().map(event_of).collect()
+         where e.channel_event_id > $1 and ($2 is null or e.status = $2) and {visible} \
+         order by e.channel_event_id limit $3"
+    );
+    let mut q =
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(status.map(EventStatus::as_str)).bind(limit);
+    for v in values {
+        q = q.bind(v);
+    }
+    q.fetch_all(db.reader()).await?.iter().map(event_of).collect()
 }
 
 /// What one delivery did, for the response and the `order_sync_lag_seconds` outcome.
@@ -293,13 +279,13 @@ pub async fn receive_order(
         let external_id = external_id.as_str();
         if let Some(triggered_at) = delivery.triggered_at
             && let Some(event) =
-                replayed(tx, channel.channel_id, external_id, triggered_at, delivery.webhook_id).await?
+                replayed(tx, channel.channel_id.0, external_id, triggered_at, delivery.webhook_id).await?
         {
             // The same Shopify event under another webhook id: a replay (Shopify's own retries
             // keep the id). Answer what the first delivery did; store nothing, retry nothing.
             let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
             let existed_since = match event.shipment_id {
-                Some(id) => Some(shipment_created_at(tx, id).await?),
+                Some(id) => Some(shipment_created_at(tx, id.0).await?),
                 None => None,
             };
             return Ok(Handled { event, outcome, existed_since });
@@ -311,7 +297,7 @@ pub async fn receive_order(
              values ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $8) \
              on conflict (channel_id, webhook_id) do nothing returning channel_event_id",
         )
-        .bind(channel.channel_id)
+        .bind(channel.channel_id.0)
         .bind(delivery.webhook_id)
         .bind(delivery.topic)
         .bind(external_id)
@@ -323,13 +309,13 @@ pub async fn receive_order(
         .await?;
         let Some(event_id) = claimed else {
             // A redelivery: answer what the first delivery did, and change nothing.
-            let event = event_by_webhook(tx, channel.channel_id, delivery.webhook_id).await?;
+            let event = event_by_webhook(tx, channel.channel_id.0, delivery.webhook_id).await?;
             if event.external_order_id != external_id {
                 return Err(Error::invalid("X-Shopify-Webhook-Id", "was already used for another order"));
             }
             let outcome = if event.status == EventStatus::Rejected { Outcome::Rejected } else { Outcome::Duplicate };
             let existed_since = match event.shipment_id {
-                Some(id) => Some(shipment_created_at(tx, id).await?),
+                Some(id) => Some(shipment_created_at(tx, id.0).await?),
                 None => None,
             };
             return Ok(Handled { event, outcome, existed_since });
@@ -442,28 +428,24 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
     if let Some(existing) = existing_order(tx, channel, order).await? {
         return Ok(existing);
     }
-    let (new, line_items) = match shipment_request(order, channel) {
+    let warehouse = channel.warehouse_id;
+    let (new, line_items) = match shopify::shipment_request(order, warehouse, channel.delivery_carrier) {
         Ok(request) => request,
         Err(rejection) => return Ok(Synced::Rejected(rejection)),
     };
-    let shipper = ShipperId(channel.shipper_id);
-    for (line, i) in new.lines.iter().zip(&line_items) {
-        let item: Option<i64> = sqlx::query_scalar("select item_id from item where shipper_id = $1 and code = $2")
-            .bind(shipper.0)
-            .bind(line.item_code.as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if item.is_none() {
-            let field = format!("/line_items/{i}/sku");
-            let message = format!("the shipper has no item {}", line.item_code);
-            return Ok(Synced::Rejected(Rejection::new(RejectReason::UnknownSku, &field, message)));
-        }
+    let shipper = channel.shipper_id;
+    let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
+    let found = super::items::find_codes(tx, shipper, &codes).await?;
+    if let Some((line, i)) = new.lines.iter().zip(&line_items).zip(&found).find_map(|(l, f)| f.is_none().then_some(l)) {
+        let field = format!("/line_items/{i}/sku");
+        let message = format!("the shipper has no item {}", line.item_code);
+        return Ok(Synced::Rejected(Rejection::new(RejectReason::UnknownSku, &field, message)));
     }
     let shipment_id = match shipments::create_in(tx, shipper, &new).await {
-        Ok(Created::New(s)) => s.shipment_id,
+        Ok(Created::New(s)) => s.shipment_id.0,
         // Made under the order's identifier since `existing_order` looked: the order exists.
         Ok(Created::Existing(s)) => {
-            return Ok(Synced::Existing { shipment_id: s.shipment_id, since: parse_stored(&s.created_at)? });
+            return Ok(Synced::Existing { shipment_id: s.shipment_id.0, since: parse_stored(&s.created_at)? });
         }
         Err(Error::InsufficientStock(short)) => {
             let items: Vec<String> = short
@@ -481,7 +463,7 @@ async fn create_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) ->
     sqlx::query(
         "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) values ($1, $2, $3, $4)",
     )
-    .bind(channel.channel_id)
+    .bind(channel.channel_id.0)
     .bind(order.id.to_string())
     .bind(shipment_id)
     .bind(now())
@@ -497,7 +479,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         "select s.shipment_id, s.created_at from channel_order co join shipment s on s.shipment_id = co.shipment_id \
          where co.channel_id = $1 and co.external_order_id = $2",
     )
-    .bind(channel.channel_id)
+    .bind(channel.channel_id.0)
     .bind(order.id.to_string())
     .fetch_optional(&mut **tx)
     .await?;
@@ -506,7 +488,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         None => {
             let by_identifier =
                 sqlx::query("select shipment_id, created_at from shipment where shipper_id = $1 and identifier = $2")
-                    .bind(channel.shipper_id)
+                    .bind(channel.shipper_id.0)
                     .bind(order.identifier())
                     .fetch_optional(&mut **tx)
                     .await?;
@@ -515,7 +497,7 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
                 "insert into channel_order (channel_id, external_order_id, shipment_id, created_at) \
                  values ($1, $2, $3, $4) on conflict do nothing",
             )
-            .bind(channel.channel_id)
+            .bind(channel.channel_id.0)
             .bind(order.id.to_string())
             .bind(row.try_get::<i64, _>("shipment_id")?)
             .bind(now())
@@ -528,96 +510,4 @@ async fn existing_order(tx: &mut Tx, channel: &Channel, order: &shopify::Order) 
         shipment_id: found.try_get("shipment_id")?,
         since: parse_stored(&found.try_get::<String, _>("created_at")?)?,
     }))
-}
-
-/// The shipment an order asks for, or why it cannot be one. Lines of one SKU are merged; the
-/// second value maps each shipment line to its first `line_items` index (for error pointers).
-fn shipment_request(order: &shopify::Order, channel: &Channel) -> Result<(NewShipment, Vec<usize>), Rejection> {
-    let recipient = recipient(order.shipping_address.as_ref())?;
-    let mut lines: Vec<NewLine> = Vec::new();
-    let mut line_items = Vec::new();
-    for (i, item) in order.line_items.iter().enumerate() {
-        if item.requires_shipping == Some(false) {
-            continue;
-        }
-        let field = format!("/line_items/{i}/sku");
-        let sku = item
-            .sku
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| Rejection::new(RejectReason::UnknownSku, &field, "the line has no SKU"))?;
-        let code = ItemCode::parse(sku).map_err(|m| {
-            Rejection::new(RejectReason::UnknownSku, &field, format!("{sku:?} is not an item code: {m}"))
-        })?;
-        match lines.iter_mut().find(|l| l.item_code == code) {
-            Some(line) => {
-                line.quantity = Quantity::try_from(line.quantity.get() + item.quantity.get())
-                    .map_err(|m| Rejection::new(RejectReason::InvalidOrder, &format!("/line_items/{i}/quantity"), m))?;
-            }
-            None => {
-                lines.push(NewLine { item_code: code, quantity: item.quantity });
-                line_items.push(i);
-            }
-        }
-    }
-    if lines.is_empty() {
-        return Err(Rejection::new(RejectReason::InvalidOrder, "/line_items", "no line item requires shipping"));
-    }
-    let identifier =
-        Identifier::parse(order.identifier()).map_err(|m| Rejection::new(RejectReason::InvalidOrder, "/id", m))?;
-    let new = NewShipment {
-        identifier,
-        warehouse_id: WarehouseId(channel.warehouse_id),
-        allocate_priority: None,
-        ship_date: None,
-        recipient,
-        delivery_carrier: channel.delivery_carrier,
-        gift_wrap: false,
-        lines,
-    };
-    Ok((new, line_items))
-}
-
-fn address_field(name: &str) -> String {
-    format!("/shipping_address/{name}")
-}
-
-fn bad_address(name: &str) -> impl Fn(String) -> Rejection + '_ {
-    move |message| Rejection::new(RejectReason::BadAddress, &address_field(name), message)
-}
-
-fn present(name: &str, value: Option<&str>) -> Result<String, Rejection> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .ok_or_else(|| bad_address(name)("is missing".into()))
-}
-
-/// A Shopify shipping address as a Kura recipient: Japanese addresses only (Kura's postal
-/// codes, prefectures and phone numbers are Japanese); the city goes before `address1`.
-fn recipient(address: Option<&ShippingAddress>) -> Result<Recipient, Rejection> {
-    let a = address.ok_or_else(|| {
-        Rejection::new(RejectReason::BadAddress, "/shipping_address", "the order has no shipping address")
-    })?;
-    let country = present("country_code", a.country_code.as_deref())?;
-    if !country.eq_ignore_ascii_case("JP") {
-        return Err(bad_address("country_code")(format!("Kura ships within Japan only (got {country})")));
-    }
-    let street = present("address1", a.address1.as_deref())?;
-    let line1 = match a.city.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-        Some(city) => format!("{city} {street}"),
-        None => street,
-    };
-    let address2 = a.address2.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    Ok(Recipient {
-        name: Name::parse(present("name", a.name.as_deref())?).map_err(bad_address("name"))?,
-        postal_code: PostalCode::parse(present("zip", a.zip.as_deref())?).map_err(bad_address("zip"))?,
-        prefecture: Name::parse(present("province", a.province.as_deref())?).map_err(bad_address("province"))?,
-        address1: Text::parse(line1).map_err(bad_address("address1"))?,
-        address2: address2.map(Text::parse).transpose().map_err(bad_address("address2"))?,
-        phone: Phone::parse(shopify::domestic_phone(&present("phone", a.phone.as_deref())?))
-            .map_err(bad_address("phone"))?,
-    })
 }

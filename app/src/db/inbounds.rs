@@ -2,91 +2,44 @@
 //! warehouse. Receiving books goods into the receiving area (defective ones into hold);
 //! putaway moves them onto the shelves and re-allocates backorders in the same transaction.
 
-use serde::{Deserialize, Serialize};
+use jiff::civil::Date;
 use sqlx::Row;
-use utoipa::ToSchema;
 
 use super::stock::{self, Reference, StockKey};
-use super::{Db, Tx, billing, items, now, shipments, warehouses};
+use super::{Db, Tx, billing, items, now, shipments, stored, warehouses};
 use crate::domain::Error;
-use crate::domain::calendar::parse_date;
-use crate::domain::inbound::{InboundAction, InboundStatus};
+use crate::domain::access::Scope;
+use crate::domain::billing::Kind as BillingKind;
+use crate::domain::inbound::{InboundAction, InboundStatus, NewInbound, ReceivedLine};
 use crate::domain::values::{
-    Bucket, Count, Identifier, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, Quantity, ShipperId,
-    WarehouseId,
+    Bucket, Identifier, InboundId, ItemCode, ItemId, LedgerKind, LocationKind, Lot, ShipperId, WarehouseId,
 };
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewInboundLine {
-    pub item_code: ItemCode,
-    pub quantity: Quantity,
-    pub lot: Option<Lot>,
-    /// Expiry date (YYYY-MM-DD) for lot-managed items; allocation is first-expiry-first-out.
-    pub expires_on: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewInbound {
+/// An inbound as stored, with its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound {
+    pub inbound_id: InboundId,
     pub identifier: Identifier,
     pub warehouse_id: WarehouseId,
-    pub arrival_date: Option<String>,
-    pub lines: Vec<NewInboundLine>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InboundLine {
-    pub item_id: i64,
-    pub item_code: String,
-    pub lot: String,
-    pub expires_on: Option<String>,
-    pub requested: i64,
-    pub received: i64,
-    pub defective: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Inbound {
-    pub inbound_id: i64,
-    pub identifier: String,
-    pub warehouse_id: i64,
     pub status: InboundStatus,
     /// Fewer units arrived than were requested.
     pub halfway: bool,
-    pub arrival_date: Option<String>,
+    pub arrival_date: Option<Date>,
     pub lines: Vec<InboundLine>,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Receipt {
-    pub lines: Vec<ReceivedLine>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReceivedLine {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundLine {
+    pub item_id: ItemId,
     pub item_code: ItemCode,
-    pub lot: Option<Lot>,
-    pub received: Count,
-    #[serde(default = "zero")]
-    #[schema(value_type = i64)]
-    pub defective: Count,
-}
-
-fn zero() -> Count {
-    Count::try_from(0).unwrap_or_else(|_| unreachable!("0 is a valid count"))
-}
-
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Putaway {
-    /// Shelf location for the goods; default the warehouse's first stock location.
-    pub location_code: Option<String>,
+    pub lot: Lot,
+    pub expires_on: Option<Date>,
+    pub requested: i64,
+    pub received: i64,
+    pub defective: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -98,7 +51,7 @@ struct Head {
     version: i64,
 }
 
-async fn head(tx: &mut Tx, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Head, Error> {
+async fn head(tx: &mut Tx, scope: &Scope, id: InboundId) -> Result<Head, Error> {
     let r =
         sqlx::query("select inbound_id, shipper_id, warehouse_id, status, version from inbound where inbound_id = $1")
             .bind(id.0)
@@ -113,7 +66,7 @@ async fn head(tx: &mut Tx, visible: impl Fn(ShipperId, WarehouseId) -> bool, id:
         status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
         version: r.try_get("version")?,
     };
-    if visible(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("inbound")) }
+    if scope.allows(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("inbound")) }
 }
 
 async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), Error> {
@@ -135,81 +88,81 @@ async fn set_status(tx: &mut Tx, head: &Head, to: InboundStatus) -> Result<(), E
     }
 }
 
-async fn load(conn: &mut sqlx::AnyConnection, id: InboundId) -> Result<Inbound, Error> {
-    let r = sqlx::query(
-        "select inbound_id, identifier, warehouse_id, status, halfway, arrival_date, version, created_at, updated_at \
-         from inbound where inbound_id = $1",
-    )
-    .bind(id.0)
-    .fetch_one(&mut *conn)
-    .await?;
-    let lines = sqlx::query(
-        "select l.item_id, i.code, l.lot, l.expires_on, l.requested, l.received, l.defective \
-         from inbound_line l join item i on i.item_id = l.item_id where l.inbound_id = $1 order by l.inbound_line_id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| {
-        Ok(InboundLine {
-            item_id: l.try_get("item_id")?,
-            item_code: l.try_get("code")?,
-            lot: l.try_get("lot")?,
-            expires_on: l.try_get("expires_on")?,
-            requested: l.try_get("requested")?,
-            received: l.try_get("received")?,
-            defective: l.try_get("defective")?,
+const COLUMNS: &str =
+    "inbound_id, identifier, warehouse_id, status, halfway, arrival_date, version, created_at, updated_at";
+
+/// A stored date, if there is one.
+fn date_of(column: &str, value: Option<String>) -> Result<Option<Date>, Error> {
+    stored(column, value.map(|d| d.parse::<Date>()).transpose())
+}
+
+/// Inbound rows with their lines, loaded for all of them at once (two statements per page).
+async fn with_lines(conn: &mut sqlx::AnyConnection, rows: &[sqlx::any::AnyRow]) -> Result<Vec<Inbound>, Error> {
+    let ids = rows.iter().map(|r| r.try_get("inbound_id")).collect::<Result<Vec<i64>, _>>()?;
+    let mut by_id: std::collections::HashMap<i64, Vec<InboundLine>> = std::collections::HashMap::new();
+    if !ids.is_empty() {
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "select l.inbound_id, l.item_id, i.code, l.lot, l.expires_on, l.requested, l.received, l.defective \
+             from inbound_line l join item i on i.item_id = l.item_id where l.inbound_id in ({}) \
+             order by l.inbound_id, l.inbound_line_id",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        for l in q.fetch_all(&mut *conn).await? {
+            let line = InboundLine {
+                item_id: ItemId(l.try_get("item_id")?),
+                item_code: stored("item.code", ItemCode::parse(l.try_get::<String, _>("code")?))?,
+                lot: stored("lot", Lot::parse(l.try_get::<String, _>("lot")?))?,
+                expires_on: date_of("expires_on", l.try_get("expires_on")?)?,
+                requested: l.try_get("requested")?,
+                received: l.try_get("received")?,
+                defective: l.try_get("defective")?,
+            };
+            by_id.entry(l.try_get("inbound_id")?).or_default().push(line);
+        }
+    }
+    rows.iter()
+        .zip(ids)
+        .map(|(r, id)| {
+            let status: String = r.try_get("status")?;
+            Ok(Inbound {
+                inbound_id: InboundId(id),
+                identifier: stored("identifier", Identifier::parse(r.try_get::<String, _>("identifier")?))?,
+                warehouse_id: WarehouseId(r.try_get("warehouse_id")?),
+                status: stored("status", InboundStatus::parse(&status).ok_or(status))?,
+                halfway: r.try_get::<i64, _>("halfway")? != 0,
+                arrival_date: date_of("arrival_date", r.try_get("arrival_date")?)?,
+                lines: by_id.remove(&id).unwrap_or_default(),
+                version: r.try_get("version")?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+            })
         })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let status: String = r.try_get("status")?;
-    Ok(Inbound {
-        inbound_id: id.0,
-        identifier: r.try_get("identifier")?,
-        warehouse_id: r.try_get("warehouse_id")?,
-        status: InboundStatus::parse(&status).ok_or(Error::NotFound("inbound"))?,
-        halfway: r.try_get::<i64, _>("halfway")? != 0,
-        arrival_date: r.try_get("arrival_date")?,
-        lines,
-        version: r.try_get("version")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+        .collect()
+}
+
+async fn load(conn: &mut sqlx::AnyConnection, id: InboundId) -> Result<Inbound, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from inbound where inbound_id = $1")))
+        .bind(id.0)
+        .fetch_one(&mut *conn)
+        .await?;
+    with_lines(conn, &[row]).await?.pop().ok_or(Error::NotFound("inbound"))
 }
 
 pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inbound, Error> {
-    if new.lines.is_empty() || new.lines.len() > 500 {
-        return Err(Error::invalid("/lines", "must have 1 to 500 lines"));
-    }
-    if let Some(d) = &new.arrival_date {
-        parse_date("/arrival_date", d)?;
-    }
-    for (i, l) in new.lines.iter().enumerate() {
-        if let Some(d) = &l.expires_on {
-            parse_date(&format!("/lines/{i}/expires_on"), d)?;
-        }
-    }
+    new.check()?;
     crate::transaction!(db, |tx| {
         warehouses::get_in(tx, new.warehouse_id)
             .await
             .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
-        let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
-        let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
-        // Lot-managed items are allocated first-expiry-first-out, so they must arrive with both.
-        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
-            let lot_managed: i64 = sqlx::query_scalar("select lot_managed from item where item_id = $1")
-                .bind(item.0)
-                .fetch_one(&mut **tx)
-                .await?;
-            if lot_managed == 1
-                && (line.lot.as_ref().is_none_or(|l| l.as_str().is_empty()) || line.expires_on.is_none())
-            {
-                return Err(Error::invalid(
-                    format!("/lines/{i}/lot"),
-                    "a lot-managed item needs a lot and an expiry date",
-                ));
-            }
+        let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
+        let items = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+        for (i, (line, item)) in new.lines.iter().zip(&items).enumerate() {
+            line.check_lot(i, item.lot_managed)?;
         }
         let ts = now();
         let id: i64 = sqlx::query_scalar(
@@ -219,7 +172,7 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
         .bind(shipper.0)
         .bind(new.warehouse_id.0)
         .bind(new.identifier.as_str())
-        .bind(new.arrival_date.as_deref())
+        .bind(new.arrival_date.map(|d| d.to_string()))
         .bind(&ts)
         .fetch_one(&mut **tx)
         .await
@@ -231,14 +184,14 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
                 e
             }
         })?;
-        for (i, (line, item)) in new.lines.iter().zip(&item_ids).enumerate() {
+        for (i, (line, item)) in new.lines.iter().zip(&items).enumerate() {
             sqlx::query(
                     "insert into inbound_line (inbound_id, item_id, lot, expires_on, requested) values ($1, $2, $3, $4, $5)",
                 )
                 .bind(id)
-                .bind(item.0)
+                .bind(item.id.0)
                 .bind(line.lot.as_ref().map_or("", Lot::as_str))
-                .bind(line.expires_on.as_deref())
+                .bind(line.expires_on.map(|d| d.to_string()))
                 .bind(line.quantity.get())
                 .execute(&mut **tx)
                 .await
@@ -255,77 +208,69 @@ pub async fn create(db: &Db, shipper: ShipperId, new: &NewInbound) -> Result<Inb
     })
 }
 
-pub async fn get(db: &Db, visible: impl Fn(ShipperId, WarehouseId) -> bool, id: InboundId) -> Result<Inbound, Error> {
-    let mut tx = db.reader().begin().await?;
-    head(&mut tx, visible, id).await?;
-    let inbound = load(&mut tx, id).await?;
-    tx.rollback().await?;
-    Ok(inbound)
+pub async fn get(db: &Db, scope: &Scope, id: InboundId) -> Result<Inbound, Error> {
+    let mut conn = db.reader().acquire().await?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS}, shipper_id from inbound where inbound_id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(Error::NotFound("inbound"))?;
+    if !scope.allows(ShipperId(row.try_get("shipper_id")?), WarehouseId(row.try_get("warehouse_id")?)) {
+        return Err(Error::NotFound("inbound"));
+    }
+    with_lines(&mut conn, &[row]).await?.pop().ok_or(Error::NotFound("inbound"))
 }
 
 pub async fn list(
     db: &Db,
-    shipper: Option<ShipperId>,
-    warehouses: &[WarehouseId],
+    scope: &Scope,
     status: Option<InboundStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Inbound>, Error> {
-    // Shippers see their own; warehouse staff the inbounds of their warehouses (one placeholder each).
-    let (filter, keys): (String, Vec<i64>) = match shipper {
-        Some(s) => ("shipper_id = $4".to_owned(), vec![s.0]),
-        None if warehouses.is_empty() => ("1 = 0".to_owned(), vec![]),
-        None => {
-            let p: Vec<String> = (0..warehouses.len()).map(|i| format!("${}", i + 4)).collect();
-            (format!("warehouse_id in ({})", p.join(", ")), warehouses.iter().map(|w| w.0).collect())
-        }
-    };
+    let (visible, values) = super::visible(scope, "shipper_id", Some("warehouse_id"), 4);
     let sql = format!(
-        "select inbound_id from inbound where inbound_id > $1 and ($2 is null or status = $2) and {filter} \
+        "select {COLUMNS} from inbound where inbound_id > $1 and ($2 is null or status = $2) and {visible} \
          order by inbound_id limit $3"
     );
-    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(after)
-        .bind(status.map(InboundStatus::as_str))
-        .bind(limit);
-    for k in keys {
-        q = q.bind(k);
+    let mut q =
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(status.map(InboundStatus::as_str)).bind(limit);
+    for v in values {
+        q = q.bind(v);
     }
     let mut conn = db.reader().acquire().await?;
-    let ids: Vec<i64> = q.fetch_all(&mut *conn).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(load(&mut conn, InboundId(id)).await?);
-    }
-    Ok(out)
+    let rows = q.fetch_all(&mut *conn).await?;
+    with_lines(&mut conn, &rows).await
 }
 
 pub async fn cancel(db: &Db, shipper: ShipperId, id: InboundId) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |s, _| s == shipper, id).await?;
+        let head = head(tx, &Scope::Shipper(shipper), id).await?;
         let to = head.status.next(InboundAction::Cancel)?;
         set_status(tx, &head, to).await?;
         load(tx, id).await
     })
 }
 
-pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt: &Receipt) -> Result<Inbound, Error> {
-    if receipt.lines.is_empty() {
+/// Books what arrived (`lines`): good units of announced lines into the receiving area,
+/// defective and unannounced goods on hold ([`ReceivedLine::booked`]); bills the units.
+pub async fn receive(db: &Db, scope: &Scope, id: InboundId, lines: &[ReceivedLine]) -> Result<Inbound, Error> {
+    if lines.is_empty() {
         return Err(Error::invalid("/lines", "must have at least one line"));
     }
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Receive)?;
         let receiving = warehouses::default_location(tx, head.warehouse, LocationKind::Receiving).await?;
         let hold = warehouses::default_location(tx, head.warehouse, LocationKind::Hold).await?;
         let reference = Reference { shipment: None, inbound: Some(id) };
-        let codes: Vec<(usize, &ItemCode)> = receipt.lines.iter().map(|l| &l.item_code).enumerate().collect();
-        let item_ids = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
+        let codes: Vec<&ItemCode> = lines.iter().map(|l| &l.item_code).collect();
+        let items = items::resolve_codes(tx, head.shipper, &codes, "/lines").await?;
         let (mut units, mut held) = (0, 0);
-        for (line, item) in receipt.lines.iter().zip(&item_ids) {
+        for (line, item) in lines.iter().zip(items.iter().map(|i| i.id)) {
             let lot = line.lot.as_ref().map_or("", Lot::as_str);
             let (received, defective) = (line.received.get(), line.defective.get());
-            // Goods not on the request are unknown goods: all of them go on hold.
             let expected: Option<(i64, Option<String>)> = sqlx::query(
                     "select inbound_line_id, expires_on from inbound_line where inbound_id = $1 and item_id = $2 and lot = $3",
                 )
@@ -336,30 +281,25 @@ pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt
                 .await?
                 .map(|r| Ok::<_, sqlx::Error>((r.try_get("inbound_line_id")?, r.try_get("expires_on")?)))
                 .transpose()?;
-            let (good, bad, expires) = match &expected {
-                Some((line_id, expires)) => {
-                    sqlx::query("update inbound_line set received = received + $1, defective = defective + $2 where inbound_line_id = $3")
-                            .bind(received)
-                            .bind(defective)
-                            .bind(line_id)
-                            .execute(&mut **tx)
-                            .await?;
-                    (received, defective, expires.clone())
-                }
-                None => (0, received + defective, None),
-            };
+            let (good, bad) = line.booked(expected.is_some());
+            let mut expires = None;
+            if let Some((line_id, expires_on)) = expected {
+                sqlx::query(
+                    "update inbound_line set received = received + $1, defective = defective + $2 \
+                     where inbound_line_id = $3",
+                )
+                .bind(received)
+                .bind(defective)
+                .bind(line_id)
+                .execute(&mut **tx)
+                .await?;
+                expires = date_of("expires_on", expires_on)?;
+            }
             for (n, location, bucket) in
                 [(good, receiving.location_id, Bucket::Sellable), (bad, hold.location_id, Bucket::Hold)]
             {
                 if n > 0 {
-                    let key = StockKey {
-                        warehouse: head.warehouse,
-                        location: LocationId(location),
-                        item: item.0,
-                        lot,
-                        expires_on: expires.as_deref(),
-                        bucket,
-                    };
+                    let key = StockKey { warehouse: head.warehouse, location, item, lot, expires_on: expires, bucket };
                     let row = stock::row(tx, &key).await?;
                     stock::move_stock(tx, row, n, 0, LedgerKind::Receive, reference).await?;
                 }
@@ -379,18 +319,18 @@ pub async fn receive(db: &Db, warehouses: &[WarehouseId], id: InboundId, receipt
             .execute(&mut **tx)
             .await?;
         let reference_key = format!("inbound:{}", id.0);
-        billing::record(tx, head.shipper, head.warehouse, billing::Kind::InboundUnit, units, &reference_key).await?;
+        billing::record(tx, head.shipper, head.warehouse, BillingKind::InboundUnit, units, &reference_key).await?;
         if held > 0 {
-            billing::record(tx, head.shipper, head.warehouse, billing::Kind::HoldStockCase, 1, &reference_key).await?;
+            billing::record(tx, head.shipper, head.warehouse, BillingKind::HoldStockCase, 1, &reference_key).await?;
         }
         set_status(tx, &head, to).await?;
         load(tx, id).await
     })
 }
 
-pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Result<Inbound, Error> {
+pub async fn inspect(db: &Db, scope: &Scope, id: InboundId) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Inspect)?;
         set_status(tx, &head, to).await?;
         load(tx, id).await
@@ -398,11 +338,13 @@ pub async fn inspect(db: &Db, warehouses: &[WarehouseId], id: InboundId) -> Resu
 }
 
 /// Moves received goods to the shelves, then re-allocates this warehouse's backorders.
-pub async fn putaway(db: &Db, warehouses: &[WarehouseId], id: InboundId, putaway: &Putaway) -> Result<Inbound, Error> {
+/// Puts received goods on the shelf `location_code` (default the warehouse's first stock
+/// location); the inbound is `stocked` and the warehouse's backorders are allocated again.
+pub async fn putaway(db: &Db, scope: &Scope, id: InboundId, location_code: Option<&str>) -> Result<Inbound, Error> {
     crate::transaction!(db, |tx| {
-        let head = head(tx, |_, w| warehouses.contains(&w), id).await?;
+        let head = head(tx, scope, id).await?;
         let to = head.status.next(InboundAction::Putaway)?;
-        let shelf = match &putaway.location_code {
+        let shelf = match location_code {
             Some(code) => {
                 let l = warehouses::location_by_code(tx, head.warehouse, code)
                     .await
@@ -423,20 +365,20 @@ pub async fn putaway(db: &Db, warehouses: &[WarehouseId], id: InboundId, putaway
         .fetch_all(&mut **tx)
         .await?;
         for l in lines {
-            let item: i64 = l.try_get("item_id")?;
+            let item = ItemId(l.try_get("item_id")?);
             let lot: String = l.try_get("lot")?;
-            let expires: Option<String> = l.try_get("expires_on")?;
+            let expires = date_of("expires_on", l.try_get("expires_on")?)?;
             let n: i64 = l.try_get("received")?;
             let mut key = StockKey {
                 warehouse: head.warehouse,
-                location: LocationId(receiving.location_id),
+                location: receiving.location_id,
                 item,
                 lot: &lot,
-                expires_on: expires.as_deref(),
+                expires_on: expires,
                 bucket: Bucket::Sellable,
             };
             let from = stock::row(tx, &key).await?;
-            key.location = LocationId(shelf.location_id);
+            key.location = shelf.location_id;
             let onto = stock::row(tx, &key).await?;
             stock::move_stock(tx, from, -n, 0, LedgerKind::Putaway, reference).await?;
             stock::move_stock(tx, onto, n, 0, LedgerKind::Putaway, reference).await?;

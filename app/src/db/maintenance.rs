@@ -3,12 +3,13 @@
 //! error budgets.
 
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{Db, Flag, now};
 use crate::domain::Error;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+/// One switch as stored. Its JSON form is also the admin listener's `GET /maintenance` log,
+/// which the SLO controller reads; the public admin API shows `http::schema::maintenance`.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct MaintenanceEvent {
     pub maintenance_event_id: i64,
     #[sqlx(try_from = "i64")]

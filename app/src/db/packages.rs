@@ -5,84 +5,80 @@
 //! to the carrier is what makes a shipment `shipped` (ledger `ship`, billing per parcel).
 
 use rand::RngExt;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
-use utoipa::ToSchema;
 
-use super::shipments::{self, Scope, Shipment};
+use super::shipments::{self, Shipment};
 use super::stock::{self, Reference};
-use super::{Db, billing, now};
+use super::{Db, billing, now, stored};
 use crate::domain::Error;
+use crate::domain::access::Scope;
+use crate::domain::billing::Kind as BillingKind;
+use crate::domain::label;
+use crate::domain::package::{self, NewHandover};
 use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
-use crate::domain::values::{Carrier, Grams, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
+use crate::domain::values::{Carrier, Grams, HandoverId, LedgerKind, PackageId, ShipmentId, StockId, WarehouseId};
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPackages {
-    pub packages: Vec<NewPackage>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPackage {
-    pub weight_grams: Grams,
-}
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+/// A package as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
-    pub package_id: i64,
-    pub shipment_id: i64,
-    pub carrier: String,
+    pub package_id: PackageId,
+    pub shipment_id: ShipmentId,
+    pub carrier: Carrier,
     pub tracking_number: String,
-    pub weight_grams: i64,
+    pub weight_grams: Grams,
     pub label_issued_at: Option<String>,
-    pub handover_id: Option<i64>,
+    pub handover_id: Option<HandoverId>,
     pub created_at: String,
 }
 
 const COLUMNS: &str =
     "package_id, shipment_id, carrier, tracking_number, weight_grams, label_issued_at, handover_id, created_at";
 
-/// A tracking number: carrier prefix, 10 random digits and a mod-7 check digit (the scheme
-/// Japanese carriers print; a real integration gets numbers from the carrier's API).
-fn tracking_number(carrier: Carrier) -> String {
-    let body = format!("{}{:010}", carrier.tracking_prefix(), rand::rng().random_range(0..10_000_000_000u64));
-    let check = body.parse::<u64>().map(|n| n % 7).unwrap_or(0);
-    format!("{body}{check}")
+fn package_of(r: &sqlx::any::AnyRow) -> Result<Package, Error> {
+    let carrier: String = r.try_get("carrier")?;
+    Ok(Package {
+        package_id: PackageId(r.try_get("package_id")?),
+        shipment_id: ShipmentId(r.try_get("shipment_id")?),
+        carrier: stored("carrier", Carrier::parse(&carrier).ok_or(carrier))?,
+        tracking_number: r.try_get("tracking_number")?,
+        weight_grams: stored("weight_grams", Grams::try_from(r.try_get::<i64, _>("weight_grams")?))?,
+        label_issued_at: r.try_get("label_issued_at")?,
+        handover_id: r.try_get::<Option<i64>, _>("handover_id")?.map(HandoverId),
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// Packs a `picked` shipment into one or more packages; the shipment becomes `packed`.
 pub async fn pack(
     db: &Db,
-    warehouses: &[WarehouseId],
+    scope: &Scope,
     id: ShipmentId,
-    new: &NewPackages,
+    weights: &[Grams],
 ) -> Result<(Shipment, Vec<Package>), Error> {
-    if new.packages.is_empty() || new.packages.len() > 50 {
-        return Err(Error::invalid("/packages", "must have 1 to 50 packages"));
-    }
+    package::check_packages(weights)?;
     crate::transaction!(db, |tx| {
-        let head = shipments::head(tx, Scope::Warehouses(warehouses), id).await?;
+        let head = shipments::head(tx, scope, id).await?;
         let to = head.status.next(ShipmentAction::Pack, None)?;
         let carrier: String = sqlx::query_scalar("select delivery_carrier from shipment where shipment_id = $1")
             .bind(id.0)
             .fetch_one(&mut **tx)
             .await?;
-        let carrier = Carrier::parse(&carrier).unwrap_or(Carrier::Yamato);
-        let mut packages = Vec::with_capacity(new.packages.len());
-        for p in &new.packages {
-            let package: Package = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        let carrier = stored("delivery_carrier", Carrier::parse(&carrier).ok_or(carrier))?;
+        let mut packages = Vec::with_capacity(weights.len());
+        for weight in weights {
+            let serial: u64 = rand::rng().random();
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "insert into package (shipment_id, carrier, tracking_number, weight_grams, created_at) \
                      values ($1, $2, $3, $4, $5) returning {COLUMNS}"
             )))
             .bind(id.0)
             .bind(carrier.as_str())
-            .bind(tracking_number(carrier))
-            .bind(p.weight_grams.get())
+            .bind(package::tracking_number(carrier, serial))
+            .bind(weight.get())
             .bind(now())
             .fetch_one(&mut **tx)
             .await?;
-            packages.push(package);
+            packages.push(package_of(&row)?);
         }
         shipments::set_status(tx, &head, to, None).await?;
         let shipment = shipments::get_in(tx, id).await?;
@@ -90,29 +86,26 @@ pub async fn pack(
     })
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A package's label (ZPL II, see `domain::label`) and when it was first issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Label {
-    pub package_id: i64,
-    pub carrier: String,
+    pub package_id: PackageId,
+    pub carrier: Carrier,
     pub tracking_number: String,
-    /// ZPL II, ready for a thermal label printer.
-    pub format: &'static str,
     pub content: String,
     pub issued_at: String,
 }
 
 /// Issues the package's label, or returns the one already issued.
-pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result<Label, Error> {
+pub async fn label(db: &Db, scope: &Scope, id: PackageId) -> Result<Label, Error> {
     crate::transaction!(db, |tx| {
-        let package: Package =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
-                .bind(id.0)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound("package"))?;
-        let head = shipments::head(tx, Scope::Warehouses(warehouses), ShipmentId(package.shipment_id))
-            .await
-            .map_err(|_| Error::NotFound("package"))?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from package where package_id = $1")))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(Error::NotFound("package"))?;
+        let package = package_of(&row)?;
+        let head = shipments::head(tx, scope, package.shipment_id).await.map_err(|_| Error::NotFound("package"))?;
         if head.status == ShipmentStatus::Cancelled {
             return Err(Error::IllegalTransition {
                 entity: "shipment",
@@ -138,56 +131,38 @@ pub async fn label(db: &Db, warehouses: &[WarehouseId], id: PackageId) -> Result
             .bind(id.0)
             .execute(&mut **tx)
             .await?;
-        let recipient = shipments::get_in(tx, head.id).await?.recipient;
-        let content = format!(
-            "^XA^CF0,40^FO40,40^FD{carrier}^FS^FO40,100^BCN,120,Y,N,N^FD{tn}^FS^CF0,30\
-                 ^FO40,280^FD{postal} {pref}^FS^FO40,320^FD{addr}^FS^FO40,360^FD{name}^FS^XZ",
-            carrier = package.carrier,
-            tn = package.tracking_number,
-            postal = recipient["postal_code"].as_str().unwrap_or_default(),
-            pref = recipient["prefecture"].as_str().unwrap_or_default(),
-            addr = recipient["address1"].as_str().unwrap_or_default(),
-            name = recipient["name"].as_str().unwrap_or_default(),
-        );
+        let recipient = shipments::recipient(tx, head.id).await?;
+        let content = label::zpl(package.carrier, &package.tracking_number, &recipient);
         Ok(Label {
             package_id: package.package_id,
             carrier: package.carrier,
             tracking_number: package.tracking_number,
-            format: "zpl",
             content,
             issued_at,
         })
     })
 }
 
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewHandover {
+/// A handover as done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    pub handover_id: HandoverId,
     pub warehouse_id: WarehouseId,
     pub carrier: Carrier,
-    pub tracking_numbers: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Handover {
-    pub handover_id: i64,
-    pub warehouse_id: i64,
-    pub carrier: String,
     pub packages: i64,
     /// Shipments whose every package is now with the carrier.
-    pub shipped: Vec<i64>,
+    pub shipped: Vec<ShipmentId>,
     pub created_at: String,
 }
 
 /// Hands labelled packages to the carrier; shipments whose packages are all handed over ship.
-pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) -> Result<Handover, Error> {
-    if !warehouses.contains(&new.warehouse_id) {
+pub async fn handover(db: &Db, scope: &Scope, new: &NewHandover) -> Result<Handover, Error> {
+    if !scope.operates(new.warehouse_id) {
         return Err(Error::NotFound("warehouse"));
     }
-    if new.tracking_numbers.is_empty() || new.tracking_numbers.len() > 1000 {
-        return Err(Error::invalid("/tracking_numbers", "must have 1 to 1000 tracking numbers"));
-    }
+    new.check()?;
     crate::transaction!(db, |tx| {
+        super::warehouses::check_operated(tx, scope, new.warehouse_id).await?;
         let ts = now();
         let handover_id: i64 = sqlx::query_scalar(
             "insert into handover (warehouse_id, carrier, created_at) values ($1, $2, $3) returning handover_id",
@@ -231,7 +206,6 @@ pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) ->
                 shipments_touched.push(shipment);
             }
         }
-        let scope = [new.warehouse_id];
         let mut shipped = Vec::new();
         for id in shipments_touched {
             let waiting: i64 =
@@ -242,7 +216,7 @@ pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) ->
             if waiting > 0 {
                 continue;
             }
-            let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
+            let head = shipments::head(tx, scope, ShipmentId(id)).await?;
             let to = head.status.next(ShipmentAction::Handover, None)?;
             ship_stock(tx, new.warehouse_id, head.id).await?;
             let parcels: i64 = sqlx::query_scalar("select count(*) from package where shipment_id = $1")
@@ -250,19 +224,18 @@ pub async fn handover(db: &Db, warehouses: &[WarehouseId], new: &NewHandover) ->
                 .fetch_one(&mut **tx)
                 .await?;
             let reference = format!("shipment:{id}");
-            billing::record(tx, head.shipper, head.warehouse, billing::Kind::ParcelShipped, parcels, &reference)
-                .await?;
+            billing::record(tx, head.shipper, head.warehouse, BillingKind::ParcelShipped, parcels, &reference).await?;
             if head.gift_wrap {
-                billing::record(tx, head.shipper, head.warehouse, billing::Kind::GiftWrap, 1, &reference).await?;
+                billing::record(tx, head.shipper, head.warehouse, BillingKind::GiftWrap, 1, &reference).await?;
             }
             shipments::set_status(tx, &head, to, None).await?;
-            shipped.push(id);
+            shipped.push(ShipmentId(id));
         }
         Ok(Handover {
-            handover_id,
-            warehouse_id: new.warehouse_id.0,
-            carrier: new.carrier.as_str().to_owned(),
-            packages: new.tracking_numbers.len() as i64,
+            handover_id: HandoverId(handover_id),
+            warehouse_id: new.warehouse_id,
+            carrier: new.carrier,
+            packages: i64::try_from(new.tracking_numbers.len()).unwrap_or(i64::MAX),
             shipped,
             created_at: ts,
         })
@@ -285,11 +258,15 @@ async fn ship_stock(tx: &mut super::Tx, warehouse: WarehouseId, id: ShipmentId) 
     Ok(())
 }
 
-pub async fn list_for_shipment(db: &Db, id: ShipmentId) -> Result<Vec<Package>, Error> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+/// The packages of a shipment `scope` may see.
+pub async fn list_for_shipment(db: &Db, scope: &Scope, id: ShipmentId) -> Result<Vec<Package>, Error> {
+    let mut conn = db.reader().acquire().await?;
+    shipments::check_visible(&mut conn, scope, id).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from package where shipment_id = $1 order by package_id"
     )))
     .bind(id.0)
-    .fetch_all(db.reader())
-    .await?)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(package_of).collect()
 }

@@ -10,8 +10,8 @@ use super::stock::{self, Reference, StockKey};
 use super::{Db, channels, tokens, warehouses};
 use crate::domain::Error;
 use crate::domain::access::Role;
-use crate::domain::channel::ChannelKind;
-use crate::domain::values::{Bucket, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
+use crate::domain::channel::{ChannelKind, NewChannel};
+use crate::domain::values::{Bucket, ItemId, LedgerKind, LocationId, LocationKind, ShipperId, ShopDomain, WarehouseId};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Seeded {
@@ -68,7 +68,7 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                 }
                 let w =
                     warehouses::create_warehouse(tx, "TKY1", "Tokyo Bay DC", "Asia/Tokyo", "12:30", &locations).await?;
-                WarehouseId(w.warehouse_id)
+                w.warehouse_id
             }
         };
         let mut shipper_tokens = Vec::new();
@@ -81,8 +81,8 @@ pub async fn run(db: &Db) -> Result<Seeded, Error> {
                 Some(id) => ShipperId(id),
                 None => {
                     let s = warehouses::create_shipper(tx, code, name, *allow_backorder).await?;
-                    seed_items(tx, ShipperId(s.shipper_id), warehouse).await?;
-                    ShipperId(s.shipper_id)
+                    seed_items(tx, s.shipper_id, warehouse).await?;
+                    s.shipper_id
                 }
             };
             let (_, token) = tokens::create(tx, &format!("{code} (seed)"), Role::Shipper, Some(shipper), &[]).await?;
@@ -105,7 +105,7 @@ async fn seed_channel(
         Some(found) => found,
         None => {
             let shipper = shippers.iter().find(|(code, _, _)| code == shipper_code).map_or(0, |(_, id, _)| *id);
-            let new = channels::NewChannel {
+            let new = NewChannel {
                 shipper_id: ShipperId(shipper),
                 warehouse_id: warehouse,
                 kind: ChannelKind::Shopify,
@@ -117,9 +117,9 @@ async fn seed_channel(
         }
     };
     Ok(SeededChannel {
-        channel_id: channel.channel_id,
+        channel_id: channel.channel_id.0,
         shipper_code: shipper_code.to_owned(),
-        shop_domain: channel.shop_domain,
+        shop_domain: channel.shop_domain.to_string(),
         webhook_path: format!("/channels/v1/{}/{}/orders", channel.kind, channel.channel_id),
         webhook_secret,
     })
@@ -152,7 +152,7 @@ async fn seed_items(tx: &mut super::Tx, shipper: ShipperId, warehouse: Warehouse
         let key = StockKey {
             warehouse,
             location: LocationId(shelves[i % shelves.len()]),
-            item,
+            item: ItemId(item),
             lot: "",
             expires_on: None,
             bucket: Bucket::Sellable,

@@ -1,91 +1,43 @@
-//! Shipments (出荷依頼): creation with allocation, edits, cancels and the warehouse's answers
-//! to requests. Every status change is a compare-and-set on (id, version, status) through
-//! [`set_status`]; the legal moves themselves live in `domain::shipment`.
+//! Shipments (出荷依頼) in storage: creating one with its allocation and loading them (a page
+//! of a list in two statements, whatever its size); what happens to them afterwards (edits,
+//! cancels, the warehouse's answers, inspection) is in `changes`, re-exported here.
+//!
+//! The rules -- the state machine, backorder or refuse, what may change after picking starts,
+//! inspection -- are `domain::shipment` and `domain::inspection`; this module loads what they
+//! need and stores what they decide. Every status change is a compare-and-set on (id,
+//! version, status) through [`set_status`].
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+mod changes;
+
+use jiff::civil::Date;
 use sqlx::Row;
-use utoipa::ToSchema;
 
 use super::stock::{self, Demand};
-use super::{Db, Tx, billing, is_unique_violation, items, now, warehouses};
+use super::{Db, Tx, is_unique_violation, items, now, stored, warehouses};
 use crate::domain::Error;
-use crate::domain::calendar::parse_date;
-use crate::domain::shipment::{ShipmentAction, ShipmentStatus};
+use crate::domain::access::Scope;
+use crate::domain::shipment::{self, Change, Line, NewShipment, Recipient, ShipmentAction, ShipmentStatus};
 use crate::domain::values::{
-    Carrier, Identifier, ItemCode, Name, Phone, PostalCode, Priority, Quantity, ShipmentId, ShipperId, Text,
+    Carrier, Identifier, ItemCode, ItemId, Name, Phone, PostalCode, Priority, Quantity, ShipmentId, ShipperId, Text,
     WarehouseId,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Recipient {
-    pub name: Name,
-    pub postal_code: PostalCode,
-    pub prefecture: Name,
-    pub address1: Text,
-    pub address2: Option<Text>,
-    pub phone: Phone,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewLine {
-    pub item_code: ItemCode,
-    pub quantity: Quantity,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewShipment {
+/// A shipment as stored, with its lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipment {
+    pub shipment_id: ShipmentId,
+    pub shipper_id: ShipperId,
     pub identifier: Identifier,
     pub warehouse_id: WarehouseId,
-    /// 1 (first) to 100; default 50.
-    pub allocate_priority: Option<Priority>,
-    /// Local date (YYYY-MM-DD); default today before the warehouse's cut-off, tomorrow after.
-    pub ship_date: Option<String>,
+    pub status: ShipmentStatus,
+    /// The status a pending request or suspension returns to.
+    pub status_before_request: Option<ShipmentStatus>,
+    /// The change a `modify_request` waits to apply.
+    pub pending_change: Option<Change>,
+    pub allocate_priority: Priority,
+    pub ship_date: Date,
     pub recipient: Recipient,
     pub delivery_carrier: Carrier,
-    #[serde(default)]
-    pub gift_wrap: bool,
-    pub lines: Vec<NewLine>,
-}
-
-/// A shipper's change. Before work starts anything may change; afterwards only the recipient
-/// and carrier, and the change becomes a `modify_request` the warehouse accepts or refuses.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ShipmentEdit {
-    pub recipient: Option<Recipient>,
-    pub delivery_carrier: Option<Carrier>,
-    pub allocate_priority: Option<Priority>,
-    pub ship_date: Option<String>,
-    pub gift_wrap: Option<bool>,
-    pub lines: Option<Vec<NewLine>>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ShipmentLine {
-    pub item_id: i64,
-    pub item_code: String,
-    pub quantity: i64,
-    pub allocated: i64,
-    pub picked: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Shipment {
-    pub shipment_id: i64,
-    pub identifier: String,
-    pub warehouse_id: i64,
-    pub status: ShipmentStatus,
-    /// The status a pending request or suspension will return to.
-    pub status_before_request: Option<ShipmentStatus>,
-    pub pending_change: Option<serde_json::Value>,
-    pub allocate_priority: i64,
-    pub ship_date: String,
-    pub recipient: serde_json::Value,
-    pub delivery_carrier: String,
     pub gift_wrap: bool,
     pub lines: Vec<ShipmentLine>,
     pub version: i64,
@@ -93,11 +45,21 @@ pub struct Shipment {
     pub updated_at: String,
 }
 
+/// A line and how much of it is reserved and picked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentLine {
+    pub item_id: ItemId,
+    pub item_code: ItemCode,
+    pub quantity: Quantity,
+    pub allocated: i64,
+    pub picked: i64,
+}
+
 const COLUMNS: &str = "shipment_id, shipper_id, identifier, warehouse_id, status, status_before_request, pending_change, \
     allocate_priority, ship_date, recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
     recipient_address2, recipient_phone, delivery_carrier, gift_wrap, version, created_at, updated_at, request_hash";
 
-/// The row plus what the service needs to know about it.
+/// What transitions need to know about a shipment.
 #[derive(Debug, Clone)]
 pub struct Head {
     pub id: ShipmentId,
@@ -111,7 +73,7 @@ pub struct Head {
 }
 
 fn status_of(s: &str) -> Result<ShipmentStatus, Error> {
-    ShipmentStatus::parse(s).ok_or_else(|| Error::Database(sqlx::Error::Decode(format!("bad status {s}").into())))
+    stored("status", ShipmentStatus::parse(s).ok_or(s))
 }
 
 fn head_of(r: &sqlx::any::AnyRow) -> Result<Head, Error> {
@@ -128,80 +90,39 @@ fn head_of(r: &sqlx::any::AnyRow) -> Result<Head, Error> {
     })
 }
 
-/// Which shipments a caller may see: a shipper only its own; warehouse staff those of their warehouses.
-#[derive(Debug, Clone, Copy)]
-pub enum Scope<'a> {
-    Shipper(ShipperId),
-    Warehouses(&'a [WarehouseId]),
-    All,
-}
-
-impl Scope<'_> {
-    fn allows(&self, head: &Head) -> bool {
-        match self {
-            Scope::Shipper(s) => head.shipper == *s,
-            Scope::Warehouses(ws) => ws.contains(&head.warehouse),
-            Scope::All => true,
-        }
-    }
-}
-
-pub async fn head(tx: &mut Tx, scope: Scope<'_>, id: ShipmentId) -> Result<Head, Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
-        .bind(id.0)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(Error::NotFound("shipment"))?;
-    let head = head_of(&row)?;
-    // Another tenant's shipment is indistinguishable from a missing one.
-    if scope.allows(&head) { Ok(head) } else { Err(Error::NotFound("shipment")) }
-}
-
-async fn load(conn: &mut sqlx::AnyConnection, id: ShipmentId) -> Result<Shipment, Error> {
-    let r = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
-        .bind(id.0)
-        .fetch_one(&mut *conn)
-        .await?;
-    let lines = sqlx::query(
-        "select sl.item_id, i.code, sl.quantity, \
-           cast(coalesce((select sum(a.quantity) from allocation a where a.shipment_line_id = sl.shipment_line_id), 0) as bigint) as allocated, \
-           cast(coalesce((select sum(a.picked) from allocation a where a.shipment_line_id = sl.shipment_line_id), 0) as bigint) as picked \
-         from shipment_line sl join item i on i.item_id = sl.item_id where sl.shipment_id = $1 order by sl.shipment_line_id",
-    )
-    .bind(id.0)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|l| {
-        Ok(ShipmentLine {
-            item_id: l.try_get("item_id")?,
-            item_code: l.try_get("code")?,
-            quantity: l.try_get("quantity")?,
-            allocated: l.try_get("allocated")?,
-            picked: l.try_get("picked")?,
-        })
+fn recipient_of(r: &sqlx::any::AnyRow) -> Result<Recipient, Error> {
+    let address2: Option<String> = r.try_get("recipient_address2")?;
+    Ok(Recipient {
+        name: stored("recipient_name", Name::parse(r.try_get::<String, _>("recipient_name")?))?,
+        postal_code: stored(
+            "recipient_postal_code",
+            PostalCode::parse(r.try_get::<String, _>("recipient_postal_code")?),
+        )?,
+        prefecture: stored("recipient_prefecture", Name::parse(r.try_get::<String, _>("recipient_prefecture")?))?,
+        address1: stored("recipient_address1", Text::parse(r.try_get::<String, _>("recipient_address1")?))?,
+        address2: stored("recipient_address2", address2.map(Text::parse).transpose())?,
+        phone: stored("recipient_phone", Phone::parse(r.try_get::<String, _>("recipient_phone")?))?,
     })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let head = head_of(&r)?;
+}
+
+/// A shipment row and its lines.
+fn shipment_of(r: &sqlx::any::AnyRow, lines: Vec<ShipmentLine>) -> Result<Shipment, Error> {
+    let head = head_of(r)?;
     let pending: Option<String> = r.try_get("pending_change")?;
+    let carrier: String = r.try_get("delivery_carrier")?;
     Ok(Shipment {
-        shipment_id: head.id.0,
-        identifier: r.try_get("identifier")?,
-        warehouse_id: head.warehouse.0,
+        shipment_id: head.id,
+        shipper_id: head.shipper,
+        identifier: stored("identifier", Identifier::parse(r.try_get::<String, _>("identifier")?))?,
+        warehouse_id: head.warehouse,
         status: head.status,
         status_before_request: head.before_request,
-        pending_change: pending.and_then(|p| serde_json::from_str(&p).ok()),
-        allocate_priority: r.try_get("allocate_priority")?,
-        ship_date: r.try_get("ship_date")?,
-        recipient: serde_json::json!({
-            "name": r.try_get::<String, _>("recipient_name")?,
-            "postal_code": r.try_get::<String, _>("recipient_postal_code")?,
-            "prefecture": r.try_get::<String, _>("recipient_prefecture")?,
-            "address1": r.try_get::<String, _>("recipient_address1")?,
-            "address2": r.try_get::<Option<String>, _>("recipient_address2")?,
-            "phone": r.try_get::<String, _>("recipient_phone")?,
-        }),
-        delivery_carrier: r.try_get("delivery_carrier")?,
+        // A pending change that no longer parses is an error, never a change of nothing.
+        pending_change: stored("pending_change", pending.as_deref().map(serde_json::from_str::<Change>).transpose())?,
+        allocate_priority: stored("allocate_priority", Priority::try_from(r.try_get::<i64, _>("allocate_priority")?))?,
+        ship_date: stored("ship_date", r.try_get::<String, _>("ship_date")?.parse::<Date>())?,
+        recipient: recipient_of(r)?,
+        delivery_carrier: stored("delivery_carrier", Carrier::parse(&carrier).ok_or(carrier))?,
         gift_wrap: head.gift_wrap,
         lines,
         version: head.version,
@@ -210,87 +131,141 @@ async fn load(conn: &mut sqlx::AnyConnection, id: ShipmentId) -> Result<Shipment
     })
 }
 
-/// The shipment as the API shows it, inside a transaction that already checked access.
-pub async fn get_in(tx: &mut Tx, id: ShipmentId) -> Result<Shipment, Error> {
-    load(tx, id).await
+/// The lines of every shipment in `ids`, in one statement: (shipment, line) in line order.
+async fn lines_of(
+    conn: &mut sqlx::AnyConnection,
+    ids: &[ShipmentId],
+) -> Result<Vec<(ShipmentId, ShipmentLine)>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "select sl.shipment_id, sl.item_id, i.code, sl.quantity, \
+           cast(coalesce((select sum(a.quantity) from allocation a where a.shipment_line_id = sl.shipment_line_id), 0) as bigint) as allocated, \
+           cast(coalesce((select sum(a.picked) from allocation a where a.shipment_line_id = sl.shipment_line_id), 0) as bigint) as picked \
+         from shipment_line sl join item i on i.item_id = sl.item_id where sl.shipment_id in ({}) \
+         order by sl.shipment_id, sl.shipment_line_id",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+    for id in ids {
+        q = q.bind(id.0);
+    }
+    q.fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|l| {
+            let line = ShipmentLine {
+                item_id: ItemId(l.try_get("item_id")?),
+                item_code: stored("item.code", ItemCode::parse(l.try_get::<String, _>("code")?))?,
+                quantity: stored("quantity", Quantity::try_from(l.try_get::<i64, _>("quantity")?))?,
+                allocated: l.try_get("allocated")?,
+                picked: l.try_get("picked")?,
+            };
+            Ok((ShipmentId(l.try_get("shipment_id")?), line))
+        })
+        .collect()
 }
 
-pub async fn get(db: &Db, scope: Scope<'_>, id: ShipmentId) -> Result<Shipment, Error> {
+/// Shipment rows with their lines, loaded for all of them at once (two statements per page).
+async fn with_lines(conn: &mut sqlx::AnyConnection, rows: &[sqlx::any::AnyRow]) -> Result<Vec<Shipment>, Error> {
+    let ids = rows.iter().map(|r| r.try_get("shipment_id").map(ShipmentId)).collect::<Result<Vec<_>, _>>()?;
+    let mut by_id: std::collections::HashMap<ShipmentId, Vec<ShipmentLine>> = std::collections::HashMap::new();
+    for (id, line) in lines_of(conn, &ids).await? {
+        by_id.entry(id).or_default().push(line);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (row, id) in rows.iter().zip(ids) {
+        out.push(shipment_of(row, by_id.remove(&id).unwrap_or_default())?);
+    }
+    Ok(out)
+}
+
+/// The shipment's head, if `scope` may see it.
+pub async fn head(tx: &mut Tx, scope: &Scope, id: ShipmentId) -> Result<Head, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(Error::NotFound("shipment"))?;
+    let head = head_of(&row)?;
+    // Another tenant's shipment is indistinguishable from a missing one.
+    if scope.allows(head.shipper, head.warehouse) { Ok(head) } else { Err(Error::NotFound("shipment")) }
+}
+
+/// Where the shipment goes, inside a transaction that already checked access.
+pub async fn recipient(tx: &mut Tx, id: ShipmentId) -> Result<Recipient, Error> {
+    let row = sqlx::query(
+        "select recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
+         recipient_address2, recipient_phone from shipment where shipment_id = $1",
+    )
+    .bind(id.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    recipient_of(&row)
+}
+
+/// The shipment, if `scope` may see it.
+async fn load_visible(conn: &mut sqlx::AnyConnection, scope: &Scope, id: ShipmentId) -> Result<Shipment, Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from shipment where shipment_id = $1")))
+        .bind(id.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound("shipment"))?;
+    let head = head_of(&row)?;
+    if !scope.allows(head.shipper, head.warehouse) {
+        return Err(Error::NotFound("shipment"));
+    }
+    with_lines(conn, &[row]).await?.pop().ok_or(Error::NotFound("shipment"))
+}
+
+/// The shipment, inside a transaction that already checked access.
+pub async fn get_in(tx: &mut Tx, id: ShipmentId) -> Result<Shipment, Error> {
+    load_visible(tx, &Scope::All, id).await
+}
+
+pub async fn get(db: &Db, scope: &Scope, id: ShipmentId) -> Result<Shipment, Error> {
     let mut conn = db.reader().acquire().await?;
+    load_visible(&mut conn, scope, id).await
+}
+
+/// Whether the shipment exists for `scope`: another tenant's is "not found", like a missing one.
+pub async fn check_visible(conn: &mut sqlx::AnyConnection, scope: &Scope, id: ShipmentId) -> Result<(), Error> {
     let r = sqlx::query("select shipper_id, warehouse_id from shipment where shipment_id = $1")
         .bind(id.0)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(Error::NotFound("shipment"))?;
-    let visible = match scope {
-        Scope::Shipper(s) => r.try_get::<i64, _>("shipper_id")? == s.0,
-        Scope::Warehouses(ws) => ws.contains(&WarehouseId(r.try_get("warehouse_id")?)),
-        Scope::All => true,
-    };
-    if !visible {
-        return Err(Error::NotFound("shipment"));
+    if scope.allows(ShipperId(r.try_get("shipper_id")?), WarehouseId(r.try_get("warehouse_id")?)) {
+        Ok(())
+    } else {
+        Err(Error::NotFound("shipment"))
     }
-    load(&mut conn, id).await
 }
 
+/// A page of the shipments `scope` may see, optionally of one status, after the id `after`:
+/// two statements (the rows, then all their lines) whatever `limit` is.
 pub async fn list(
     db: &Db,
-    scope: Scope<'_>,
+    scope: &Scope,
     status: Option<ShipmentStatus>,
     after: i64,
     limit: i64,
 ) -> Result<Vec<Shipment>, Error> {
-    // Scope values are bound from $3 on; the warehouse list is short, so one placeholder each.
-    let scope_ids: Vec<i64> = match scope {
-        Scope::Shipper(s) => vec![s.0],
-        Scope::Warehouses(ws) => ws.iter().map(|w| w.0).collect(),
-        Scope::All => vec![],
-    };
-    let placeholders: Vec<String> = (0..scope_ids.len()).map(|i| format!("${}", i + 4)).collect();
-    let filter = match scope {
-        Scope::Shipper(_) => "and shipper_id = $4".to_owned(),
-        Scope::Warehouses(_) if scope_ids.is_empty() => "and 1 = 0".to_owned(),
-        Scope::Warehouses(_) => format!("and warehouse_id in ({})", placeholders.join(", ")),
-        Scope::All => String::new(),
-    };
+    let (visible, values) = super::visible(scope, "shipper_id", Some("warehouse_id"), 4);
     let sql = format!(
-        "select shipment_id from shipment where shipment_id > $1 and ($2 is null or status = $2) {filter} \
+        "select {COLUMNS} from shipment where shipment_id > $1 and ($2 is null or status = $2) and {visible} \
          order by shipment_id limit $3"
     );
-    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(after)
-        .bind(status.map(ShipmentStatus::as_str))
-        .bind(limit);
-    for id in scope_ids {
-        q = q.bind(id);
+    let mut q =
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(after).bind(status.map(ShipmentStatus::as_str)).bind(limit);
+    for v in values {
+        q = q.bind(v);
     }
     let mut conn = db.reader().acquire().await?;
-    let ids: Vec<i64> = q.fetch_all(&mut *conn).await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(load(&mut conn, ShipmentId(id)).await?);
-    }
-    Ok(out)
-}
-
-fn request_hash(new: &NewShipment) -> String {
-    let canonical = serde_json::to_vec(new).unwrap_or_default();
-    Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn check_lines(lines: &[NewLine], field: &str) -> Result<(), Error> {
-    if lines.is_empty() {
-        return Err(Error::invalid(field, "must have at least one line"));
-    }
-    if lines.len() > 200 {
-        return Err(Error::invalid(field, "must have at most 200 lines"));
-    }
-    for (i, line) in lines.iter().enumerate() {
-        if lines[..i].iter().any(|l| l.item_code == line.item_code) {
-            return Err(Error::invalid(format!("{field}/{i}/item_code"), "appears on more than one line"));
-        }
-    }
-    Ok(())
+    let rows = q.fetch_all(&mut *conn).await?;
+    with_lines(&mut conn, &rows).await
 }
 
 /// What [`create`] did.
@@ -302,15 +277,13 @@ pub enum Created {
 }
 
 pub async fn create(db: &Db, shipper: ShipperId, new: &NewShipment) -> Result<Created, Error> {
-    let hash = request_hash(new);
     let result = crate::transaction!(db, |tx| { create_in(tx, shipper, new).await });
     match result {
         // Two submissions of one identifier raced: the loser answers like a later resubmission.
         Err(e) if is_unique_violation(&e, IDENTIFIER_KEY, "shipment.identifier") => {
             crate::transaction!(db, |tx| {
-                let hash = hash.clone();
-                let existing = existing(tx, shipper, new.identifier.as_str()).await?.ok_or(e_dup())?;
-                replay(tx, existing, &hash).await
+                let existing = existing(tx, shipper, &new.identifier).await?.ok_or(e_dup())?;
+                replay(tx, existing, &new.fingerprint()).await
             })
         }
         other => other,
@@ -322,43 +295,40 @@ pub const IDENTIFIER_KEY: &str = "shipment_shipper_id_identifier_key";
 
 /// [`create`] inside the caller's transaction (a channel order is created together with its
 /// event). A race on the identifier surfaces as the unique violation [`IDENTIFIER_KEY`].
+///
+/// The shipment is stored `waiting`, its lines are allocated, and the state machine moves it
+/// on: it stays `waiting` when allocated in full, becomes `backordered` when short and the
+/// shipper takes backorders, and is refused otherwise. The answer is built from what was
+/// written, not read back.
 pub async fn create_in(tx: &mut Tx, shipper: ShipperId, new: &NewShipment) -> Result<Created, Error> {
-    check_lines(&new.lines, "/lines")?;
-    let hash = request_hash(new);
+    shipment::check_lines(&new.lines, "/lines")?;
+    let hash = new.fingerprint();
     let warehouse = warehouses::get_in(tx, new.warehouse_id)
         .await
         .map_err(|_| Error::invalid("/warehouse_id", "unknown warehouse"))?;
-    let clock = warehouse.clock()?;
-    let now_ts = jiff::Timestamp::now();
-    let ship_date = match &new.ship_date {
-        Some(d) => {
-            let date = parse_date("/ship_date", d)?;
-            if date < clock.local_date(now_ts) {
-                return Err(Error::invalid("/ship_date", "must not be in the past"));
-            }
-            date
-        }
-        None => clock.default_ship_date(now_ts),
-    };
-    if let Some(existing) = existing(tx, shipper, new.identifier.as_str()).await? {
+    let ship_date = shipment::ship_date(new.ship_date, &warehouse.clock()?, jiff::Timestamp::now())?;
+    if let Some(existing) = existing(tx, shipper, &new.identifier).await? {
         return replay(tx, existing, &hash).await;
     }
-    let codes: Vec<(usize, &ItemCode)> = new.lines.iter().map(|l| &l.item_code).enumerate().collect();
-    let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
+    let codes: Vec<&ItemCode> = new.lines.iter().map(|l| &l.item_code).collect();
+    let items = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
     let ts = now();
     let r = &new.recipient;
+    let priority = new.allocate_priority.unwrap_or(Priority::DEFAULT);
+    let status = ShipmentStatus::Waiting;
     let id: i64 = sqlx::query_scalar(
         "insert into shipment (shipper_id, warehouse_id, identifier, request_hash, status, allocate_priority, \
                  ship_date, recipient_name, recipient_postal_code, recipient_prefecture, recipient_address1, \
                  recipient_address2, recipient_phone, delivery_carrier, gift_wrap, created_at, updated_at) \
-                 values ($1, $2, $3, $4, 'waiting', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16) \
                  returning shipment_id",
     )
     .bind(shipper.0)
     .bind(new.warehouse_id.0)
     .bind(new.identifier.as_str())
     .bind(&hash)
-    .bind(new.allocate_priority.map_or(50, Priority::get))
+    .bind(status.as_str())
+    .bind(priority.get())
     .bind(ship_date.to_string())
     .bind(r.name.as_str())
     .bind(r.postal_code.as_str())
@@ -372,27 +342,70 @@ pub async fn create_in(tx: &mut Tx, shipper: ShipperId, new: &NewShipment) -> Re
     .fetch_one(&mut **tx)
     .await?;
     let id = ShipmentId(id);
+    let item_ids: Vec<ItemId> = items.iter().map(|i| i.id).collect();
     let demands = insert_lines(tx, id, &new.lines, &item_ids).await?;
-    let status = allocate_or_backorder(tx, shipper, new.warehouse_id, id, demands).await?;
-    if status == ShipmentStatus::Backordered {
-        sqlx::query("update shipment set status = 'backordered' where shipment_id = $1")
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
+    let action = allocate_or_backorder(tx, shipper, new.warehouse_id, id, demands).await?;
+    let mut head = Head {
+        id,
+        shipper,
+        warehouse: new.warehouse_id,
+        status,
+        before_request: None,
+        version: 1,
+        request_hash: hash,
+        gift_wrap: new.gift_wrap,
+    };
+    let to = status.next(action, None)?;
+    let mut updated_at = ts.clone();
+    if to != status {
+        updated_at = now();
+        set_status_at(tx, &head, to, None, &updated_at).await?;
+        head.status = to;
+        head.version += 1;
     }
-    Ok(Created::New(load(tx, id).await?))
+    let allocated = action == ShipmentAction::Allocate;
+    let lines = new
+        .lines
+        .iter()
+        .zip(item_ids)
+        .map(|(l, item_id)| ShipmentLine {
+            item_id,
+            item_code: l.item_code.clone(),
+            quantity: l.quantity,
+            allocated: if allocated { l.quantity.get() } else { 0 },
+            picked: 0,
+        })
+        .collect();
+    Ok(Created::New(Shipment {
+        shipment_id: id,
+        shipper_id: shipper,
+        identifier: new.identifier.clone(),
+        warehouse_id: new.warehouse_id,
+        status: head.status,
+        status_before_request: None,
+        pending_change: None,
+        allocate_priority: priority,
+        ship_date,
+        recipient: new.recipient.clone(),
+        delivery_carrier: new.delivery_carrier,
+        gift_wrap: new.gift_wrap,
+        lines,
+        version: head.version,
+        created_at: ts,
+        updated_at,
+    }))
 }
 
 fn e_dup() -> Error {
     Error::Duplicate { field: "/identifier", existing_id: None }
 }
 
-async fn existing(tx: &mut Tx, shipper: ShipperId, identifier: &str) -> Result<Option<Head>, Error> {
+async fn existing(tx: &mut Tx, shipper: ShipperId, identifier: &Identifier) -> Result<Option<Head>, Error> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from shipment where shipper_id = $1 and identifier = $2"
     )))
     .bind(shipper.0)
-    .bind(identifier)
+    .bind(identifier.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     row.as_ref().map(head_of).transpose()
@@ -400,36 +413,40 @@ async fn existing(tx: &mut Tx, shipper: ShipperId, identifier: &str) -> Result<O
 
 async fn replay(tx: &mut Tx, existing: Head, hash: &str) -> Result<Created, Error> {
     if existing.request_hash == hash {
-        Ok(Created::Existing(load(tx, existing.id).await?))
+        Ok(Created::Existing(get_in(tx, existing.id).await?))
     } else {
         Err(Error::Duplicate { field: "/identifier", existing_id: Some(existing.id.0) })
     }
 }
 
-async fn insert_lines(
-    tx: &mut Tx,
-    id: ShipmentId,
-    lines: &[NewLine],
-    item_ids: &[crate::domain::values::ItemId],
-) -> Result<Vec<Demand>, Error> {
-    let mut demands = Vec::with_capacity(lines.len());
+/// Inserts the lines in one statement; returns them as allocation demands.
+async fn insert_lines(tx: &mut Tx, id: ShipmentId, lines: &[Line], item_ids: &[ItemId]) -> Result<Vec<Demand>, Error> {
+    let values: Vec<String> = (0..lines.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+    let sql = format!(
+        "insert into shipment_line (shipment_id, item_id, quantity) values {} returning shipment_line_id, item_id",
+        values.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0);
     for (line, item) in lines.iter().zip(item_ids) {
-        let line_id: i64 = sqlx::query_scalar(
-            "insert into shipment_line (shipment_id, item_id, quantity) values ($1, $2, $3) returning shipment_line_id",
-        )
-        .bind(id.0)
-        .bind(item.0)
-        .bind(line.quantity.get())
-        .fetch_one(&mut **tx)
-        .await?;
-        demands.push(Demand {
-            shipment_line_id: line_id,
-            item_id: item.0,
-            item_code: line.item_code.to_string(),
-            quantity: line.quantity.get(),
-        });
+        q = q.bind(item.0).bind(line.quantity.get());
     }
-    Ok(demands)
+    // An item is on a shipment once, so the returned item ids say which line is which.
+    let mut line_ids = std::collections::HashMap::with_capacity(lines.len());
+    for r in q.fetch_all(&mut **tx).await? {
+        line_ids.insert(r.try_get::<i64, _>("item_id")?, r.try_get::<i64, _>("shipment_line_id")?);
+    }
+    lines
+        .iter()
+        .zip(item_ids)
+        .map(|(line, item)| {
+            Ok(Demand {
+                shipment_line_id: stored("shipment_line_id", line_ids.get(&item.0).copied().ok_or("not returned"))?,
+                item_id: item.0,
+                item_code: line.item_code.to_string(),
+                quantity: line.quantity.get(),
+            })
+        })
+        .collect()
 }
 
 async fn demands_of(tx: &mut Tx, id: ShipmentId) -> Result<Vec<Demand>, Error> {
@@ -453,24 +470,28 @@ async fn demands_of(tx: &mut Tx, id: ShipmentId) -> Result<Vec<Demand>, Error> {
         .map_err(Error::from)
 }
 
-/// Allocates whole, or backorders when the shipper allows it, or refuses with the short items.
+/// Allocates every line or none, and says what that means for the shipment
+/// ([`shipment::after_allocation`]); whether the shipper takes backorders is read only when
+/// stock is short.
 async fn allocate_or_backorder(
     tx: &mut Tx,
     shipper: ShipperId,
     warehouse: WarehouseId,
     id: ShipmentId,
     demands: Vec<Demand>,
-) -> Result<ShipmentStatus, Error> {
-    match stock::allocate(tx, warehouse, id, demands).await? {
-        Ok(()) => Ok(ShipmentStatus::Waiting),
-        Err(short) => {
+) -> Result<ShipmentAction, Error> {
+    let reserved = stock::allocate(tx, warehouse, id, demands).await?;
+    let allow_backorder = match reserved {
+        Ok(()) => false,
+        Err(_) => {
             let allow: i64 = sqlx::query_scalar("select allow_backorder from shipper where shipper_id = $1")
                 .bind(shipper.0)
                 .fetch_one(&mut **tx)
                 .await?;
-            if allow != 0 { Ok(ShipmentStatus::Backordered) } else { Err(Error::InsufficientStock(short)) }
+            allow != 0
         }
-    }
+    };
+    shipment::after_allocation(reserved, allow_backorder)
 }
 
 /// Compare-and-set of the status; a lost race is a 409 naming the status that won.
@@ -480,13 +501,23 @@ pub async fn set_status(
     to: ShipmentStatus,
     before_request: Option<ShipmentStatus>,
 ) -> Result<(), Error> {
+    set_status_at(tx, head, to, before_request, &now()).await
+}
+
+async fn set_status_at(
+    tx: &mut Tx,
+    head: &Head,
+    to: ShipmentStatus,
+    before_request: Option<ShipmentStatus>,
+    at: &str,
+) -> Result<(), Error> {
     let done = sqlx::query(
         "update shipment set status = $1, status_before_request = $2, version = version + 1, updated_at = $3 \
          where shipment_id = $4 and version = $5 and status = $6",
     )
     .bind(to.as_str())
     .bind(before_request.map(ShipmentStatus::as_str))
-    .bind(now())
+    .bind(at)
     .bind(head.id.0)
     .bind(head.version)
     .bind(head.status.as_str())
@@ -502,308 +533,4 @@ pub async fn set_status(
     Err(Error::Concurrent { entity: "shipment", current: current.unwrap_or_default() })
 }
 
-pub async fn edit(db: &Db, shipper: ShipperId, id: ShipmentId, change: &ShipmentEdit) -> Result<Shipment, Error> {
-    if let Some(lines) = &change.lines {
-        check_lines(lines, "/lines")?;
-    }
-    crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Shipper(shipper), id).await?;
-        if head.status.in_progress() {
-            // After work started only the recipient and carrier may change, by request.
-            if change.lines.is_some()
-                || change.allocate_priority.is_some()
-                || change.ship_date.is_some()
-                || change.gift_wrap.is_some()
-            {
-                return Err(Error::IllegalTransition {
-                    entity: "shipment",
-                    current: head.status.as_str().to_owned(),
-                    action: "change lines, priority, date or options",
-                });
-            }
-            let to = head.status.next(ShipmentAction::Modify, None)?;
-            set_status(tx, &head, to, Some(head.status)).await?;
-            sqlx::query("update shipment set pending_change = $1 where shipment_id = $2")
-                .bind(serde_json::to_string(change).unwrap_or_default())
-                .bind(id.0)
-                .execute(&mut **tx)
-                .await?;
-            return load(tx, id).await;
-        }
-        head.status.next(ShipmentAction::Edit, None)?;
-        apply_fields(tx, id, change).await?;
-        let mut before = head.before_request;
-        let mut status = head.status;
-        if let Some(lines) = &change.lines {
-            stock::release(tx, id).await?;
-            sqlx::query("delete from shipment_line where shipment_id = $1").bind(id.0).execute(&mut **tx).await?;
-            let codes: Vec<(usize, &ItemCode)> = lines.iter().map(|l| &l.item_code).enumerate().collect();
-            let item_ids = items::resolve_codes(tx, shipper, &codes, "/lines").await?;
-            let demands = insert_lines(tx, id, lines, &item_ids).await?;
-            let allocated = allocate_or_backorder(tx, shipper, head.warehouse, id, demands).await?;
-            if status == ShipmentStatus::Suspended {
-                before = Some(allocated);
-            } else {
-                status = allocated;
-            }
-        }
-        set_status(tx, &head, status, before).await?;
-        load(tx, id).await
-    })
-}
-
-async fn apply_fields(tx: &mut Tx, id: ShipmentId, change: &ShipmentEdit) -> Result<(), Error> {
-    if let Some(r) = &change.recipient {
-        sqlx::query(
-            "update shipment set recipient_name = $1, recipient_postal_code = $2, recipient_prefecture = $3, \
-             recipient_address1 = $4, recipient_address2 = $5, recipient_phone = $6 where shipment_id = $7",
-        )
-        .bind(r.name.as_str())
-        .bind(r.postal_code.as_str())
-        .bind(r.prefecture.as_str())
-        .bind(r.address1.as_str())
-        .bind(r.address2.as_ref().map(Text::as_str))
-        .bind(r.phone.as_str())
-        .bind(id.0)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if let Some(c) = change.delivery_carrier {
-        sqlx::query("update shipment set delivery_carrier = $1 where shipment_id = $2")
-            .bind(c.as_str())
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(p) = change.allocate_priority {
-        sqlx::query("update shipment set allocate_priority = $1 where shipment_id = $2")
-            .bind(p.get())
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(d) = &change.ship_date {
-        parse_date("/ship_date", d)?;
-        sqlx::query("update shipment set ship_date = $1 where shipment_id = $2")
-            .bind(d)
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(g) = change.gift_wrap {
-        sqlx::query("update shipment set gift_wrap = $1 where shipment_id = $2")
-            .bind(i64::from(g))
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Cancel: direct before work starts (reservations released), a `cancel_request` after.
-/// With `only_direct` (HTTP DELETE) a shipment already in work is a 409 instead.
-pub async fn cancel(db: &Db, shipper: ShipperId, id: ShipmentId, only_direct: bool) -> Result<Shipment, Error> {
-    crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Shipper(shipper), id).await?;
-        if only_direct && !head.status.editable() {
-            return Err(Error::IllegalTransition {
-                entity: "shipment",
-                current: head.status.as_str().to_owned(),
-                action: "delete (use POST .../cancel to request a cancellation)",
-            });
-        }
-        let to = head.status.next(ShipmentAction::Cancel, None)?;
-        if to == ShipmentStatus::Cancelled {
-            stock::release(tx, id).await?;
-            set_status(tx, &head, to, None).await?;
-        } else {
-            set_status(tx, &head, to, Some(head.status)).await?;
-        }
-        load(tx, id).await
-    })
-}
-
-/// Warehouse moves that need no extra data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum WarehouseDecision {
-    Suspend,
-    Resume,
-    AcceptRequest,
-    RefuseRequest,
-}
-
-pub async fn decide(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    id: ShipmentId,
-    decision: WarehouseDecision,
-) -> Result<Shipment, Error> {
-    crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Warehouses(warehouses), id).await?;
-        match decision {
-            WarehouseDecision::Suspend => {
-                let to = head.status.next(ShipmentAction::Suspend, None)?;
-                set_status(tx, &head, to, Some(head.status)).await?;
-            }
-            WarehouseDecision::Resume => {
-                let mut to = head.status.next(ShipmentAction::Resume, head.before_request)?;
-                if to == ShipmentStatus::Backordered {
-                    let demands = demands_of(tx, id).await?;
-                    if stock::allocate(tx, head.warehouse, id, demands).await?.is_ok() {
-                        to = ShipmentStatus::Waiting;
-                    }
-                }
-                set_status(tx, &head, to, None).await?;
-            }
-            WarehouseDecision::AcceptRequest => {
-                let to = head.status.next(ShipmentAction::AcceptRequest, head.before_request)?;
-                if to == ShipmentStatus::Cancelled {
-                    let returned = stock::return_picked(tx, head.warehouse, id).await?;
-                    stock::release(tx, id).await?;
-                    if returned > 0 {
-                        billing::record(
-                            tx,
-                            head.shipper,
-                            head.warehouse,
-                            billing::Kind::CancelAfterPicking,
-                            1,
-                            &format!("shipment:{}", id.0),
-                        )
-                        .await?;
-                    }
-                    set_status(tx, &head, to, None).await?;
-                } else {
-                    let pending: Option<String> =
-                        sqlx::query_scalar("select pending_change from shipment where shipment_id = $1")
-                            .bind(id.0)
-                            .fetch_one(&mut **tx)
-                            .await?;
-                    if let Some(change) = pending.and_then(|p| serde_json::from_str::<ShipmentEdit>(&p).ok()) {
-                        apply_fields(tx, id, &change).await?;
-                    }
-                    sqlx::query("update shipment set pending_change = null where shipment_id = $1")
-                        .bind(id.0)
-                        .execute(&mut **tx)
-                        .await?;
-                    set_status(tx, &head, to, None).await?;
-                }
-            }
-            WarehouseDecision::RefuseRequest => {
-                let to = head.status.next(ShipmentAction::RefuseRequest, head.before_request)?;
-                sqlx::query("update shipment set pending_change = null where shipment_id = $1")
-                    .bind(id.0)
-                    .execute(&mut **tx)
-                    .await?;
-                set_status(tx, &head, to, None).await?;
-            }
-        }
-        load(tx, id).await
-    })
-}
-
-/// Re-allocates backordered shipments of `warehouse` in priority, then age, order; each is
-/// allocated whole or left waiting. Returns how many became `waiting`.
-pub async fn reallocate_backorders(tx: &mut Tx, warehouse: WarehouseId, limit: i64) -> Result<u64, Error> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from shipment where warehouse_id = $1 and status = 'backordered' \
-         order by allocate_priority, created_at, shipment_id limit $2"
-    )))
-    .bind(warehouse.0)
-    .bind(limit)
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut allocated = 0;
-    for r in rows {
-        let head = head_of(&r)?;
-        let demands = demands_of(tx, head.id).await?;
-        if stock::allocate(tx, warehouse, head.id, demands).await?.is_ok() {
-            let to = head.status.next(ShipmentAction::Allocate, None)?;
-            set_status(tx, &head, to, None).await?;
-            allocated += 1;
-        }
-    }
-    Ok(allocated)
-}
-
-/// Line quantities counted at shipping inspection (出荷検品), by barcode or item code.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Inspection {
-    pub lines: Vec<InspectedLine>,
-}
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InspectedLine {
-    /// The item's barcode or, for items without one, its code.
-    pub scanned: String,
-    pub quantity: Quantity,
-}
-
-/// One line that did not match at inspection.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct InspectionDifference {
-    pub item_code: String,
-    pub ordered: i64,
-    pub picked: i64,
-    pub inspected: i64,
-}
-
-/// Compares inspected counts with what was ordered and picked; all equal → `picked`.
-pub async fn inspect(
-    db: &Db,
-    warehouses: &[WarehouseId],
-    id: ShipmentId,
-    inspection: &Inspection,
-) -> Result<Result<Shipment, Vec<InspectionDifference>>, Error> {
-    crate::transaction!(db, |tx| {
-        let head = head(tx, Scope::Warehouses(warehouses), id).await?;
-        let to = head.status.next(ShipmentAction::Inspect, None)?;
-        let shipment = load(tx, id).await?;
-        let barcodes = sqlx::query(
-                "select i.code, i.barcode from shipment_line sl join item i on i.item_id = sl.item_id where sl.shipment_id = $1",
-            )
-            .bind(id.0)
-            .fetch_all(&mut **tx)
-            .await?;
-        let mut inspected = std::collections::HashMap::<String, i64>::new();
-        for line in &inspection.lines {
-            let code = barcodes.iter().find_map(|r| {
-                let code: String = r.try_get("code").ok()?;
-                let barcode: Option<String> = r.try_get("barcode").ok()?;
-                (barcode.as_deref() == Some(line.scanned.as_str()) || code == line.scanned).then_some(code)
-            });
-            *inspected.entry(code.unwrap_or_else(|| line.scanned.clone())).or_default() += line.quantity.get();
-        }
-        let mut differences: Vec<InspectionDifference> = shipment
-            .lines
-            .iter()
-            .filter_map(|l| {
-                let seen = inspected.remove(&l.item_code).unwrap_or(0);
-                (seen != l.quantity || l.picked != l.quantity).then(|| InspectionDifference {
-                    item_code: l.item_code.clone(),
-                    ordered: l.quantity,
-                    picked: l.picked,
-                    inspected: seen,
-                })
-            })
-            .collect();
-        // Anything scanned that is not on the shipment at all.
-        differences.extend(inspected.into_iter().map(|(code, n)| InspectionDifference {
-            item_code: code,
-            ordered: 0,
-            picked: 0,
-            inspected: n,
-        }));
-        if !differences.is_empty() {
-            return Ok(Err(differences));
-        }
-        sqlx::query("update allocation set inspected = picked where shipment_id = $1")
-            .bind(id.0)
-            .execute(&mut **tx)
-            .await?;
-        set_status(tx, &head, to, None).await?;
-        Ok(Ok(load(tx, id).await?))
-    })
-}
+pub use changes::{WarehouseDecision, cancel, decide, edit, inspect, reallocate_backorders};

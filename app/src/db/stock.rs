@@ -8,16 +8,17 @@
 //! fixed order (item, then FEFO/pick sequence, then id) so multi-line shipments cannot
 //! deadlock, and the table's `check (reserved <= on_hand)` is a last line of defence.
 
-use serde::{Deserialize, Serialize};
+use jiff::civil::Date;
 use sqlx::{Acquire, Row};
-use utoipa::ToSchema;
 
 use super::{Db, Tx, now, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::error::ShortItem;
+use crate::domain::stock::Adjustment;
 use crate::domain::values::{
-    Bucket, InboundId, ItemCode, LedgerKind, LocationId, LocationKind, Lot, MAX_ON_HAND, ShipmentId, ShipperId,
-    StockDelta, StockId, WarehouseId,
+    Bucket, InboundId, ItemCode, ItemId, LedgerKind, LocationId, LocationKind, MAX_ON_HAND, ShipmentId, StockId,
+    WarehouseId,
 };
 
 /// Where a quantity lives.
@@ -25,9 +26,9 @@ use crate::domain::values::{
 pub struct StockKey<'a> {
     pub warehouse: WarehouseId,
     pub location: LocationId,
-    pub item: i64,
+    pub item: ItemId,
     pub lot: &'a str,
-    pub expires_on: Option<&'a str>,
+    pub expires_on: Option<Date>,
     pub bucket: Bucket,
 }
 
@@ -46,9 +47,9 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
     )
     .bind(key.warehouse.0)
     .bind(key.location.0)
-    .bind(key.item)
+    .bind(key.item.0)
     .bind(key.lot)
-    .bind(key.expires_on)
+    .bind(key.expires_on.map(|d| d.to_string()))
     .bind(key.bucket.as_str())
     .bind(now())
     .execute(&mut **tx)
@@ -57,7 +58,7 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
         "select stock_id from stock where location_id = $1 and item_id = $2 and lot = $3 and bucket = $4",
     )
     .bind(key.location.0)
-    .bind(key.item)
+    .bind(key.item.0)
     .bind(key.lot)
     .bind(key.bucket.as_str())
     .fetch_one(&mut **tx)
@@ -233,25 +234,27 @@ pub async fn release(tx: &mut Tx, shipment: ShipmentId) -> Result<(), Error> {
 
 /// The packing-area row that picked units of `stock` move to.
 pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) -> Result<StockId, Error> {
-    let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
     let src = sqlx::query("select item_id, lot, expires_on from stock where stock_id = $1")
         .bind(stock.0)
         .fetch_one(&mut **tx)
         .await?;
     let lot: String = src.try_get("lot")?;
     let expires: Option<String> = src.try_get("expires_on")?;
-    row(
-        tx,
-        &StockKey {
-            warehouse,
-            location: LocationId(packing.location_id),
-            item: src.try_get("item_id")?,
-            lot: &lot,
-            expires_on: expires.as_deref(),
-            bucket: Bucket::Sellable,
-        },
-    )
-    .await
+    let expires = super::stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?;
+    packing_row_for(tx, warehouse, ItemId(src.try_get("item_id")?), &lot, expires).await
+}
+
+/// [`packing_row`] for an item and lot already known (a pick task carries them).
+pub async fn packing_row_for(
+    tx: &mut Tx,
+    warehouse: WarehouseId,
+    item: ItemId,
+    lot: &str,
+    expires_on: Option<Date>,
+) -> Result<StockId, Error> {
+    let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
+    let key = StockKey { warehouse, location: packing.location_id, item, lot, expires_on, bucket: Bucket::Sellable };
+    row(tx, &key).await
 }
 
 /// Returns picked units of a cancelled shipment from the packing area to their shelves.
@@ -276,11 +279,14 @@ pub async fn return_picked(tx: &mut Tx, warehouse: WarehouseId, shipment: Shipme
 
 /// One item's stock in one warehouse, in OPENLOGI's terms:
 /// `available = quantity - shipping - reserved`.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StockSummary {
-    pub item_id: i64,
-    pub item_code: String,
-    pub warehouse_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub item_id: ItemId,
+    #[sqlx(try_from = "String")]
+    pub item_code: ItemCode,
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
     /// Sellable units on the shelves plus units picked and not yet shipped.
     pub quantity: i64,
     /// Picked units in the packing and shipping areas.
@@ -296,9 +302,11 @@ pub struct StockSummary {
     pub backordered: i64,
 }
 
-/// Stock per item and warehouse for one shipper, optionally for one item code.
-pub async fn summary(db: &Db, shipper: ShipperId, item_code: Option<&ItemCode>) -> Result<Vec<StockSummary>, Error> {
-    Ok(sqlx::query_as(
+/// Stock per item and warehouse of the items `scope` may see (a shipper's own), optionally
+/// for one item code.
+pub async fn summary(db: &Db, scope: &Scope, item_code: Option<&ItemCode>) -> Result<Vec<StockSummary>, Error> {
+    let (visible, values) = super::visible(scope, "i.shipper_id", None, 2);
+    let sql = format!(
         "select i.item_id, i.code as item_code, w.warehouse_id, \
            cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('stock', 'packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as quantity, \
            cast(coalesce(sum(case when s.bucket = 'sellable' and l.kind in ('packing', 'shipping') then s.on_hand else 0 end), 0) as bigint) as shipping, \
@@ -311,52 +319,27 @@ pub async fn summary(db: &Db, shipper: ShipperId, item_code: Option<&ItemCode>) 
          from item i cross join warehouse w \
          left join stock s on s.item_id = i.item_id and s.warehouse_id = w.warehouse_id \
          left join location l on l.location_id = s.location_id \
-         where i.shipper_id = $1 and ($2 is null or i.code = $2) \
+         where ($1 is null or i.code = $1) and {visible} \
          group by i.item_id, i.code, w.warehouse_id \
          order by i.item_id, w.warehouse_id",
-    )
-    .bind(shipper.0)
-    .bind(item_code.map(ItemCode::as_str))
-    .fetch_all(db.reader())
-    .await?)
-}
-
-/// A manual correction or a customer return, by warehouse staff.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Adjustment {
-    pub warehouse_id: WarehouseId,
-    pub location_code: String,
-    pub item_id: i64,
-    #[serde(default = "no_lot")]
-    #[schema(value_type = String)]
-    pub lot: Lot,
-    pub bucket: Bucket,
-    /// Signed change of on-hand units (-1,000,000 to 1,000,000, not zero); a `return` must be positive.
-    pub quantity: StockDelta,
-    pub reason: AdjustmentReason,
-}
-
-fn no_lot() -> Lot {
-    Lot::parse("").unwrap_or_else(|_| unreachable!("the empty lot is valid"))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AdjustmentReason {
-    Adjust,
-    Return,
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(item_code.map(ItemCode::as_str));
+    for v in values {
+        q = q.bind(v);
+    }
+    Ok(q.fetch_all(db.reader()).await?)
 }
 
 /// Applies a correction or return. Warehouse staff adjust only the items of shippers their
 /// warehouse serves -- shippers with stock, an inbound or a channel there; any other item is
 /// "not found", as another tenant's ids always are.
-pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
-    let quantity = a.quantity.get();
-    if quantity == 0 || (a.reason == AdjustmentReason::Return && quantity < 0) {
-        return Err(Error::invalid("/quantity", "must be non-zero, and positive for a return"));
+pub async fn adjust(db: &Db, scope: &Scope, a: &Adjustment) -> Result<(), Error> {
+    if !scope.operates(a.warehouse_id) {
+        return Err(Error::NotFound("warehouse"));
     }
+    a.check()?;
     crate::transaction!(db, |tx| {
+        warehouses::check_operated(tx, scope, a.warehouse_id).await?;
         let location = warehouses::location_by_code(tx, a.warehouse_id, &a.location_code).await?;
         let served: Option<i64> = sqlx::query_scalar(
             "select i.item_id from item i where i.item_id = $1 and ( \
@@ -365,7 +348,7 @@ pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
                or exists (select 1 from inbound n where n.warehouse_id = $2 and n.shipper_id = i.shipper_id) \
                or exists (select 1 from channel c where c.warehouse_id = $2 and c.shipper_id = i.shipper_id))",
         )
-        .bind(a.item_id)
+        .bind(a.item_id.0)
         .bind(a.warehouse_id.0)
         .fetch_optional(&mut **tx)
         .await?;
@@ -374,18 +357,14 @@ pub async fn adjust(db: &Db, a: &Adjustment) -> Result<(), Error> {
         }
         let key = StockKey {
             warehouse: a.warehouse_id,
-            location: LocationId(location.location_id),
+            location: location.location_id,
             item: a.item_id,
             lot: a.lot.as_str(),
             expires_on: None,
             bucket: a.bucket,
         };
         let stock = row(tx, &key).await?;
-        let kind = match a.reason {
-            AdjustmentReason::Adjust => LedgerKind::Adjust,
-            AdjustmentReason::Return => LedgerKind::Return,
-        };
-        move_stock(tx, stock, quantity, 0, kind, Reference::default()).await.map_err(|e| match e {
+        move_stock(tx, stock, a.quantity.get(), 0, a.ledger_kind(), Reference::default()).await.map_err(|e| match e {
             Error::Database(sqlx::Error::Database(ref d))
                 if d.message().contains("check") || d.message().contains("CHECK") =>
             {

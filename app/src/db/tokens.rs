@@ -57,6 +57,34 @@ pub async fn create(
     Ok((id, token))
 }
 
+/// Issues a token after checking that its shipper and warehouses exist (a 422 naming the
+/// field otherwise); returns (id, the token in clear).
+pub async fn issue(
+    db: &Db,
+    name: &str,
+    role: Role,
+    shipper: Option<ShipperId>,
+    warehouses: &[WarehouseId],
+) -> Result<(i64, String), Error> {
+    crate::transaction!(db, |tx| {
+        if let Some(shipper) = shipper {
+            let found: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
+                .bind(shipper.0)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if found.is_none() {
+                return Err(Error::invalid("/shipper_id", "unknown shipper"));
+            }
+        }
+        for (i, w) in warehouses.iter().enumerate() {
+            super::warehouses::get_in(tx, *w)
+                .await
+                .map_err(|_| Error::invalid(format!("/warehouse_ids/{i}"), "unknown warehouse"))?;
+        }
+        create(tx, name, role, shipper, warehouses).await
+    })
+}
+
 /// The principal for a presented token, if it exists and is not revoked.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<Principal>, Error> {
     let Some(row) = sqlx::query(

@@ -1,29 +1,33 @@
-//! Shippers, warehouses and their locations (admin-managed master data).
-
-use serde::Serialize;
-use utoipa::ToSchema;
+//! Shippers, warehouses and their locations (admin-managed master data) in storage.
 
 use super::{Db, Flag, Tx, now};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::WarehouseClock;
-use crate::domain::values::{LocationKind, WarehouseId};
+use crate::domain::values::{Identifier, LocationId, LocationKind, Name, ShipperId, WarehouseId};
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Shipper {
-    pub shipper_id: i64,
-    pub code: String,
-    pub name: String,
+    #[sqlx(try_from = "i64")]
+    pub shipper_id: ShipperId,
+    #[sqlx(try_from = "String")]
+    pub code: Identifier,
+    #[sqlx(try_from = "String")]
+    pub name: Name,
     #[sqlx(try_from = "i64")]
     pub allow_backorder: Flag,
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Warehouse {
-    pub warehouse_id: i64,
-    pub code: String,
-    pub name: String,
-    /// IANA time zone; cut-offs and billing days are local to it.
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
+    #[sqlx(try_from = "String")]
+    pub code: Identifier,
+    #[sqlx(try_from = "String")]
+    pub name: Name,
+    /// IANA time zone; cut-offs and billing days are local to it (see [`Warehouse::clock`]).
     pub time_zone: String,
     /// Same-day cut-off, local `HH:MM`.
     pub cutoff_time: String,
@@ -35,10 +39,12 @@ impl Warehouse {
     }
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Location {
-    pub location_id: i64,
-    pub warehouse_id: i64,
+    #[sqlx(try_from = "i64")]
+    pub location_id: LocationId,
+    #[sqlx(try_from = "i64")]
+    pub warehouse_id: WarehouseId,
     pub code: String,
     #[sqlx(try_from = "String")]
     pub kind: LocationKind,
@@ -106,7 +112,7 @@ pub async fn create_warehouse(
         sqlx::query(
             "insert into location (warehouse_id, code, kind, pick_sequence, created_at) values ($1, $2, $3, $4, $5)",
         )
-        .bind(warehouse.warehouse_id)
+        .bind(warehouse.warehouse_id.0)
         .bind(code)
         .bind(kind.as_str())
         .bind(seq)
@@ -139,6 +145,23 @@ pub async fn get_in(tx: &mut Tx, id: WarehouseId) -> Result<Warehouse, Error> {
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(Error::NotFound("warehouse"))
+}
+
+/// Refuses work in a warehouse outside `scope` as "not found". An admin's scope is every
+/// warehouse, so for an admin the warehouse must exist; a token's warehouses always do, so for
+/// warehouse staff this asks the database nothing.
+pub async fn check_operated(conn: &mut sqlx::AnyConnection, scope: &Scope, id: WarehouseId) -> Result<(), Error> {
+    if !scope.operates(id) {
+        return Err(Error::NotFound("warehouse"));
+    }
+    if *scope == Scope::All {
+        sqlx::query_scalar::<_, i64>("select warehouse_id from warehouse where warehouse_id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(Error::NotFound("warehouse"))?;
+    }
+    Ok(())
 }
 
 /// The first location of `kind` in pick order: where goods of that kind go by default.

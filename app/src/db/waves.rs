@@ -1,50 +1,46 @@
 //! Waves (picking lists, ピッキングリスト): the allocated shipments due today, released at the
 //! warehouse's cut-off (or on demand) and walked in location pick-sequence order.
 
-use serde::{Deserialize, Serialize};
+use jiff::civil::Date;
 use sqlx::Row;
-use utoipa::ToSchema;
 
-use super::shipments::{self, Scope};
-use super::{Db, now, warehouses};
+use super::shipments;
+use super::{Db, now, stored, warehouses};
 use crate::domain::Error;
+use crate::domain::access::Scope;
 use crate::domain::calendar::WarehouseClock;
 use crate::domain::shipment::ShipmentAction;
-use crate::domain::values::{ShipmentId, WarehouseId, WaveId, text_enum};
+use crate::domain::values::{AllocationId, Barcode, ItemCode, ItemId, Lot, ShipmentId, StockId, WarehouseId, WaveId};
+pub use crate::domain::wave::Origin;
 
-text_enum!(
-    /// Why a wave was generated.
-    Origin { Cutoff = "cutoff", Manual = "manual" }
-);
-
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewWave {
-    pub warehouse_id: WarehouseId,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One line of a picking list: an allocation to pick, and where its units are.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PickTask {
-    pub allocation_id: i64,
-    pub shipment_id: i64,
+    pub allocation_id: AllocationId,
+    pub shipment_id: ShipmentId,
     pub location_code: String,
     pub pick_sequence: i64,
-    pub item_code: String,
-    pub barcode: Option<String>,
-    pub lot: String,
+    pub item_id: ItemId,
+    pub item_code: ItemCode,
+    pub barcode: Option<Barcode>,
+    /// The shelf's stock row the units come from.
+    pub stock_id: StockId,
+    pub lot: Lot,
+    pub expires_on: Option<Date>,
     pub quantity: i64,
     pub picked: i64,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A wave as stored, with its shipments and picking list.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wave {
-    pub wave_id: i64,
-    pub warehouse_id: i64,
+    pub wave_id: WaveId,
+    pub warehouse_id: WarehouseId,
     /// The warehouse-local date the wave ships on.
-    pub wave_date: String,
+    pub wave_date: Date,
     pub origin: Origin,
     pub created_at: String,
-    pub shipment_ids: Vec<i64>,
+    pub shipment_ids: Vec<ShipmentId>,
     /// Sorted by location pick sequence: the order a picker walks.
     pub picking_list: Vec<PickTask>,
 }
@@ -79,9 +75,8 @@ pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result
         if due.is_empty() && origin == Origin::Manual {
             return Err(Error::invalid("/warehouse_id", "no allocated shipments are due today"));
         }
-        let scope = [warehouse];
         for id in due {
-            let head = shipments::head(tx, Scope::Warehouses(&scope), ShipmentId(id)).await?;
+            let head = shipments::head(tx, &Scope::All, ShipmentId(id)).await?;
             let to = head.status.next(ShipmentAction::Release, None)?;
             shipments::set_status(tx, &head, to, None).await?;
             sqlx::query("insert into wave_shipment (wave_id, shipment_id) values ($1, $2)")
@@ -107,10 +102,10 @@ pub async fn generate(db: &Db, warehouse: WarehouseId, origin: Origin) -> Result
     })
 }
 
-pub async fn get(db: &Db, warehouses: &[WarehouseId], id: WaveId) -> Result<Wave, Error> {
+pub async fn get(db: &Db, scope: &Scope, id: WaveId) -> Result<Wave, Error> {
     let mut conn = db.reader().acquire().await?;
     let wave = load(&mut conn, id).await?;
-    if warehouses.contains(&WarehouseId(wave.warehouse_id)) { Ok(wave) } else { Err(Error::NotFound("wave")) }
+    if scope.operates(wave.warehouse_id) { Ok(wave) } else { Err(Error::NotFound("wave")) }
 }
 
 /// Which pick tasks of a wave to read.
@@ -127,7 +122,7 @@ pub enum Tasks {
 }
 
 const TASK_QUERY: &str = "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, \
-       i.code as item_code, i.barcode, s.lot, a.quantity, a.picked \
+       s.item_id, i.code as item_code, i.barcode, a.stock_id, s.lot, s.expires_on, a.quantity, a.picked \
      from pick_task pt join allocation a on a.allocation_id = pt.allocation_id \
      join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
      join item i on i.item_id = s.item_id where pt.wave_id = $1";
@@ -150,20 +145,24 @@ pub async fn tasks(conn: &mut sqlx::AnyConnection, id: WaveId, which: Tasks) -> 
     };
     rows.iter()
         .map(|r| {
+            let barcode: Option<String> = r.try_get("barcode")?;
+            let expires: Option<String> = r.try_get("expires_on")?;
             Ok(PickTask {
-                allocation_id: r.try_get("allocation_id")?,
-                shipment_id: r.try_get("shipment_id")?,
+                allocation_id: AllocationId(r.try_get("allocation_id")?),
+                shipment_id: ShipmentId(r.try_get("shipment_id")?),
                 location_code: r.try_get("location_code")?,
                 pick_sequence: r.try_get("pick_sequence")?,
-                item_code: r.try_get("item_code")?,
-                barcode: r.try_get("barcode")?,
-                lot: r.try_get("lot")?,
+                item_id: ItemId(r.try_get("item_id")?),
+                item_code: stored("item.code", ItemCode::parse(r.try_get::<String, _>("item_code")?))?,
+                barcode: stored("item.barcode", barcode.map(Barcode::parse).transpose())?,
+                stock_id: StockId(r.try_get("stock_id")?),
+                lot: stored("lot", Lot::parse(r.try_get::<String, _>("lot")?))?,
+                expires_on: stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?,
                 quantity: r.try_get("quantity")?,
                 picked: r.try_get("picked")?,
             })
         })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Error::from)
+        .collect()
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error> {
@@ -179,12 +178,12 @@ async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error>
             .await?;
     let origin: String = r.try_get("origin")?;
     Ok(Wave {
-        wave_id: id.0,
-        warehouse_id: r.try_get("warehouse_id")?,
-        wave_date: r.try_get("wave_date")?,
-        origin: Origin::parse(&origin).unwrap_or(Origin::Manual),
+        wave_id: id,
+        warehouse_id: WarehouseId(r.try_get("warehouse_id")?),
+        wave_date: stored("wave_date", r.try_get::<String, _>("wave_date")?.parse::<Date>())?,
+        origin: stored("origin", Origin::parse(&origin).ok_or(origin))?,
         created_at: r.try_get("created_at")?,
-        shipment_ids,
+        shipment_ids: shipment_ids.into_iter().map(ShipmentId).collect(),
         picking_list: tasks(conn, id, Tasks::All).await?,
     })
 }
@@ -202,7 +201,7 @@ pub async fn cutoff_due(
     let today = clock.local_date(now).to_string();
     let exists: Option<i64> =
         sqlx::query_scalar("select wave_id from wave where warehouse_id = $1 and wave_date = $2 and origin = 'cutoff'")
-            .bind(warehouse.warehouse_id)
+            .bind(warehouse.warehouse_id.0)
             .bind(today)
             .fetch_optional(db.reader())
             .await?;

@@ -1,5 +1,8 @@
 //! Warehouse calendar: cut-offs and dates live in the warehouse's time zone; storage is UTC.
-//! (OPENLOGI's same-day cut-off is 12:30 JST, hence the default.)
+//! (OPENLOGI's same-day cut-off is 12:30 JST, hence the default.) Calendar months
+//! ([`Month`]) are what invoices are for.
+
+use std::fmt;
 
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
@@ -59,8 +62,47 @@ pub fn parse_cutoff(s: &str) -> Result<Time, Error> {
     Time::new(h, m, 0, 0).map_err(|_| bad())
 }
 
-pub fn parse_date(field: &str, s: &str) -> Result<Date, Error> {
-    s.parse::<Date>().map_err(|_| Error::invalid(field, format!("must be a date YYYY-MM-DD (got {s:?})")))
+/// A calendar month, written `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month(Date);
+
+impl Month {
+    /// `YYYY-MM`, nothing else.
+    pub fn parse(s: &str) -> Result<Month, String> {
+        let bad = || format!("must be YYYY-MM (got {s:?})");
+        let shaped =
+            s.len() == 7 && s.bytes().enumerate().all(|(i, b)| if i == 4 { b == b'-' } else { b.is_ascii_digit() });
+        if !shaped {
+            return Err(bad());
+        }
+        format!("{s}-01").parse::<Date>().map(Month).map_err(|_| bad())
+    }
+
+    /// The month `date` is in.
+    pub fn of(date: Date) -> Month {
+        Month(date.first_of_month())
+    }
+
+    pub fn first_day(self) -> Date {
+        self.0
+    }
+
+    /// The first day of the month after (the end, exclusive, of this month's days).
+    pub fn next_first_day(self) -> Date {
+        self.0.checked_add(1.month()).unwrap_or(self.0.last_of_month())
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.0.year(), self.0.month())
+    }
+}
+
+impl serde::Serialize for Month {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[cfg(test)]
@@ -80,6 +122,22 @@ mod tests {
         // 15:30Z on the 25th is already the 26th in Tokyo.
         assert_eq!(clock.local_date(at("2026-11-25T15:30:00Z")).to_string(), "2026-11-26");
         assert_eq!(clock.cutoff_today(at("2026-11-25T05:00:00Z")), Some(at("2026-11-25T03:30:00Z")));
+    }
+
+    #[test]
+    fn a_month_is_yyyy_mm_and_spans_its_days() {
+        let m = Month::parse("2026-02").expect("month");
+        assert_eq!(m.to_string(), "2026-02");
+        assert_eq!(
+            (m.first_day().to_string(), m.next_first_day().to_string()),
+            ("2026-02-01".into(), "2026-03-01".into())
+        );
+        assert_eq!(Month::parse("2026-12").expect("month").next_first_day().to_string(), "2027-01-01");
+        assert_eq!(Month::of(jiff::civil::date(2026, 11, 25)), Month::parse("2026-11").expect("month"));
+        assert_eq!(serde_json::to_string(&m).expect("json"), "\"2026-02\"");
+        for bad in ["2026-13", "2026-00", "2026-1", "2026/01", "26-01", "2026-01-01", "２０２６-01", ""] {
+            assert!(Month::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

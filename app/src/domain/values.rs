@@ -18,6 +18,12 @@ macro_rules! id_type {
                 self.0.fmt(f)
             }
         }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                Self(id)
+            }
+        }
     )*};
 }
 
@@ -277,6 +283,11 @@ int_value!(
     1,
     100
 );
+
+impl Priority {
+    /// The priority of a shipment that names none: mid-range, as OPENLOGI's default.
+    pub const DEFAULT: Priority = Priority(50);
+}
 
 /// Declares a closed set of string values stored as text.
 macro_rules! text_enum {

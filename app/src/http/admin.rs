@@ -13,6 +13,9 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::error::{ApiError, Problem};
 use super::extract::{AsAdmin, Id, Json, QueryParams};
+use super::schema::channels as channel_schema;
+use super::schema::maintenance as maintenance_schema;
+use super::schema::master;
 use crate::db::{channels, maintenance, tokens, warehouses};
 use crate::domain::access::Role;
 use crate::domain::calendar::{DEFAULT_CUTOFF, DEFAULT_TIME_ZONE};
@@ -41,16 +44,16 @@ struct NewShipper {
 }
 
 #[utoipa::path(post, path = "/admin/v1/shippers", tag = "admin", request_body = NewShipper,
-    responses((status = 201, body = warehouses::Shipper), (status = 409, body = Problem)))]
+    responses((status = 201, body = master::Shipper), (status = 409, body = Problem)))]
 async fn create_shipper(
     State(s): State<AppState>,
     _: AsAdmin,
     Json(n): Json<NewShipper>,
-) -> Result<(StatusCode, axum::Json<warehouses::Shipper>)> {
+) -> Result<(StatusCode, axum::Json<master::Shipper>)> {
     let shipper = crate::transaction!(&s.db, |tx| {
         warehouses::create_shipper(tx, n.code.as_str(), n.name.as_str(), n.allow_backorder).await
     })?;
-    Ok((StatusCode::CREATED, axum::Json(shipper)))
+    Ok((StatusCode::CREATED, axum::Json(shipper.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -75,12 +78,12 @@ struct NewWarehouse {
 }
 
 #[utoipa::path(post, path = "/admin/v1/warehouses", tag = "admin", request_body = NewWarehouse,
-    responses((status = 201, body = warehouses::Warehouse), (status = 422, body = Problem)))]
+    responses((status = 201, body = master::Warehouse), (status = 422, body = Problem)))]
 async fn create_warehouse(
     State(s): State<AppState>,
     _: AsAdmin,
     Json(n): Json<NewWarehouse>,
-) -> Result<(StatusCode, axum::Json<warehouses::Warehouse>)> {
+) -> Result<(StatusCode, axum::Json<master::Warehouse>)> {
     let locations: Vec<(String, LocationKind, i64)> =
         n.locations.iter().map(|l| (l.code.to_string(), l.kind, l.pick_sequence)).collect();
     let tz = n.time_zone.as_deref().unwrap_or(DEFAULT_TIME_ZONE);
@@ -90,7 +93,7 @@ async fn create_warehouse(
         let n = &n;
         warehouses::create_warehouse(tx, n.code.as_str(), n.name.as_str(), tz, cutoff, locations).await
     })?;
-    Ok((StatusCode::CREATED, axum::Json(w)))
+    Ok((StatusCode::CREATED, axum::Json(w.into())))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -117,24 +120,7 @@ async fn create_token(
     _: AsAdmin,
     Json(n): Json<NewToken>,
 ) -> Result<(StatusCode, axum::Json<IssuedToken>)> {
-    let (token_id, token) = crate::transaction!(&s.db, |tx| {
-        let n = &n;
-        if let Some(shipper) = n.shipper_id {
-            let found: Option<i64> = sqlx::query_scalar("select shipper_id from shipper where shipper_id = $1")
-                .bind(shipper.0)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if found.is_none() {
-                return Err(crate::domain::Error::invalid("/shipper_id", "unknown shipper"));
-            }
-        }
-        for (i, w) in n.warehouse_ids.iter().enumerate() {
-            warehouses::get_in(tx, *w)
-                .await
-                .map_err(|_| crate::domain::Error::invalid(format!("/warehouse_ids/{i}"), "unknown warehouse"))?;
-        }
-        tokens::create(tx, n.name.as_str(), n.role, n.shipper_id, &n.warehouse_ids).await
-    })?;
+    let (token_id, token) = tokens::issue(&s.db, n.name.as_str(), n.role, n.shipper_id, &n.warehouse_ids).await?;
     Ok((StatusCode::CREATED, axum::Json(IssuedToken { token_id, token })))
 }
 
@@ -148,7 +134,7 @@ async fn revoke_token(State(s): State<AppState>, _: AsAdmin, Id(id): Id) -> Resu
 #[derive(Debug, Serialize, ToSchema)]
 struct RegisteredChannel {
     #[serde(flatten)]
-    channel: channels::Channel,
+    channel: channel_schema::Channel,
     /// Where the shop sends its `orders/create` webhooks, below this API's base URL.
     webhook_path: String,
     /// The generated webhook secret, shown once; absent when the request gave one.
@@ -158,30 +144,32 @@ struct RegisteredChannel {
 
 /// Registers an EC channel (a Shopify shop) for a shipper: its orders become that shipper's
 /// shipments from `warehouse_id`. One channel per shop.
-#[utoipa::path(post, path = "/admin/v1/channels", tag = "admin", request_body = channels::NewChannel,
+#[utoipa::path(post, path = "/admin/v1/channels", tag = "admin", request_body = channel_schema::NewChannel,
     responses((status = 201, body = RegisteredChannel), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_channel(
     State(s): State<AppState>,
     _: AsAdmin,
-    Json(n): Json<channels::NewChannel>,
+    Json(n): Json<channel_schema::NewChannel>,
 ) -> Result<(StatusCode, axum::Json<RegisteredChannel>)> {
-    let (channel, secret) = channels::create(&s.db, &n).await?;
+    let generated = n.webhook_secret.is_none();
+    let (channel, secret) = channels::create(&s.db, &n.into()).await?;
     let webhook_path = format!("/channels/v1/{}/{}/orders", channel.kind, channel.channel_id);
-    let webhook_secret = n.webhook_secret.is_none().then_some(secret);
+    let webhook_secret = generated.then_some(secret);
+    let channel = channel.into();
     Ok((StatusCode::CREATED, axum::Json(RegisteredChannel { channel, webhook_path, webhook_secret })))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 struct MaintenanceState {
     enabled: bool,
-    since: Option<maintenance::MaintenanceEvent>,
+    since: Option<maintenance_schema::MaintenanceEvent>,
 }
 
 #[utoipa::path(get, path = "/admin/v1/maintenance", tag = "admin",
     responses((status = 200, body = MaintenanceState)))]
 async fn get_maintenance(State(s): State<AppState>, _: AsAdmin) -> Result<axum::Json<MaintenanceState>> {
-    let since = maintenance::current(&s.db).await?;
-    Ok(axum::Json(MaintenanceState { enabled: since.as_ref().is_some_and(|e| e.enabled.0), since }))
+    let since = maintenance::current(&s.db).await?.map(maintenance_schema::MaintenanceEvent::from);
+    Ok(axum::Json(MaintenanceState { enabled: since.as_ref().is_some_and(|e| e.enabled), since }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,27 +181,28 @@ struct MaintenanceSwitch {
 
 /// Turns maintenance mode on or off; writes answer 503 with `Retry-After` while it is on.
 #[utoipa::path(put, path = "/admin/v1/maintenance", tag = "admin", request_body = MaintenanceSwitch,
-    responses((status = 200, body = maintenance::MaintenanceEvent)))]
+    responses((status = 200, body = maintenance_schema::MaintenanceEvent)))]
 async fn set_maintenance(
     State(s): State<AppState>,
     AsAdmin(who): AsAdmin,
     Json(m): Json<MaintenanceSwitch>,
-) -> Result<axum::Json<maintenance::MaintenanceEvent>> {
+) -> Result<axum::Json<maintenance_schema::MaintenanceEvent>> {
     let event = maintenance::set(&s.db, m.enabled, &format!("api:{}", who.key()), m.reason.as_str()).await?;
     s.maintenance.store(event.enabled.0, Ordering::Relaxed);
-    Ok(axum::Json(event))
+    Ok(axum::Json(event.into()))
 }
 
 /// Every maintenance switch, newest first (`?cursor=` is the last id seen).
 #[utoipa::path(get, path = "/admin/v1/maintenance/events", tag = "admin",
     params(("cursor" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = Vec<maintenance::MaintenanceEvent>)))]
+    responses((status = 200, body = Vec<maintenance_schema::MaintenanceEvent>)))]
 async fn maintenance_events(
     State(s): State<AppState>,
     _: AsAdmin,
     q: QueryParams,
-) -> Result<axum::Json<Vec<maintenance::MaintenanceEvent>>> {
+) -> Result<axum::Json<Vec<maintenance_schema::MaintenanceEvent>>> {
     let page = q.page()?;
     let before = q.get("cursor").map(|_| page.after);
-    Ok(axum::Json(maintenance::events(&s.db, before, page.limit).await?))
+    let events = maintenance::events(&s.db, before, page.limit).await?;
+    Ok(axum::Json(events.into_iter().map(maintenance_schema::MaintenanceEvent::from).collect()))
 }

@@ -21,7 +21,8 @@
 //! webhook id -- a replay inside the window -- answers the first outcome and stores nothing.
 //!
 //! Decisions:
-//! - **Persist, then acknowledge** (DOMAIN.md hazard 4). The 200 is sent after the event and
+//! - **Persist, then acknowledge** (an answer sent before the commit loses the order if the
+//!   commit fails, and Shopify would not deliver it again). The 200 is sent after the event and
 //!   its shipment (or its rejection) are committed together; when the database fails the
 //!   answer is a 5xx, so Shopify delivers the webhook again, and maintenance mode's 503 does
 //!   the same. A redelivery (same `X-Shopify-Webhook-Id`) answers the first outcome again and
@@ -52,8 +53,9 @@ use utoipa_axum::routes;
 
 use super::error::{ApiError, Problem};
 use super::extract::{self, AsShipper, Id, QueryParams, RawBody};
+use super::schema::channels::ChannelEvent;
 use super::{AppState, List};
-use crate::db::channels::{self, ChannelEvent, Delivery};
+use crate::db::channels::{self, Delivery};
 use crate::domain::channel::{ChannelKind, EventStatus, shopify};
 use crate::domain::values::ChannelId;
 use crate::journeys::ORDER_SYNC;
@@ -138,7 +140,7 @@ async fn shopify_orders(
             message: format!("this endpoint takes {} webhooks (got {topic:?})", shopify::ORDERS_CREATE),
         });
     }
-    if !header(&headers, SHOP_HEADER)?.eq_ignore_ascii_case(&channel.shop_domain) {
+    if !header(&headers, SHOP_HEADER)?.eq_ignore_ascii_case(channel.shop_domain.as_str()) {
         return Err(ApiError::WrongShop { header: SHOP_HEADER });
     }
     let webhook_id = header(&headers, WEBHOOK_ID_HEADER)?;
@@ -164,16 +166,16 @@ async fn shopify_orders(
         telemetry::trace::current_trace_id(),
     );
     tracing::info!(
-        channel_id = channel.channel_id,
+        channel_id = channel.channel_id.0,
         webhook_id,
         order_id = order.id,
         outcome = handled.outcome.as_str(),
-        shipment_id = handled.event.shipment_id,
+        shipment_id = handled.event.shipment_id.map(|s| s.0),
         reason = handled.event.reason.map(|r| r.as_str()),
         lag_seconds = lag.as_secs_f64(),
         "channel order handled"
     );
-    Ok(axum::Json(handled.event))
+    Ok(axum::Json(handled.event.into()))
 }
 
 /// The delivery's trigger time, if it is within the window (see [`DELIVERY_WINDOW`]).
@@ -200,11 +202,12 @@ fn fresh_trigger(headers: &HeaderMap, now: jiff::Timestamp) -> Result<jiff::Time
     responses((status = 200, body = List<ChannelEvent>), (status = 422, body = Problem)))]
 async fn list_channel_events(
     State(s): State<AppState>,
-    AsShipper(me): AsShipper,
+    me: AsShipper,
     q: QueryParams,
 ) -> Result<axum::Json<List<ChannelEvent>>> {
     let page = q.page()?;
     let status = q.filter("status", EventStatus::parse)?;
-    let rows = channels::list_events(&s.db, me, status, page.after, page.limit).await?;
-    Ok(axum::Json(List::new(rows, page.limit, |e| e.channel_event_id)))
+    let rows = channels::list_events(&s.db, &me.scope(), status, page.after, page.limit).await?;
+    let rows = rows.into_iter().map(ChannelEvent::from).collect();
+    Ok(axum::Json(List::new(rows, page.limit, |e| e.channel_event_id.0)))
 }

@@ -54,7 +54,7 @@ pub enum ApiError {
     #[error("Kura is in maintenance; writes are paused")]
     Maintenance,
     #[error("inspection found differences")]
-    InspectionMismatch(serde_json::Value),
+    InspectionMismatch(Vec<crate::domain::inspection::Difference>),
     #[error("internal error")]
     Internal(String),
 }

@@ -10,9 +10,9 @@ use serde_json::error::Category;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::db::{tokens, warehouses};
-use crate::domain::access::Principal;
-use crate::domain::values::{ShipperId, WarehouseId};
+use crate::db::tokens;
+use crate::domain::access::{Principal, Scope};
+use crate::domain::values::ShipperId;
 
 /// A JSON body, validated through the typed domain values it deserialises into.
 #[derive(Debug, Clone, Copy, Default)]
@@ -189,9 +189,16 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A shipper token; everything it touches is filtered by this shipper id.
+/// A shipper token: the shipper that owns what it creates, and sees only its own.
 #[derive(Debug, Clone, Copy)]
 pub struct AsShipper(pub ShipperId);
+
+impl AsShipper {
+    /// What this shipper may see: its own documents.
+    pub fn scope(self) -> Scope {
+        Scope::Shipper(self.0)
+    }
+}
 
 impl FromRequestParts<AppState> for AsShipper {
     type Rejection = ApiError;
@@ -204,20 +211,17 @@ impl FromRequestParts<AppState> for AsShipper {
     }
 }
 
-/// Warehouse staff (or an admin, who operates every warehouse): the warehouses they operate.
+/// Warehouse staff, or an admin (who operates every warehouse): the scope of their work.
 #[derive(Debug, Clone)]
-pub struct AsWarehouse(pub Vec<WarehouseId>);
+pub struct AsWarehouse(pub Scope);
 
 impl FromRequestParts<AppState> for AsWarehouse {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Caller::from_request_parts(parts, state).await?.0 {
-            Principal::Warehouse { warehouses, .. } => Ok(AsWarehouse(warehouses)),
-            Principal::Admin { .. } => Ok(AsWarehouse(
-                warehouses::list(&state.db).await?.into_iter().map(|w| WarehouseId(w.warehouse_id)).collect(),
-            )),
             Principal::Shipper { .. } => Err(ApiError::Forbidden("warehouse")),
+            staff => Ok(AsWarehouse(staff.scope())),
         }
     }
 }

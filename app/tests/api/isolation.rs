@@ -10,6 +10,7 @@ crate::on_both_backends!(
     every_shipper_endpoint_answers_404_for_another_shippers_ids_and_changes_nothing,
     lists_and_stock_show_only_the_callers_own_data,
     roles_are_enforced_and_missing_or_revoked_tokens_are_401,
+    an_admin_works_in_every_warehouse_and_a_missing_warehouse_is_not_found,
 );
 
 async fn every_shipper_endpoint_answers_404_for_another_shippers_ids_and_changes_nothing(backend: Backend) {
@@ -121,4 +122,38 @@ async fn roles_are_enforced_and_missing_or_revoked_tokens_are_401(backend: Backe
         .await;
     assert_eq!(revoke.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get("/v1/shipments", &token).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn an_admin_works_in_every_warehouse_and_a_missing_warehouse_is_not_found(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let acme = app.shipper_token("acme");
+    let shipment =
+        app.create_shipment(&acme, "ADM-1", &[("MUG-01", 1)]).await.body["shipment_id"].as_i64().expect("shipment");
+    let admin = app.admin_token();
+
+    let listed = app.get("/wms/v1/shipments", &admin).await;
+    assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
+    assert!(listed.body["data"].as_array().expect("data").iter().any(|s| s["shipment_id"] == shipment));
+    assert_eq!(app.get(&format!("/wms/v1/shipments/{shipment}"), &admin).await.status, StatusCode::OK);
+
+    let missing = 987_654;
+    let probes = [
+        ("/wms/v1/handovers", json!({"warehouse_id": missing, "carrier": "yamato", "tracking_numbers": ["1"]})),
+        (
+            "/wms/v1/stock/adjustments",
+            json!({"warehouse_id": missing, "location_code": "A-01-01", "item_id": 1, "bucket": "sellable", "quantity": 1, "reason": "adjust"}),
+        ),
+        (
+            "/wms/v1/scans",
+            json!({"warehouse_id": missing, "device_id": "HHT-1", "client_event_id": "e-1", "wave_id": 1, "step": "location", "value": "A-01-01"}),
+        ),
+        ("/wms/v1/waves", json!({"warehouse_id": missing})),
+    ];
+    for (path, body) in probes {
+        let r = app.post(path, &admin, body).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {r:?}");
+        assert_eq!(r.body["type"], "/problems/not-found", "{path}");
+    }
 }

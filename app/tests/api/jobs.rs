@@ -29,7 +29,7 @@ async fn the_cutoff_wave_is_released_once_per_warehouse_and_day(backend: Backend
     let released: Vec<_> = [a.expect("first"), b.expect("second")].into_iter().flatten().collect();
 
     assert_eq!(released.len(), 1, "exactly one cut-off wave");
-    assert_eq!(released[0].shipment_ids, vec![shipment]);
+    assert_eq!(released[0].shipment_ids, vec![fulfillment::domain::values::ShipmentId(shipment)]);
     assert!(waves::generate(&app.db, warehouse, waves::Origin::Cutoff).await.expect("again").is_none());
     assert_eq!(app.get(&format!("/v1/shipments/{shipment}"), &acme).await.body["status"], "picking");
 }
@@ -46,9 +46,9 @@ async fn storage_is_billed_once_per_warehouse_and_day(backend: Backend) {
     .await
     .expect("on hand");
 
-    let today = tokyo_today();
-    billing::bill_storage_day(&app.db, warehouse, &today).await.expect("bill");
-    billing::bill_storage_day(&app.db, warehouse, &today).await.expect("bill again");
+    let today = tokyo_today().parse().expect("a date");
+    billing::bill_storage_day(&app.db, warehouse, today).await.expect("bill");
+    billing::bill_storage_day(&app.db, warehouse, today).await.expect("bill again");
 
     assert_eq!(app.billing(&acme, "storage_unit_day").await, on_hand, "one unit-day per unit, once");
 }

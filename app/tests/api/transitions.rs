@@ -11,6 +11,8 @@ use crate::lifecycle::tokyo_today;
 crate::on_both_backends!(
     illegal_transitions_are_409_and_name_the_current_status,
     a_cancel_after_picking_is_a_request_the_warehouse_refuses_or_accepts,
+    a_change_after_picking_starts_is_a_request_applied_when_the_warehouse_accepts_it,
+    a_pending_change_that_no_longer_reads_fails_the_acceptance_and_changes_nothing,
     a_backordered_shipment_is_allocated_when_its_stock_is_put_away,
     maintenance_mode_pauses_writes_with_retry_after_and_lets_reads_through,
     requests_accepted_before_shutdown_complete_and_are_stored,
@@ -80,6 +82,67 @@ async fn illegal_transitions_are_409_and_name_the_current_status(backend: Backen
     let (picking, _) = picking_shipment(&app, "T-2").await;
     let delete = app.request(Method::DELETE, &format!("/v1/shipments/{picking}"), &acme, None).await;
     assert_eq!((delete.status, delete.body["current_status"].as_str()), (StatusCode::CONFLICT, Some("picking")));
+}
+
+fn new_recipient() -> serde_json::Value {
+    json!({"name": "佐藤 花子", "postal_code": "530-0001", "prefecture": "大阪府", "address1": "北区梅田1-1-1", "phone": "06-1234-5678"})
+}
+
+async fn a_change_after_picking_starts_is_a_request_applied_when_the_warehouse_accepts_it(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let acme = app.shipper_token("acme");
+    let (id, _) = picking_shipment(&app, "M-1").await;
+
+    let options =
+        app.request(Method::PATCH, &format!("/v1/shipments/{id}"), &acme, Some(json!({"gift_wrap": true}))).await;
+    assert_eq!((options.status, options.body["current_status"].as_str()), (StatusCode::CONFLICT, Some("picking")));
+    let request = app
+        .request(Method::PATCH, &format!("/v1/shipments/{id}"), &acme, Some(json!({"recipient": new_recipient()})))
+        .await;
+    assert_eq!(request.status, StatusCode::OK, "{request:?}");
+    assert_eq!(request.body["status"], "modify_request");
+    assert_eq!(request.body["status_before_request"], "picking");
+    assert_eq!(request.body["pending_change"]["recipient"]["name"], "佐藤 花子");
+    assert_eq!(request.body["recipient"]["name"], "山田 太郎", "nothing changes before the warehouse answers");
+
+    let accepted = app.post(&format!("/wms/v1/shipments/{id}/accept-request"), &app.warehouse_token(), json!({})).await;
+
+    assert_eq!(accepted.status, StatusCode::OK, "{accepted:?}");
+    assert_eq!(accepted.body["status"], "picking");
+    assert_eq!(accepted.body["recipient"]["name"], "佐藤 花子");
+    assert_eq!(accepted.body["recipient"]["postal_code"], "530-0001");
+    assert_eq!(accepted.body["pending_change"], serde_json::Value::Null);
+}
+
+async fn a_pending_change_that_no_longer_reads_fails_the_acceptance_and_changes_nothing(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let acme = app.shipper_token("acme");
+    let (id, _) = picking_shipment(&app, "M-2").await;
+    let request = app
+        .request(Method::PATCH, &format!("/v1/shipments/{id}"), &acme, Some(json!({"recipient": new_recipient()})))
+        .await;
+    assert_eq!(request.body["status"], "modify_request", "{request:?}");
+    sqlx::query("update shipment set pending_change = $1 where shipment_id = $2")
+        .bind(r#"{"recipient": {"name": 42}}"#)
+        .bind(id)
+        .execute(app.db.writer())
+        .await
+        .expect("corrupt the pending change");
+
+    let accepted = app.post(&format!("/wms/v1/shipments/{id}/accept-request"), &app.warehouse_token(), json!({})).await;
+
+    assert_eq!(accepted.status, StatusCode::INTERNAL_SERVER_ERROR, "{accepted:?}");
+    let (status, name): (String, String) =
+        sqlx::query_as("select status, recipient_name from shipment where shipment_id = $1")
+            .bind(id)
+            .fetch_one(app.db.reader())
+            .await
+            .expect("shipment");
+    assert_eq!((status.as_str(), name.as_str()), ("modify_request", "山田 太郎"));
 }
 
 async fn a_cancel_after_picking_is_a_request_the_warehouse_refuses_or_accepts(backend: Backend) {
