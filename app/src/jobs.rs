@@ -110,10 +110,9 @@ pub async fn cutoff_waves(state: &AppState) -> Result<(), JobError> {
         let warehouse = w.warehouse_id;
         if let Some(wave) = waves::generate(&state.db, warehouse, waves::Origin::Cutoff).await? {
             tracing::info!(warehouse = %warehouse, wave = wave.wave_id.0, shipments = wave.shipment_ids.len(), "cut-off wave released");
-            // The wave-generation SLI: how long after the cut-off the picking list came out.
-            let now = jiff::Timestamp::now();
-            if let Some(cutoff) = clock.cutoff_today(now) {
-                let lag = Duration::try_from(now.duration_since(cutoff)).unwrap_or_default();
+            // The wave-generation SLI: how long after the cut-off (or the warehouse's opening,
+            // if later) the picking list came out.
+            if let Some(lag) = clock.cutoff_wait(jiff::Timestamp::now(), w.opened()?) {
                 state.metrics.observe_queue_lag("cutoff-waves", journeys::of_job("cutoff-waves"), lag);
             }
         }

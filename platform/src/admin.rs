@@ -4,7 +4,7 @@
 //! * `GET /readyz` -- the database is reachable and every migration is applied (503 otherwise).
 //! * `GET /metrics` -- Prometheus metrics: OpenMetrics if the `Accept` header asks for
 //!   `application/openmetrics-text`, the classic text format otherwise.
-//! * `GET /debug/pprof/profile?seconds=N` -- CPU profile, pprof protobuf;
+//! * `GET /debug/pprof/profile?seconds=N` -- CPU profile, gzipped pprof protobuf;
 //!   `GET /debug/pprof/flamegraph?seconds=N` -- the same as an SVG (feature `pprof`).
 //! * `GET /debug/pprof/heap` -- heap profile, gzipped pprof protobuf from jemalloc's sampling
 //!   profiler (feature `jemalloc-profiling`; 501 with the reason in a build without it).

@@ -22,12 +22,7 @@ pub fn rejection(rejection: JsonRejection) -> Problem {
             let mut field = String::new();
             while let Some(s) = source {
                 if let Some(inner) = s.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
-                    field = pointer(inner.path());
-                    // serde reports a missing member at its parent; name the member itself.
-                    let message = inner.inner().to_string();
-                    if let Some(name) = message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
-                        field = format!("{field}/{name}");
-                    }
+                    field = field_at_fault(inner);
                     break;
                 }
                 source = s.source();
@@ -39,6 +34,17 @@ pub fn rejection(rejection: JsonRejection) -> Problem {
             Problem::new(ProblemType::PayloadTooLarge, e.body_text())
         }
         other => Problem::new(ProblemType::MalformedJson, other.body_text()),
+    }
+}
+
+/// The JSON pointer of the member a deserialisation error is about. serde reports a missing
+/// member at its parent; this names the member itself.
+pub fn field_at_fault(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let field = pointer(error.path());
+    let message = error.inner().to_string();
+    match message.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+        Some(name) => format!("{field}/{name}"),
+        None => field,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Profiling for the admin listener, in the style of Go's `net/http/pprof`. Mount
 //! [`router`] on the admin listener only, never on a public one:
-//! * `GET /debug/pprof/profile?seconds=N` -- a CPU profile as pprof protobuf (feature `pprof`).
+//! * `GET /debug/pprof/profile?seconds=N` -- a CPU profile as gzipped pprof protobuf (feature `pprof`).
 //! * `GET /debug/pprof/flamegraph?seconds=N` -- the same profile as an SVG flame graph (feature `pprof`).
 //! * `GET /debug/pprof/heap` -- the memory in use now, by allocating stack, as gzipped pprof
 //!   protobuf (feature `jemalloc-profiling`, with [`jemalloc_allocator!`](crate::jemalloc_allocator)

@@ -31,11 +31,18 @@ pub struct Warehouse {
     pub time_zone: String,
     /// Same-day cut-off, local `HH:MM`.
     pub cutoff_time: String,
+    /// When the warehouse was registered (stored UTC timestamp).
+    pub created_at: String,
 }
 
 impl Warehouse {
     pub fn clock(&self) -> Result<WarehouseClock, Error> {
         WarehouseClock::new(&self.time_zone, &self.cutoff_time)
+    }
+
+    /// When the warehouse was registered.
+    pub fn opened(&self) -> Result<jiff::Timestamp, Error> {
+        super::stored("warehouse.created_at", self.created_at.parse())
     }
 }
 
@@ -91,7 +98,7 @@ pub async fn create_warehouse(
     let ts = now();
     let warehouse: Warehouse = sqlx::query_as(
         "insert into warehouse (code, name, time_zone, cutoff_time, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $5) returning warehouse_id, code, name, time_zone, cutoff_time",
+         values ($1, $2, $3, $4, $5, $5) returning warehouse_id, code, name, time_zone, cutoff_time, created_at",
     )
     .bind(code)
     .bind(name)
@@ -123,7 +130,7 @@ pub async fn create_warehouse(
     Ok(warehouse)
 }
 
-const WAREHOUSE_COLUMNS: &str = "warehouse_id, code, name, time_zone, cutoff_time";
+const WAREHOUSE_COLUMNS: &str = "warehouse_id, code, name, time_zone, cutoff_time, created_at";
 
 pub async fn list(db: &Db) -> Result<Vec<Warehouse>, Error> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {WAREHOUSE_COLUMNS} from warehouse order by warehouse_id")))

@@ -44,6 +44,14 @@ impl WarehouseClock {
         today.to_datetime(self.cutoff).to_zoned_datetime(self.zone.clone()).ok().map(|z| z.timestamp())
     }
 
+    /// How long today's cut-off wave waited, released at `now`: from today's cut-off, or from
+    /// `opened` (when the warehouse was registered) if that came later. A warehouse opened at
+    /// 15:00 has had nothing to wait for since 12:30; a service down over the cut-off has.
+    pub fn cutoff_wait(&self, now: Timestamp, opened: Timestamp) -> Option<std::time::Duration> {
+        let since = self.cutoff_today(now)?.max(opened);
+        Some(std::time::Duration::try_from(now.duration_since(since)).unwrap_or_default())
+    }
+
     /// The ship date a new shipment gets by default: today before the cut-off, tomorrow after.
     pub fn default_ship_date(&self, now: Timestamp) -> Date {
         let today = self.local_date(now);
@@ -122,6 +130,18 @@ mod tests {
         // 15:30Z on the 25th is already the 26th in Tokyo.
         assert_eq!(clock.local_date(at("2026-11-25T15:30:00Z")).to_string(), "2026-11-26");
         assert_eq!(clock.cutoff_today(at("2026-11-25T05:00:00Z")), Some(at("2026-11-25T03:30:00Z")));
+    }
+
+    #[test]
+    fn the_cutoff_wait_counts_from_the_cutoff_or_from_a_later_opening() {
+        let clock = WarehouseClock::new(DEFAULT_TIME_ZONE, DEFAULT_CUTOFF).expect("clock");
+        let minutes = |m: u64| Some(std::time::Duration::from_secs(m * 60));
+        // Opened last week, released 12:40 JST: waited the ten minutes since 12:30.
+        assert_eq!(clock.cutoff_wait(at("2026-11-25T03:40:00Z"), at("2026-11-18T00:00:00Z")), minutes(10));
+        // Opened 15:00 JST, released 15:01 JST: waited one minute, not two and a half hours.
+        assert_eq!(clock.cutoff_wait(at("2026-11-25T06:01:00Z"), at("2026-11-25T06:00:00Z")), minutes(1));
+        // An opening stamped after the release (clock skew) waits zero, never negative.
+        assert_eq!(clock.cutoff_wait(at("2026-11-25T06:01:00Z"), at("2026-11-25T06:02:00Z")), minutes(0));
     }
 
     #[test]

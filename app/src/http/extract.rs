@@ -65,15 +65,9 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let mut field = pointer(e.path());
+        let field = platform::json::field_at_fault(&e);
         let inner = e.inner();
         let message = inner.to_string();
-        // serde reports a missing field at its parent; name the field itself.
-        if let Some(rest) = message.strip_prefix("missing field `")
-            && let Some(name) = rest.split('`').next()
-        {
-            field = format!("{field}/{name}");
-        }
         match inner.classify() {
             Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson { field, message },
             Category::Data => ApiError::Schema { field, message: strip_position(&message) },
@@ -81,18 +75,6 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })?;
     de.end().map_err(|e| ApiError::MalformedJson { field: String::new(), message: e.to_string() })?;
     Ok(value)
-}
-
-fn pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    path.iter()
-        .filter_map(|s| match s {
-            Segment::Seq { index } => Some(format!("/{index}")),
-            Segment::Map { key } => Some(format!("/{}", key.replace('~', "~0").replace('/', "~1"))),
-            Segment::Enum { variant } => Some(format!("/{variant}")),
-            Segment::Unknown => None,
-        })
-        .collect()
 }
 
 /// serde_json appends " at line 1 column 40" to data errors; the pointer already says where.

@@ -1,4 +1,4 @@
-//! Profiling on the admin listener: a real CPU profile taken while the service works, a flame
+//! Profiling on the admin listener: a real CPU profile (gzipped pprof) taken while the service works, a flame
 //! graph, one CPU profile at a time; a heap profile that accounts for memory in use; and
 //! nothing of it on the public port. (One test each, not one per backend: the profilers are
 //! process-wide and do not depend on the database.)
@@ -36,8 +36,11 @@ async fn a_cpu_profile_taken_under_load_is_valid_pprof_and_only_on_the_admin_por
     let profile = profile.expect("profile");
     assert_eq!(profile.status(), StatusCode::OK);
     assert_eq!(concurrent.expect("second").status(), StatusCode::CONFLICT, "one profile at a time");
-    let bytes = profile.bytes().await.expect("body");
-    let decoded = pprof::protos::Profile::decode(bytes.as_ref()).expect("a pprof protobuf");
+    let gzipped = profile.bytes().await.expect("body");
+    assert_eq!(gzipped.get(..2), Some(&[0x1f, 0x8b][..]), "gzipped, as Go's endpoint serves it");
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(gzipped.as_ref()), &mut bytes).expect("gzip");
+    let decoded = pprof::protos::Profile::decode(bytes.as_slice()).expect("a pprof protobuf");
     assert!(!decoded.sample_type.is_empty(), "no sample types");
     assert!(!decoded.sample.is_empty(), "no samples while the service was busy");
     assert!(decoded.string_table.iter().any(|s| s.contains("fulfillment")), "no frame of the service itself");

@@ -1,6 +1,7 @@
 //! CPU profiling (cargo feature `pprof`):
-//! * `GET /debug/pprof/profile?seconds=N` -- a CPU profile as pprof protobuf, readable by
-//!   `go tool pprof` (default 10 s, at most [`MAX_SECONDS`]).
+//! * `GET /debug/pprof/profile?seconds=N` -- a CPU profile as gzipped pprof protobuf, as Go's
+//!   endpoint serves it and every pprof consumer expects (`go tool pprof`, Pyroscope,
+//!   Datadog's profiler); default 10 s, at most [`MAX_SECONDS`].
 //! * `GET /debug/pprof/flamegraph?seconds=N` -- the same profile as an SVG flame graph.
 //!
 //! One profile runs at a time (a second request is a 409): the sampler is process-wide.
@@ -99,8 +100,12 @@ fn sample(duration: Duration, format: Format) -> Result<Encoded, ProfileError> {
     match format {
         Format::Pprof => {
             use pprof::protos::Message;
+            use std::io::Write;
             let profile = report.pprof().map_err(fail)?;
-            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], profile.encode_to_vec()))
+            let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let gzipped = gzip.write_all(&profile.encode_to_vec()).and_then(|()| gzip.finish());
+            let gzipped = gzipped.map_err(|e| ProfileError::Failed(e.to_string()))?;
+            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], gzipped))
         }
         Format::Flamegraph => {
             let mut svg = Vec::new();
