@@ -11,7 +11,9 @@
 //!
 //! CPU is the process's user + system time from `/proc/<pid>/stat` (clock ticks, 10 ms).
 
-use std::fmt::Write;
+#[path = "../benches/fixtures.rs"]
+mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -22,33 +24,6 @@ use slo::controller::{Config, Controller, Deps};
 use slo::source::Source;
 use slo::source::prometheus::{PrometheusConfig, PrometheusSource};
 use slo::source::scrape::{ScrapeConfig, ScrapeSource};
-
-/// The spec of `slo/benches/generate.rs`: `journeys × 10` SLOs of every SLI kind.
-fn spec_text(journeys: usize) -> String {
-    let mut s = String::from("service: bench\ntime_zone: Asia/Tokyo\njourneys:\n");
-    for j in 0..journeys {
-        let journey = format!("journey-{j}");
-        writeln!(s, "  {journey}:\n    slos:").unwrap();
-        for i in 0..10 {
-            let (window, objective) = if i % 2 == 0 { ("28d", "99.9") } else { ("month", "99.5") };
-            writeln!(s, "      - id: {journey}-slo-{i}\n        objective: {objective}\n        window: {window}")
-                .unwrap();
-            let sli = match i % 3 {
-                0 => format!(
-                    "          ratio:\n            bad: http_server_request_duration_seconds_count{{journey=\"{journey}\", http_response_status_code=~\"5..\"}}\n            total: http_server_request_duration_seconds_count{{journey=\"{journey}\"}}"
-                ),
-                1 => format!(
-                    "          latency:\n            histogram: http_server_request_duration_seconds{{journey=\"{journey}\"}}\n            threshold: 0.3"
-                ),
-                _ => format!(
-                    "          ratio:\n            good: job_runs_total{{journey=\"{journey}\", outcome=\"success\"}}\n            total: job_runs_total{{journey=\"{journey}\"}}"
-                ),
-            };
-            writeln!(s, "        sli:\n{sli}").unwrap();
-        }
-    }
-    s
-}
 
 /// User + system CPU of process `pid` ("self" for this one).
 fn cpu(pid: &str) -> Duration {
@@ -158,7 +133,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| panic!("missing argument {i}; see the module docs"));
     match arg(1).as_str() {
-        "spec" => std::fs::write(arg(2), spec_text(100)).expect("write the spec"),
+        "spec" => std::fs::write(arg(2), fixtures::spec_text(100)).expect("write the spec"),
         "prometheus" => {
             let (url, pid, spec, dir, reps) =
                 (arg(2), arg(3), PathBuf::from(arg(4)), PathBuf::from(arg(5)), arg(6).parse().expect("REPS"));
@@ -231,38 +206,7 @@ async fn thirty_days(dir: PathBuf, n: usize) {
 
     let (c0, started) = (cpu("self"), Instant::now());
     let mut tx = db.writer().begin().await.expect("begin");
-    let (end_s, hour, minute) = (end.as_second(), 3600, 60);
-    for i in 0..n {
-        let slo = format!("slo-{i}");
-        for (table, step, from, to) in [
-            ("sli_hour (service, slo, hour, good, total)", hour, end_s - 30 * 86_400, end_s),
-            ("sli_minute (service, slo, minute, good, total)", minute, end_s - 48 * hour, end_s),
-        ] {
-            let mut values = Vec::new();
-            let mut t = from;
-            while t < to {
-                values.push(if step == hour {
-                    format!("('fixture', '{slo}', {t}, 5940, 6000)")
-                } else {
-                    format!("('fixture', '{slo}', {t}, 99, 100)")
-                });
-                t += step;
-            }
-            for chunk in values.chunks(500) {
-                sqlx::query(sqlx::AssertSqlSafe(format!("insert into {table} values {}", chunk.join(", "))))
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-            }
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "insert into sli_since (service, slo, since) values ('fixture', '{slo}', {})",
-            end_s - 30 * 86_400
-        )))
-        .execute(&mut *tx)
-        .await
-        .expect("insert");
-    }
+    fixtures::fill_history(&mut tx, n, end.as_second()).await;
     tx.commit().await.expect("commit");
     let (filled, filled_cpu) = (started.elapsed(), cpu("self").saturating_sub(c0));
     let (minutes, hours) = scraper.bucket_rows().await.expect("rows");

@@ -6,11 +6,16 @@
 //! means (the step order location → item → quantity, what matches). Wrong steps and mismatches
 //! are recorded and change nothing; an accepted quantity moves the units from the shelf to the
 //! packing area (ledger `pick`) in the same transaction.
+//!
+//! Scans come in bursts at a cut-off, so round trips count: one statement reads everything a
+//! scan is judged on (a stored first result, the wave's warehouse, the device's task), and a
+//! pick moves both stock rows in one `update`. A location or item scan is three statements, a
+//! pick seven, a pick that finishes a task and claims the next ten.
 
 use sqlx::Row;
 
-use super::stock::{self, Reference};
-use super::waves::{self, PickTask, Tasks};
+use super::stock::{self, Reference, Transfer};
+use super::waves::{self, PickTask, TASK_COLUMNS, TASK_JOINS, Tasks};
 use super::{Db, Tx, is_unique_violation, now};
 use crate::domain::Error;
 use crate::domain::access::Scope;
@@ -29,22 +34,67 @@ fn task_ref(t: &PickTask) -> PickTaskRef {
     }
 }
 
-async fn stored(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<Option<ScanResult>, Error> {
-    let row = sqlx::query(
-        "select request_hash, response from scan where warehouse_id = $1 and device_id = $2 and client_event_id = $3",
-    )
-    .bind(scan.warehouse_id.0)
-    .bind(scan.device_id.as_str())
-    .bind(scan.client_event_id.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let first_hash: String = row.try_get("request_hash")?;
-    if first_hash != request_hash {
-        return Err(Error::invalid("/client_event_id", "was already used for a different scan"));
+/// What a scan is judged on, read in one statement.
+enum Situation {
+    /// The scan was recorded before: its first result.
+    Retry(ScanResult),
+    /// The wave does not exist in the scan's warehouse.
+    NoSuchWave,
+    Working {
+        /// The device's open task in this wave, and the step it expects next.
+        current: Option<(PickTask, Step)>,
+        /// The device holds an open task of another wave, to be given back.
+        holds_other: bool,
+    },
+}
+
+async fn situation(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<Situation, Error> {
+    // One row always (from `q`): the wave's warehouse, the stored scan and the device's open
+    // task, each null when absent. A device holds at most one open task.
+    let sql = format!(
+        "select w.warehouse_id as wave_warehouse, sc.request_hash, sc.response, t.* \
+         from (select cast($1 as bigint) as wave_id) q \
+         left join wave w on w.wave_id = q.wave_id \
+         left join scan sc on sc.warehouse_id = $2 and sc.device_id = $3 and sc.client_event_id = $4 \
+         left join (select pt.wave_id as task_wave, pt.expected_step, {TASK_COLUMNS} from {TASK_JOINS} \
+                    where pt.warehouse_id = $2 and pt.device_id = $3 and pt.done = 0) t on 1 = 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(scan.wave_id.0)
+        .bind(scan.warehouse_id.0)
+        .bind(scan.device_id.as_str())
+        .bind(scan.client_event_id.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+    if let Some(first_hash) = row.try_get::<Option<String>, _>("request_hash")? {
+        if first_hash != request_hash {
+            return Err(Error::invalid("/client_event_id", "was already used for a different scan"));
+        }
+        let response: String = row.try_get("response")?;
+        return serde_json::from_str(&response)
+            .map(Situation::Retry)
+            .map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))));
     }
-    let response: String = row.try_get("response")?;
-    serde_json::from_str(&response).map(Some).map_err(|e| Error::Database(sqlx::Error::Decode(Box::new(e))))
+    if row.try_get::<Option<i64>, _>("wave_warehouse")? != Some(scan.warehouse_id.0) {
+        return Ok(Situation::NoSuchWave);
+    }
+    let (current, holds_other) = match row.try_get::<Option<i64>, _>("task_wave")? {
+        Some(wave) if wave == scan.wave_id.0 => {
+            let step: String = row.try_get("expected_step")?;
+            (Some((waves::pick_task(&row)?, Step::parse(&step).unwrap_or(Step::Location))), false)
+        }
+        Some(_) => (None, true),
+        None => (None, false),
+    };
+    Ok(Situation::Working { current, holds_other })
+}
+
+/// The stored first result of a scan (after a retry lost the race to record it).
+async fn first_result(tx: &mut Tx, scan: &Scan, request_hash: &str) -> Result<ScanResult, Error> {
+    match situation(tx, scan, request_hash).await? {
+        Situation::Retry(first) => Ok(first),
+        _ => Err(e_lost()),
+    }
 }
 
 /// Records a scan exactly once and returns its result (the first result, for a retry).
@@ -56,10 +106,11 @@ pub async fn record(db: &Db, scope: &Scope, scan: &Scan) -> Result<ScanResult, E
     let outcome = crate::transaction!(db, |tx| {
         let request_hash = request_hash.clone();
         super::warehouses::check_operated(tx, scope, scan.warehouse_id).await?;
-        if let Some(first) = stored(tx, scan, &request_hash).await? {
-            return Ok(first);
-        }
-        let result = evaluate(tx, scan).await?;
+        let result = match situation(tx, scan, &request_hash).await? {
+            Situation::Retry(first) => return Ok(first),
+            Situation::NoSuchWave => return Err(Error::invalid("/wave_id", "no such wave in this warehouse")),
+            Situation::Working { current, holds_other } => evaluate(tx, scan, current, holds_other).await?,
+        };
         sqlx::query(
             "insert into scan (warehouse_id, device_id, client_event_id, request_hash, response, created_at) \
                      values ($1, $2, $3, $4, $5, $6)",
@@ -79,7 +130,7 @@ pub async fn record(db: &Db, scope: &Scope, scan: &Scan) -> Result<ScanResult, E
         Err(e) if is_unique_violation(&e, "scan_warehouse_id_device_id_client_event_id_key", "scan.") => {
             crate::transaction!(db, |tx| {
                 let request_hash = request_hash.clone();
-                stored(tx, scan, &request_hash).await?.ok_or(e_lost())
+                first_result(tx, scan, &request_hash).await
             })
         }
         other => other,
@@ -110,16 +161,21 @@ fn result(
     }
 }
 
-/// Claims an open, unclaimed task of the wave for the device (marking any task it held as
-/// finished elsewhere). Devices start at different offsets among the next few tasks, so a
-/// crowd of devices finishing at once does not queue for the same row.
-async fn claim_next(tx: &mut Tx, scan: &Scan) -> Result<Option<PickTask>, Error> {
+/// Claims an open, unclaimed task of the wave for the device, first giving back a task it
+/// `holds` in another wave. Devices start at different offsets among the next few tasks, so
+/// a crowd of devices finishing at once does not queue for the same row.
+async fn claim_next(tx: &mut Tx, scan: &Scan, holds: bool) -> Result<Option<PickTask>, Error> {
     const WINDOW: i64 = 16;
-    sqlx::query("update pick_task set device_id = null, expected_step = null where warehouse_id = $1 and device_id = $2 and done = 0")
+    if holds {
+        sqlx::query(
+            "update pick_task set device_id = null, expected_step = null \
+             where warehouse_id = $1 and device_id = $2 and done = 0",
+        )
         .bind(scan.warehouse_id.0)
         .bind(scan.device_id.as_str())
         .execute(&mut **tx)
         .await?;
+    }
     loop {
         let candidates = waves::tasks(tx, scan.wave_id, Tasks::Unclaimed(WINDOW)).await?;
         if candidates.is_empty() {
@@ -142,36 +198,16 @@ async fn claim_next(tx: &mut Tx, scan: &Scan) -> Result<Option<PickTask>, Error>
     }
 }
 
-async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
-    let wave_warehouse: Option<i64> = sqlx::query_scalar("select warehouse_id from wave where wave_id = $1")
-        .bind(scan.wave_id.0)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if wave_warehouse != Some(scan.warehouse_id.0) {
-        return Err(Error::invalid("/wave_id", "no such wave in this warehouse"));
-    }
-    let cursor = sqlx::query(
-        "select allocation_id, expected_step from pick_task where warehouse_id = $1 and device_id = $2 and done = 0",
-    )
-    .bind(scan.warehouse_id.0)
-    .bind(scan.device_id.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
-    let current = match cursor {
-        Some(c) => {
-            let allocation: i64 = c.try_get("allocation_id")?;
-            let step: String = c.try_get("expected_step")?;
-            waves::tasks(tx, scan.wave_id, Tasks::Open(allocation))
-                .await?
-                .pop()
-                .map(|t| (t, Step::parse(&step).unwrap_or(Step::Location)))
-        }
-        None => None,
-    };
+async fn evaluate(
+    tx: &mut Tx,
+    scan: &Scan,
+    current: Option<(PickTask, Step)>,
+    holds_other: bool,
+) -> Result<ScanResult, Error> {
     let (task, expected_step) = match current {
         Some(c) => c,
         // No task yet, or the old one is finished or from another wave: take the next one.
-        None => match claim_next(tx, scan).await? {
+        None => match claim_next(tx, scan, holds_other).await? {
             Some(next) => (next, Step::Location),
             None => {
                 let msg = "nothing left to pick in this wave".to_owned();
@@ -207,7 +243,8 @@ async fn evaluate(tx: &mut Tx, scan: &Scan) -> Result<ScanResult, Error> {
         .bind(task.allocation_id.0)
         .execute(&mut **tx)
         .await?;
-    let next = claim_next(tx, scan).await?;
+    // The finished task was the device's only open one: nothing to give back.
+    let next = claim_next(tx, scan, false).await?;
     let (step, msg) = match &next {
         Some(t) => (Some(Step::Location), format!("task complete; go to {}", t.location_code)),
         None => (None, "task complete; nothing left to pick in this wave".to_owned()),
@@ -230,8 +267,11 @@ async fn pick(tx: &mut Tx, warehouse: WarehouseId, task: &PickTask, n: i64) -> R
     let shelf = task.stock_id;
     let reference = Reference { shipment: Some(task.shipment_id), inbound: None };
     let packing = stock::packing_row_for(tx, warehouse, task.item_id, task.lot.as_str(), task.expires_on).await?;
-    stock::move_stock(tx, shelf, -n, -n, LedgerKind::Pick, reference).await?;
-    stock::move_stock(tx, packing, n, 0, LedgerKind::Pick, reference).await?;
+    stock::transfer(
+        tx,
+        Transfer { from: shelf, to: packing, units: n, unreserve: n, kind: LedgerKind::Pick, reference },
+    )
+    .await?;
     sqlx::query("update allocation set picked = picked + $1 where allocation_id = $2")
         .bind(n)
         .bind(task.allocation_id.0)

@@ -1,8 +1,9 @@
 //! Inventory: on-hand quantities per (location, item, lot, bucket), the append-only stock
 //! ledger, and allocation (引当).
 //!
-//! Every on-hand change is [`move_stock`]: one `update` and one ledger row in the caller's
-//! transaction, so the ledger and on-hand can never disagree. Allocation never oversells:
+//! Every on-hand change is [`move_stock`] (one `update` and one ledger row in the caller's
+//! transaction) or [`transfer`] (both rows of a move in one `update`, both ledger rows in one
+//! `insert`), so the ledger and on-hand can never disagree. Allocation never oversells:
 //! a reservation is a conditional `update ... where on_hand - reserved >= n` on one stock
 //! row (row-locked by PostgreSQL, serialised by SQLite's single writer), rows are taken in a
 //! fixed order (item, then FEFO/pick sequence, then id) so multi-line shipments cannot
@@ -39,8 +40,14 @@ pub struct Reference {
     pub inbound: Option<InboundId>,
 }
 
-/// The stock row for `key`, created empty if it does not exist yet.
+/// The stock row for `key`, created empty if it does not exist yet. Most rows exist (a shelf
+/// receives the same item again, the packing area sees the same item all day), so it looks
+/// first and inserts only when missing; a concurrent insert of the same key is absorbed by
+/// `on conflict do nothing` and the second look.
 pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
+    if let Some(id) = find(tx, key).await? {
+        return Ok(id);
+    }
     sqlx::query(
         "insert into stock (warehouse_id, location_id, item_id, lot, expires_on, bucket, updated_at) \
          values ($1, $2, $3, $4, $5, $6, $7) on conflict (location_id, item_id, lot, bucket) do nothing",
@@ -54,16 +61,20 @@ pub async fn row(tx: &mut Tx, key: &StockKey<'_>) -> Result<StockId, Error> {
     .bind(now())
     .execute(&mut **tx)
     .await?;
-    let id: i64 = sqlx::query_scalar(
+    find(tx, key).await?.ok_or(Error::Concurrent { entity: "stock", current: "missing after insert".into() })
+}
+
+async fn find(tx: &mut Tx, key: &StockKey<'_>) -> Result<Option<StockId>, Error> {
+    let id: Option<i64> = sqlx::query_scalar(
         "select stock_id from stock where location_id = $1 and item_id = $2 and lot = $3 and bucket = $4",
     )
     .bind(key.location.0)
     .bind(key.item.0)
     .bind(key.lot)
     .bind(key.bucket.as_str())
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    Ok(StockId(id))
+    Ok(id.map(StockId))
 }
 
 /// Changes on-hand by `delta` (and reserved by `reserved_delta`) and writes the ledger entry.
@@ -101,6 +112,58 @@ pub async fn move_stock(
     .bind(reference.shipment.map(|s| s.0))
     .bind(reference.inbound.map(|i| i.0))
     .bind(ts)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Units moving between two stock rows of one item (shelf → packing area on a pick, back on
+/// a cancellation): `units` leave `from` (and `from`'s reservation drops by `unreserve`) and
+/// arrive at `to`.
+#[derive(Debug, Clone, Copy)]
+pub struct Transfer {
+    pub from: StockId,
+    pub to: StockId,
+    pub units: i64,
+    pub unreserve: i64,
+    pub kind: LedgerKind,
+    pub reference: Reference,
+}
+
+/// [`move_stock`] on both rows of a transfer in two statements instead of four: one `update`
+/// of both rows and one two-row ledger insert. Both rows must change, or nothing does.
+pub async fn transfer(tx: &mut Tx, t: Transfer) -> Result<(), Error> {
+    let ts = now();
+    let moved = sqlx::query(
+        "update stock set \
+           on_hand = on_hand + case when stock_id = $1 then -$3 else $3 end, \
+           reserved = reserved - case when stock_id = $1 then $4 else 0 end, \
+           updated_at = $5 \
+         where stock_id in ($1, $2) and (stock_id = $1 or on_hand + $3 <= $6)",
+    )
+    .bind(t.from.0)
+    .bind(t.to.0)
+    .bind(t.units)
+    .bind(t.unreserve)
+    .bind(&ts)
+    .bind(MAX_ON_HAND)
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() != 2 {
+        return Err(Error::invalid("/quantity", format!("would take on-hand above {MAX_ON_HAND} units")));
+    }
+    sqlx::query(
+        "insert into stock_ledger (stock_id, kind, quantity, shipment_id, inbound_id, created_at) \
+         values ($1, $3, $4, $5, $6, $7), ($2, $3, $8, $5, $6, $7)",
+    )
+    .bind(t.from.0)
+    .bind(t.to.0)
+    .bind(t.kind.as_str())
+    .bind(-t.units)
+    .bind(t.reference.shipment.map(|s| s.0))
+    .bind(t.reference.inbound.map(|i| i.0))
+    .bind(ts)
+    .bind(t.units)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -244,7 +307,9 @@ pub async fn packing_row(tx: &mut Tx, warehouse: WarehouseId, stock: StockId) ->
     packing_row_for(tx, warehouse, ItemId(src.try_get("item_id")?), &lot, expires).await
 }
 
-/// [`packing_row`] for an item and lot already known (a pick task carries them).
+/// [`packing_row`] for an item and lot already known (a pick task carries them). The row
+/// usually exists (the packing area sees the same item all day): one statement finds it
+/// through the warehouse's packing location; the first time, it is created.
 pub async fn packing_row_for(
     tx: &mut Tx,
     warehouse: WarehouseId,
@@ -252,6 +317,19 @@ pub async fn packing_row_for(
     lot: &str,
     expires_on: Option<Date>,
 ) -> Result<StockId, Error> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "select stock_id from stock where item_id = $2 and lot = $3 and bucket = 'sellable' and location_id = \
+           (select location_id from location where warehouse_id = $1 and kind = 'packing' \
+            order by pick_sequence, code limit 1)",
+    )
+    .bind(warehouse.0)
+    .bind(item.0)
+    .bind(lot)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = found {
+        return Ok(StockId(id));
+    }
     let packing = warehouses::default_location(tx, warehouse, LocationKind::Packing).await?;
     let key = StockKey { warehouse, location: packing.location_id, item, lot, expires_on, bucket: Bucket::Sellable };
     row(tx, &key).await
@@ -270,8 +348,11 @@ pub async fn return_picked(tx: &mut Tx, warehouse: WarehouseId, shipment: Shipme
         let shelf = StockId(r.try_get("stock_id")?);
         let picked: i64 = r.try_get("picked")?;
         let packing = packing_row(tx, warehouse, shelf).await?;
-        move_stock(tx, packing, -picked, 0, LedgerKind::Cancel, reference).await?;
-        move_stock(tx, shelf, picked, 0, LedgerKind::Cancel, reference).await?;
+        transfer(
+            tx,
+            Transfer { from: packing, to: shelf, units: picked, unreserve: 0, kind: LedgerKind::Cancel, reference },
+        )
+        .await?;
         units += picked;
     }
     Ok(units)

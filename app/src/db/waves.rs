@@ -113,56 +113,57 @@ pub async fn get(db: &Db, scope: &Scope, id: WaveId) -> Result<Wave, Error> {
 pub enum Tasks {
     /// The whole picking list, in walking order.
     All,
-    /// One task, if it is in this wave and not done.
-    Open(i64),
     /// Up to this many open tasks no device has claimed, first in walking order. On
     /// PostgreSQL the rows are locked (`for update skip locked`), so concurrent claimers each
     /// get different tasks instead of queueing behind one another; SQLite has one writer.
     Unclaimed(i64),
 }
 
-const TASK_QUERY: &str = "select a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, \
-       s.item_id, i.code as item_code, i.barcode, a.stock_id, s.lot, s.expires_on, a.quantity, a.picked \
-     from pick_task pt join allocation a on a.allocation_id = pt.allocation_id \
+/// The columns of a [`PickTask`], as [`pick_task`] reads them, over [`TASK_JOINS`].
+pub const TASK_COLUMNS: &str = "a.allocation_id, a.shipment_id, l.code as location_code, l.pick_sequence, \
+       s.item_id, i.code as item_code, i.barcode, a.stock_id, s.lot, s.expires_on, a.quantity, a.picked";
+
+/// From a pick task (`pt`) to its allocation, shelf row, location and item.
+pub const TASK_JOINS: &str = "pick_task pt join allocation a on a.allocation_id = pt.allocation_id \
      join stock s on s.stock_id = a.stock_id join location l on l.location_id = s.location_id \
-     join item i on i.item_id = s.item_id where pt.wave_id = $1";
+     join item i on i.item_id = s.item_id";
 
 pub async fn tasks(conn: &mut sqlx::AnyConnection, id: WaveId, which: Tasks) -> Result<Vec<PickTask>, Error> {
-    let (filter, arg) = match which {
-        Tasks::All => ("order by pt.walk_seq", None),
-        Tasks::Open(allocation) => ("and pt.allocation_id = $2 and pt.done = 0", Some(allocation)),
-        Tasks::Unclaimed(n) => ("and pt.done = 0 and pt.device_id is null order by pt.walk_seq limit $2", Some(n)),
+    let filter = match which {
+        Tasks::All => "order by pt.walk_seq",
+        Tasks::Unclaimed(_) => "and pt.done = 0 and pt.device_id is null order by pt.walk_seq limit $2",
     };
     let lock = match which {
         Tasks::Unclaimed(_) if conn.backend_name() == "PostgreSQL" => "for update of pt skip locked",
         _ => "",
     };
-    let sql = format!("{TASK_QUERY} {filter} {lock}");
+    let sql = format!("select {TASK_COLUMNS} from {TASK_JOINS} where pt.wave_id = $1 {filter} {lock}");
     let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(id.0);
-    let rows = match arg {
-        Some(a) => query.bind(a).fetch_all(&mut *conn).await?,
-        None => query.fetch_all(&mut *conn).await?,
+    let rows = match which {
+        Tasks::Unclaimed(n) => query.bind(n).fetch_all(&mut *conn).await?,
+        Tasks::All => query.fetch_all(&mut *conn).await?,
     };
-    rows.iter()
-        .map(|r| {
-            let barcode: Option<String> = r.try_get("barcode")?;
-            let expires: Option<String> = r.try_get("expires_on")?;
-            Ok(PickTask {
-                allocation_id: AllocationId(r.try_get("allocation_id")?),
-                shipment_id: ShipmentId(r.try_get("shipment_id")?),
-                location_code: r.try_get("location_code")?,
-                pick_sequence: r.try_get("pick_sequence")?,
-                item_id: ItemId(r.try_get("item_id")?),
-                item_code: stored("item.code", ItemCode::parse(r.try_get::<String, _>("item_code")?))?,
-                barcode: stored("item.barcode", barcode.map(Barcode::parse).transpose())?,
-                stock_id: StockId(r.try_get("stock_id")?),
-                lot: stored("lot", Lot::parse(r.try_get::<String, _>("lot")?))?,
-                expires_on: stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?,
-                quantity: r.try_get("quantity")?,
-                picked: r.try_get("picked")?,
-            })
-        })
-        .collect()
+    rows.iter().map(pick_task).collect()
+}
+
+/// A [`PickTask`] from a row that has the [`TASK_COLUMNS`].
+pub fn pick_task(r: &sqlx::any::AnyRow) -> Result<PickTask, Error> {
+    let barcode: Option<String> = r.try_get("barcode")?;
+    let expires: Option<String> = r.try_get("expires_on")?;
+    Ok(PickTask {
+        allocation_id: AllocationId(r.try_get("allocation_id")?),
+        shipment_id: ShipmentId(r.try_get("shipment_id")?),
+        location_code: r.try_get("location_code")?,
+        pick_sequence: r.try_get("pick_sequence")?,
+        item_id: ItemId(r.try_get("item_id")?),
+        item_code: stored("item.code", ItemCode::parse(r.try_get::<String, _>("item_code")?))?,
+        barcode: stored("item.barcode", barcode.map(Barcode::parse).transpose())?,
+        stock_id: StockId(r.try_get("stock_id")?),
+        lot: stored("lot", Lot::parse(r.try_get::<String, _>("lot")?))?,
+        expires_on: stored("expires_on", expires.map(|d| d.parse::<Date>()).transpose())?,
+        quantity: r.try_get("quantity")?,
+        picked: r.try_get("picked")?,
+    })
 }
 
 async fn load(conn: &mut sqlx::AnyConnection, id: WaveId) -> Result<Wave, Error> {

@@ -9,6 +9,8 @@ mod controller;
 mod dashboard;
 mod datadog;
 mod e2e;
+#[path = "../../benches/fixtures.rs"]
+mod fixtures;
 mod grafana;
 mod lint;
 mod maintenance;

@@ -30,6 +30,7 @@ use slo::spec::{Counting, Selector, Sli, Threshold};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::fixtures;
 use crate::support::{self, Backend, TestDb};
 
 // ---------------------------------------------------------------------------------------------
@@ -789,38 +790,7 @@ async fn the_scrapers_cost_over_thirty_days_is_reported() {
     // 30 days of buckets as the scraper leaves them: every hour, and the minutes of the last 48h.
     let started = Instant::now();
     let mut tx = db.db.writer().begin().await.expect("begin");
-    let (end_s, hour, minute) = (end.as_second(), 3600, 60);
-    for i in 0..n {
-        let slo = format!("slo-{i}");
-        for (table, step, from, to) in [
-            ("sli_hour (service, slo, hour, good, total)", hour, end_s - 30 * 86_400, end_s),
-            ("sli_minute (service, slo, minute, good, total)", minute, end_s - 48 * hour, end_s),
-        ] {
-            let mut values = Vec::new();
-            let mut t = from;
-            while t < to {
-                values.push(if step == hour {
-                    format!("('fixture', '{slo}', {t}, 5940, 6000)")
-                } else {
-                    format!("('fixture', '{slo}', {t}, 99, 100)")
-                });
-                t += step;
-            }
-            for chunk in values.chunks(500) {
-                sqlx::query(sqlx::AssertSqlSafe(format!("insert into {table} values {}", chunk.join(", "))))
-                    .execute(&mut *tx)
-                    .await
-                    .expect("insert");
-            }
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "insert into sli_since (service, slo, since) values ('fixture', '{slo}', {})",
-            end_s - 30 * 86_400
-        )))
-        .execute(&mut *tx)
-        .await
-        .expect("insert");
-    }
+    fixtures::fill_history(&mut tx, n, end.as_second()).await;
     tx.commit().await.expect("commit");
     let filled = started.elapsed();
     let (minutes, hours) = scraper.bucket_rows().await.expect("rows");
