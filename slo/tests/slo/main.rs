@@ -15,6 +15,7 @@ mod maintenance;
 mod math;
 mod openslo;
 mod prometheus;
+mod pyrra;
 mod sloth;
 mod source;
 mod support;

@@ -1,5 +1,7 @@
-//! Sloth `prometheus/v1`: the getting-started shape, raw and free-form SLIs, disabled alerts,
-//! and plugins refused with their place.
+//! Sloth: `prometheus/v1` (the getting-started shape, raw and free-form SLIs, disabled alerts),
+//! the Kubernetes `PrometheusServiceLevel` CRD, `AlertWindows`, per-SLO labels and alert routes
+//! carried over; every fixture imports, lints, generates and passes `promtool check rules`;
+//! plugins, OpenSLO v1alpha and Pyrra objects refused with their place.
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +10,11 @@ use slo::import::{self, ImportError};
 use slo::math::{Severity, Window};
 use slo::spec::catalogue::MetricKind;
 use slo::spec::{self, Counting, Selector, Sli, Spec};
+
+use crate::support::assert_imported_specs_are_usable;
+
+/// Every Sloth fixture that imports.
+const IMPORTABLE: [&str; 4] = ["getting-started.yaml", "raw-and-latency.yaml", "k8s-crd.yaml", "alert-windows.yaml"];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sloth").join(name)
@@ -59,6 +66,126 @@ fn the_getting_started_example_becomes_a_bad_ratio_with_every_tier_over_thirty_d
 }
 
 #[test]
+fn the_alert_name_labels_and_annotations_are_carried_over_per_severity() {
+    let spec = the_spec(import_fixture("getting-started.yaml"));
+    let route = &spec.slo("requests-availability").expect("the SLO").alerting.route;
+    assert_eq!(route.name.as_deref(), Some("MyServiceHighErrorRate"));
+    assert_eq!(route.labels.get("category").map(String::as_str), Some("availability"));
+    assert_eq!(
+        route.annotations.get("summary").map(String::as_str),
+        Some("High error rate on 'myservice' requests responses")
+    );
+    assert_eq!(route.page.labels.get("severity").map(String::as_str), Some("pageteam"));
+    assert_eq!(route.page.labels.get("routing_key").map(String::as_str), Some("myteam"));
+    assert_eq!(route.ticket.labels.get("severity").map(String::as_str), Some("slack"));
+    assert_eq!(route.ticket.labels.get("slack_channel").map(String::as_str), Some("#alerts-myteam"));
+}
+
+#[test]
+fn kubernetes_crds_import_one_spec_per_service_with_labels_kept_per_slo() {
+    let specs = import_fixture("k8s-crd.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let services: Vec<&str> = specs.iter().map(|s| s.service.as_str()).collect();
+    assert_eq!(services, ["checkout", "search"]);
+    let checkout = &specs[0];
+    let service_labels: Vec<(&str, &str)> = checkout.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(service_labels, [("team", "payments")], "SLO labels stay on their SLO");
+    let availability = checkout.slo("place-order-availability").expect("the availability SLO");
+    let latency = checkout.slo("place-order-latency").expect("the latency SLO");
+    assert_eq!(availability.journey, "place-order");
+    assert_eq!(availability.labels.get("category").map(String::as_str), Some("availability"));
+    assert_eq!(latency.labels.get("category").map(String::as_str), Some("latency"), "no conflict across SLOs");
+    assert!(matches!(availability.sli, Sli::Ratio { counting: Counting::Bad, .. }), "{:?}", availability.sli);
+    assert_eq!(availability.alerting.route.name.as_deref(), Some("CheckoutOrdersErrorBudgetBurn"));
+    assert_eq!(availability.alerting.route.page.labels.get("severity").map(String::as_str), Some("critical"));
+    assert_eq!(
+        availability.alerting.route.ticket.annotations.get("summary").map(String::as_str),
+        Some("Checkout orders are slowly burning their error budget")
+    );
+    let tiers: Vec<&str> = latency.alerting.tiers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tiers, ["fast-page", "slow-page"], "ticketAlert.disable removes the ticket tiers");
+    let search = specs[1].slo("query-success").expect("the raw SLO");
+    assert!(matches!(search.sli, Sli::Promql { .. }));
+    assert!(search.alerting.tiers.iter().all(|t| t.tier.severity == Severity::Ticket));
+}
+
+#[test]
+fn alert_windows_set_the_period_and_become_kuras_four_tiers() {
+    let spec = the_spec(import_fixture("alert-windows.yaml"));
+    let slo = spec.slo("postings-availability").expect("the SLO");
+    assert_eq!(slo.window, Window::Rolling(SignedDuration::from_hours(24 * 28)), "sloPeriod");
+    let tiers: Vec<(&str, String, String, String)> = slo
+        .alerting
+        .tiers
+        .iter()
+        .map(|t| {
+            (
+                t.name.as_str(),
+                slo::math::format_duration(t.tier.long_window),
+                slo::math::format_duration(t.tier.short_window),
+                t.tier.burn_rate.to_string(),
+            )
+        })
+        .collect();
+    // errorBudgetPercent / 100 × 28d / longWindow: 2% in 1h is 13.44×, 10% in 3d is 0.933333×.
+    let expected = [
+        ("fast-page", "1h", "5m", "13.44"),
+        ("slow-page", "6h", "30m", "5.6"),
+        ("fast-ticket", "1d", "2h", "2.8"),
+        ("slow-ticket", "3d", "6h", "0.933333"),
+    ];
+    let expected: Vec<(&str, String, String, String)> =
+        expected.iter().map(|(n, l, s, b)| (*n, l.to_string(), s.to_string(), b.to_string())).collect();
+    assert_eq!(tiers, expected);
+}
+
+#[test]
+fn every_supported_sloth_shape_imports_lints_generates_and_passes_promtool() {
+    for name in IMPORTABLE {
+        let specs = import_fixture(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_imported_specs_are_usable(&format!("sloth-{name}"), &specs);
+    }
+}
+
+#[test]
+fn openslo_v1alpha_given_to_the_sloth_importer_is_named_as_such() {
+    let e = import_fixture("openslo-v1alpha.yaml").expect_err("v1alpha is not a Sloth spec");
+    assert_eq!(
+        e.to_string(),
+        "sloth/openslo-v1alpha.yaml:2:13: OpenSLO `openslo/v1alpha` (a format Sloth also reads) cannot be represented \
+         in a Kura spec: this is OpenSLO, not a Sloth spec: import OpenSLO v1 with `slo import openslo`; v1alpha is \
+         not supported"
+    );
+}
+
+#[test]
+fn a_pyrra_object_given_to_the_sloth_importer_points_to_the_pyrra_importer() {
+    let text = "apiVersion: pyrra.dev/v1alpha1\nkind: ServiceLevelObjective\nmetadata:\n  name: x\n";
+    let e = import_text(text).expect_err("not Sloth");
+    assert_eq!(
+        e.to_string(),
+        "sloth.yaml:1:13: a Pyrra ServiceLevelObjective (`pyrra.dev/v1alpha1`), not a Sloth spec: use `slo import pyrra`"
+    );
+}
+
+#[test]
+fn a_document_that_is_neither_format_says_what_a_sloth_spec_looks_like() {
+    let e = import_text("service: s\nslos: []\n").expect_err("no version");
+    assert!(
+        e.to_string().starts_with("sloth.yaml:1:1: not a Sloth document: expected `version: prometheus/v1`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_sloth_kind_is_refused_at_its_kind() {
+    let e = import_text("apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevelV2\nspec: {}\n").expect_err("kind");
+    assert_eq!(
+        e.to_string(),
+        "sloth.yaml:2:7: unknown Sloth kind `PrometheusServiceLevelV2` (PrometheusServiceLevel or AlertWindows)"
+    );
+}
+
+#[test]
 fn a_raw_error_ratio_becomes_promql_over_one_and_disabled_tickets_remove_the_ticket_tiers() {
     let spec = the_spec(import_fixture("raw-and-latency.yaml"));
     let slo = spec.slo("wifi-client-satisfaction").expect("the SLO");
@@ -90,7 +217,7 @@ fn an_error_query_that_is_not_a_sum_of_rates_stays_promql_and_disabled_alerts_le
 
 #[test]
 fn every_imported_sloth_spec_reads_back_equal_from_its_native_yaml() {
-    for name in ["getting-started.yaml", "raw-and-latency.yaml"] {
+    for name in IMPORTABLE {
         for spec in import_fixture(name).unwrap_or_else(|e| panic!("{e}")) {
             let text = spec::to_yaml(&spec);
             let mut back = spec::load_str(Path::new("written.yaml"), &text).unwrap_or_else(|d| panic!("{d}\n{text}"));
@@ -147,7 +274,7 @@ fn a_query_without_the_window_is_reported_at_its_slo() {
 }
 
 #[test]
-fn several_documents_become_several_specs() {
+fn several_documents_of_several_services_become_several_specs() {
     let text = "version: prometheus/v1\nservice: a\nslos:\n  - name: x\n    objective: 99\n    sli:\n      raw:\n        \
                 error_ratio_query: rate(e[{{.window}}])\n---\nversion: prometheus/v1\nservice: b\nslos:\n  - name: y\n    \
                 objective: 99.5\n    sli:\n      raw:\n        error_ratio_query: rate(f[{{.window}}])\n";
