@@ -23,6 +23,7 @@
 pub mod catalogue;
 mod diagnostic;
 mod load;
+pub mod promql;
 mod raw;
 pub mod selector;
 mod write;

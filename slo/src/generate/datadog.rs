@@ -367,9 +367,14 @@ fn slo_blocks(spec: &Spec, journey: &JourneySlos, slo: &Slo, options: &Options) 
     for tier in &slo.alerting.tiers {
         match burn_monitor(spec, slo, &name, timeframe, &tags, tier) {
             Ok(block) => blocks.push(block),
-            Err(why) if options.skip_long_tiers && tier.tier.long_window > SignedDuration::from_hours(48) => {
+            Err(_) if options.skip_long_tiers && tier.tier.long_window > SignedDuration::from_hours(48) => {
                 blocks[0].blank();
-                blocks[0].comment(&format!("Not generated (--datadog-skip-long-tiers): {why}."));
+                blocks[0].comment(&format!(
+                    "Burn tier `{}` ({} long window) is not generated: Datadog takes long windows up to 48h \
+                     (--datadog-skip-long-tiers).",
+                    tier.name,
+                    crate::math::format_duration(tier.tier.long_window)
+                ));
             }
             Err(why) => return Err(why),
         }
@@ -451,12 +456,11 @@ fn burn_monitor(
     named: &NamedTier,
 ) -> Result<Block, String> {
     let tier = &named.tier;
-    let long = whole(tier.long_window, 3600)
-        .filter(|h| (1..=48).contains(h))
-        .map(|h| format!("{h}h"))
-        .ok_or_else(|| {
+    let long =
+        whole(tier.long_window, 3600).filter(|h| (1..=48).contains(h)).map(|h| format!("{h}h")).ok_or_else(|| {
             format!(
-                "burn tier `{}` with long window {} (Datadog burn-rate alerts take long windows of 1h to 48h in whole hours)",
+                "burn tier `{}` with long window {} (Datadog burn-rate alerts take long windows of 1h to 48h in whole \
+                 hours; disable the tier, or leave such tiers out with --datadog-skip-long-tiers)",
                 named.name,
                 crate::math::format_duration(tier.long_window)
             )

@@ -11,7 +11,7 @@ use slo::math::{Severity, Window};
 use slo::spec::catalogue::MetricKind;
 use slo::spec::{self, Counting, Selector, Sli, Spec};
 
-use crate::support::assert_imported_specs_are_usable;
+use crate::support::{assert_golden, assert_imported_specs_are_usable};
 
 /// Every Sloth fixture that imports.
 const IMPORTABLE: [&str; 4] = ["getting-started.yaml", "raw-and-latency.yaml", "k8s-crd.yaml", "alert-windows.yaml"];
@@ -281,4 +281,116 @@ fn several_documents_of_several_services_become_several_specs() {
     let services: Vec<String> =
         import_text(text).unwrap_or_else(|e| panic!("{e}")).into_iter().map(|s| s.service).collect();
     assert_eq!(services, ["a", "b"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `slo generate prometheus --compat sloth`
+
+/// The rule file `--compat sloth` makes for the getting-started spec, parsed.
+fn compat_rules() -> (String, Vec<serde_yaml_ng::Value>) {
+    let specs = import_fixture("getting-started.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let text = slo::generate::prometheus::generate_with(&specs, Some(slo::generate::Compat::Sloth))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+    let rules = doc["groups"]
+        .as_sequence()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().expect("rules").clone())
+        .collect();
+    (text, rules)
+}
+
+fn label<'a>(rule: &'a serde_yaml_ng::Value, name: &str) -> Option<&'a str> {
+    rule["labels"].get(name).and_then(serde_yaml_ng::Value::as_str)
+}
+
+#[test]
+fn compat_sloth_records_every_series_sloth_documents_with_sloths_labels() {
+    let (text, rules) = compat_rules();
+    // Sloth's names (sloth.dev; `pkg/common/conventions`): SLI ratios per window, metadata, info.
+    let documented = [
+        "slo:sli_error:ratio_rate5m",
+        "slo:sli_error:ratio_rate30m",
+        "slo:sli_error:ratio_rate1h",
+        "slo:sli_error:ratio_rate2h",
+        "slo:sli_error:ratio_rate6h",
+        "slo:sli_error:ratio_rate1d",
+        "slo:sli_error:ratio_rate3d",
+        "slo:sli_error:ratio_rate30d",
+        "slo:objective:ratio",
+        "slo:error_budget:ratio",
+        "slo:time_period:days",
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
+        "sloth_slo_info",
+    ];
+    for name in documented {
+        let rule = rules.iter().find(|r| r["record"].as_str() == Some(name)).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(label(rule, "sloth_id"), Some("myservice-requests-availability"), "{name}");
+        assert_eq!(label(rule, "sloth_service"), Some("myservice"), "{name}");
+        assert_eq!(label(rule, "sloth_slo"), Some("requests-availability"), "{name}");
+        assert_eq!(label(rule, "slo"), Some("requests-availability"), "{name}: Kura's labels stay beside them");
+        if let Some(window) = name.strip_prefix("slo:sli_error:ratio_rate") {
+            assert_eq!(label(rule, "sloth_window"), Some(window), "{name}");
+        }
+    }
+    let info = rules.iter().find(|r| r["record"].as_str() == Some("sloth_slo_info")).expect("info");
+    assert_eq!(label(info, "sloth_objective"), Some("99.9"));
+    assert_eq!(label(info, "sloth_spec"), Some("prometheus/v1"));
+    let days = rules.iter().find(|r| r["record"].as_str() == Some("slo:time_period:days")).expect("days");
+    assert_eq!(days["expr"].as_str(), Some("vector(30)"));
+    assert_golden("prometheus", "sloth-compat-getting-started.yaml", &text);
+}
+
+#[test]
+fn compat_sloth_alerts_keep_sloths_alert_name_severity_values_and_labels() {
+    let (_, rules) = compat_rules();
+    let alerts: Vec<&serde_yaml_ng::Value> = rules.iter().filter(|r| r.get("alert").is_some()).collect();
+    assert_eq!(alerts.len(), 4, "one per tier");
+    for alert in &alerts {
+        assert_eq!(alert["alert"].as_str(), Some("MyServiceHighErrorRate"));
+        assert_eq!(label(alert, "category"), Some("availability"));
+        assert_eq!(label(alert, "sloth_id"), Some("myservice-requests-availability"));
+        assert_eq!(alert["annotations"]["summary"].as_str(), Some("High error rate on 'myservice' requests responses"));
+        match label(alert, "sloth_severity") {
+            Some("page") => {
+                assert_eq!(label(alert, "severity"), Some("pageteam"));
+                assert_eq!(label(alert, "routing_key"), Some("myteam"));
+            }
+            Some("ticket") => {
+                assert_eq!(label(alert, "severity"), Some("slack"));
+                assert_eq!(label(alert, "slack_channel"), Some("#alerts-myteam"));
+            }
+            other => panic!("sloth_severity {other:?}"),
+        }
+        assert!(
+            !alert["expr"].as_str().unwrap_or_default().contains("sloth_window=")
+                && label(alert, "sloth_window").is_none(),
+            "alerts carry no window label"
+        );
+    }
+}
+
+#[test]
+fn without_compat_the_alert_keeps_kuras_name_and_severity_and_the_specs_other_labels() {
+    let specs = import_fixture("getting-started.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let text = slo::generate::prometheus::generate(&specs).unwrap_or_else(|e| panic!("{e}"));
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).expect("YAML");
+    let alerts: Vec<serde_yaml_ng::Value> = doc["groups"][0]["rules"]
+        .as_sequence()
+        .expect("rules")
+        .iter()
+        .filter(|r| r.get("alert").is_some())
+        .cloned()
+        .collect();
+    for alert in &alerts {
+        assert_eq!(alert["alert"].as_str(), Some("ErrorBudgetBurn"));
+        assert!(matches!(label(alert, "severity"), Some("page" | "ticket")));
+        assert_eq!(label(alert, "category"), Some("availability"));
+        assert!(label(alert, "sloth_id").is_none());
+    }
+    let page = alerts.iter().find(|a| label(a, "severity") == Some("page")).expect("a page alert");
+    assert_eq!(label(page, "routing_key"), Some("myteam"), "the page alert's own labels");
 }
