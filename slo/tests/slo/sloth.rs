@@ -394,3 +394,18 @@ fn without_compat_the_alert_keeps_kuras_name_and_severity_and_the_specs_other_la
     let page = alerts.iter().find(|a| label(a, "severity") == Some("page")).expect("a page alert");
     assert_eq!(label(page, "routing_key"), Some("myteam"), "the page alert's own labels");
 }
+
+#[test]
+fn imported_labels_and_alert_routes_survive_a_trip_through_openslo() {
+    for name in IMPORTABLE {
+        for spec in import_fixture(name).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            let text = slo::generate::openslo::generate(std::slice::from_ref(&spec)).unwrap_or_else(|e| panic!("{e}"));
+            let mut back = import::openslo::import(Path::new("exported.yaml"), &text)
+                .unwrap_or_else(|e| panic!("{name}: {e}\n{text}"));
+            assert_eq!(back.len(), 1);
+            let mut back = back.remove(0);
+            back.source = spec.source.clone();
+            assert_eq!(back, spec, "{name}");
+        }
+    }
+}
