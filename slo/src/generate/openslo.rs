@@ -40,7 +40,11 @@
 //! | a burn-rate tier                   | `alertPolicies[].alertPolicyRef` → an `AlertPolicy` with one    |
 //! |                                    | `burnrate` `AlertCondition`: `severity`, `op: gt`, `threshold:  |
 //! |                                    | burn_rate`, `lookbackWindow: long_window`; the tier's name and  |
-//! |                                    | short window in `kura.dev/tier` and `kura.dev/short-window`     |
+//! |                                    | short window in `kura.dev/tier` and `kura.dev/short-window`;    |
+//! |                                    | its `pending` as `alertAfter` (else `0m`)                       |
+//! | SLO `labels`                       | SLO `metadata.labels`, beside `journey`                         |
+//! | `alerting` name, labels,           | `kura.dev/alert-route` on the SLO, JSON with the native keys    |
+//! | annotations, `page`, `ticket`      |                                                                 |
 //! | journey `composite`                | an `SLO` whose `objectives` are the components (inline          |
 //! |                                    | `indicator` named after the component SLO, its `targetPercent`, |
 //! |                                    | `compositeWeight: weight`); the composite's own objective in    |

@@ -1,18 +1,23 @@
 //! OpenSLO v1 (<https://github.com/OpenSLO/OpenSLO>) imported as Kura specs: a multi-document
 //! stream of `Service`, `SLO`, `SLI`, `AlertPolicy`, `AlertCondition`, `DataSource` and
-//! `AlertNotificationTarget` documents becomes one spec per service. The `kura.dev/`
+//! `AlertNotificationTarget` documents becomes one spec per service. As oslo does, a document
+//! may also be a list of such objects; a file without any `SLO` is an error, not an empty
+//! import. The `kura.dev/`
 //! annotations written by [`crate::generate::openslo`] are read back, so Kura → OpenSLO → Kura
 //! gives the same spec.
 //!
 //! | OpenSLO v1                                   | Kura                                             |
 //! |----------------------------------------------|--------------------------------------------------|
-//! | `apiVersion: openslo/v1`                     | required (`v1alpha`, `v2alpha` are refused)       |
+//! | `apiVersion: openslo/v1`                     | required (`v1alpha`, `v2alpha` are refused, named |
+//! |                                              | as such)                                          |
 //! | `Service` `metadata.name`; SLO `spec.service`| `service` (a service without a `Service` document |
 //! |                                              | is fine)                                          |
-//! | `Service` / SLO `metadata.labels`            | service `labels`, but `journey` on an SLO names   |
-//! |                                              | its journey; Kura labels are per service, so the  |
-//! |                                              | same key with two values is refused, and so is a  |
-//! |                                              | label with several values                         |
+//! | `Service` `metadata.labels`                  | service `labels` (two values for one key across   |
+//! |                                              | `Service` documents of a service are refused)     |
+//! | SLO `metadata.labels`                        | that SLO's `labels`, but `journey` names its      |
+//! |                                              | journey (on a composite: service `labels`)        |
+//! | a label with several values (v1 allows a     | one value, the values joined with `,` in order    |
+//! | list)                                        | (a Prometheus label has one value)                |
 //! | SLO journey                                  | `metadata.labels.journey`, else the               |
 //! |                                              | `kura.dev/journey` annotation, else the service   |
 //! | journey description                          | `kura.dev/journey-description`; for the journey   |
@@ -35,6 +40,8 @@
 //! | `budgetingMethod: RatioTimeslices`           | refused: Kura's slices are good or bad, not       |
 //! |                                              | averaged ratios                                   |
 //! | `objectives[].target` / `targetPercent`      | `objective` (target × 100, exact)                 |
+//! | `op` on a ratio or raw objective             | accepted: the good/bad ratio already says which   |
+//! |                                              | way the target is met (`value` is refused there)  |
 //! | several `objectives` (not composite)         | one SLO each, ids suffixed with the objective's   |
 //! |                                              | `displayName` in slug form (or `-1`, `-2`, ...    |
 //! |                                              | when names are missing or clash)                  |
@@ -76,11 +83,15 @@
 //! |                                              | once the burn stops); the tier's name from        |
 //! |                                              | `kura.dev/tier`, else `fast-` / `slow-` + severity|
 //! |                                              | by falling burn rate                              |
+//! | `alertAfter` (non-zero)                      | the tier's `pending`: `for:` in the rules, and    |
+//! |                                              | the controller holds the alert as long            |
 //! | `alertWhenBreaching: false`                  | the policy raises no burn alert: no tier          |
 //! | `alertWhenNoData: true`                      | `alerting.no_data`: `kura.dev/no-data`, else the  |
 //! |                                              | shortest such `lookbackWindow`                    |
 //! | no `alertPolicies`                           | no tiers (the document asks for no alerts)        |
 //! | `kura.dev/min-events-per-hour`               | `min_events_per_hour`                             |
+//! | `kura.dev/alert-route` (JSON)                | `alerting.name`, `labels`, `annotations`, `page`, |
+//! |                                              | `ticket`                                          |
 //! | `kura.dev/time-zone`, `dashboard`,           | the spec's `time_zone`, `dashboard`,              |
 //! | `error-budget-policy`, `maintenance`,        | `error_budget_policy`, `maintenance`, `metrics`   |
 //! | `metrics` on the `Service`                   | (without `metrics`, structured SLIs on metrics    |
@@ -88,9 +99,8 @@
 //!
 //! Refused, naming the feature and its place: everything marked so above; an `AlertPolicy`
 //! with several conditions (OpenSLO v1 allows one); a condition kind other than `burnrate`,
-//! an `op` of `lt`/`lte`, a non-zero `alertAfter` (Kura tiers fire when both windows burn,
-//! with no hold time), a severity other than page/ticket, more than two untitled conditions of
-//! one severity; alert policies on a composite; an unknown `kura.dev/` annotation; and any
+//! an `op` of `lt`/`lte` on a burn rate, a severity other than page/ticket, more than two
+//! untitled conditions of one severity; alert policies on a composite; an unknown `kura.dev/` annotation; and any
 //! key this table does not list.
 //!
 //! Read and not carried, because they name, describe or route rather than measure:
