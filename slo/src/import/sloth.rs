@@ -26,7 +26,9 @@
 //! |                                             | prometheus --compat sloth`)                         |
 //! | `alerting.labels`, `annotations`            | `alerting.labels`, `annotations`                    |
 //! | `page_alert`/`ticket_alert` (`pageAlert`/   | `alerting.page`/`ticket` `labels`, `annotations`    |
-//! | `ticketAlert`) `labels`, `annotations`      | (a `severity` label is kept for `--compat sloth`)   |
+//! | `ticketAlert`) `labels`, `annotations`      | (a `severity` label is kept for `--compat sloth`;   |
+//! |                                             | one in `alerting.labels` goes to each alert that    |
+//! |                                             | sets none, as Sloth merges them)                    |
 //! | `page_alert.disable: true`                  | tiers `fast-page` and `slow-page` removed           |
 //! | `ticket_alert.disable: true`                | tiers `fast-ticket` and `slow-ticket` removed       |
 //! | (alert windows)                             | Kura's default tiers for 30d, which are Sloth's     |
@@ -328,6 +330,13 @@ fn slo(file: &Path, node: &Node, keys: &Keys, period: &Period, draft: &mut SpecD
             match severity {
                 Severity::Page => route.page = extras,
                 Severity::Ticket => route.ticket = extras,
+            }
+        }
+        // Sloth merges `alerting.labels` into both alerts, the alert's own winning; Kura keeps
+        // `severity` per severity, so a shared one moves to whichever alert does not set its own.
+        if let Some(severity) = route.labels.remove("severity") {
+            for extras in [&mut route.page, &mut route.ticket] {
+                extras.labels.entry("severity".into()).or_insert_with(|| severity.clone());
             }
         }
     }

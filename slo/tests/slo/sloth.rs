@@ -409,3 +409,15 @@ fn imported_labels_and_alert_routes_survive_a_trip_through_openslo() {
         }
     }
 }
+
+#[test]
+fn a_severity_shared_by_both_alerts_goes_to_each_alert_that_sets_none() {
+    let text = "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n    sli:\n      raw:\n        \
+                error_ratio_query: rate(e_total[{{.window}}])\n    alerting:\n      name: A\n      labels:\n        \
+                severity: critical\n      ticket_alert:\n        labels:\n          severity: warning\n";
+    let spec = the_spec(import_text(text));
+    let route = &spec.slo("a").expect("the SLO").alerting.route;
+    assert!(!route.labels.contains_key("severity"));
+    assert_eq!(route.page.labels.get("severity").map(String::as_str), Some("critical"));
+    assert_eq!(route.ticket.labels.get("severity").map(String::as_str), Some("warning"), "the alert's own wins");
+}
