@@ -13,6 +13,8 @@
 //! | `slos[].name`                               | SLO `id`                                            |
 //! | `slos[].labels.journey`                     | the SLO's journey; without it, the service          |
 //! | `slos[].labels` (others)                    | that SLO's `labels`, on its rules and alerts only   |
+//! | `slos[].infoLabels`                         | that SLO's `labels` too (Kura has no labels for the |
+//! |                                             | info series alone; `labels` win on a clash)         |
 //! | `slos[].objective`, `description`           | `objective` (exact decimal), `description`          |
 //! | (no period in the spec)                     | `window: 30d`, Sloth's default SLO period, or the   |
 //! |                                             | `AlertWindows` document's `sloPeriod`               |
@@ -43,7 +45,8 @@
 //! |                                             | object, not the SLO                                 |
 //!
 //! Refused, with the place: SLI plugins (`sli.plugin`: Kura cannot run Sloth's Go plugins), SLO
-//! plugins (`slo_plugins`, `slos[].plugins`), and any key not listed here.
+//! plugins (`slo_plugins`, `slos[].plugins`), `slos[].interval` (Kura's groups run every 30s),
+//! and any key not listed here.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -287,7 +290,12 @@ fn slo(file: &Path, node: &Node, keys: &Keys, period: &Period, draft: &mut SpecD
         let why = "Kura generates its own rules and cannot run Sloth's plugins";
         return Err(unsupported(file, m.key_at("plugins"), "SLO `plugins`", why));
     }
-    m.only(&["name", "objective", "description", "plugins", "labels", "sli", "alerting"]).map_err(&y)?;
+    if m.get("interval").is_some() {
+        let why = "Kura evaluates every rule group every 30s, which its thresholds and maintenance rules assume; \
+                   remove `interval`";
+        return Err(unsupported(file, m.key_at("interval"), "`interval` (rule group intervals)", why));
+    }
+    m.only(&["name", "objective", "description", "plugins", "labels", "infoLabels", "sli", "alerting"]).map_err(&y)?;
     let name = m.required_str("name").map_err(&y)?;
     if draft.positions.contains_key(name.as_str()) {
         let message = format!("SLO `{}` of service `{}` is declared twice", name.as_str(), draft.service);
@@ -301,7 +309,10 @@ fn slo(file: &Path, node: &Node, keys: &Keys, period: &Period, draft: &mut SpecD
 
     let mut journey = draft.service.clone();
     let mut labels = BTreeMap::new();
-    for (k, v) in m.string_map("labels").map_err(&y)? {
+    // `infoLabels` only label Sloth's info series; Kura has no info-only labels, so they label
+    // the SLO's rules (the SLO's own `labels` win).
+    let info = m.string_map("infoLabels").map_err(&y)?;
+    for (k, v) in info.into_iter().chain(m.string_map("labels").map_err(&y)?) {
         if k.as_str() == "journey" {
             journey = v.as_str().to_string();
         } else {

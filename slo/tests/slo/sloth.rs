@@ -421,3 +421,16 @@ fn a_severity_shared_by_both_alerts_goes_to_each_alert_that_sets_none() {
     assert_eq!(route.page.labels.get("severity").map(String::as_str), Some("critical"));
     assert_eq!(route.ticket.labels.get("severity").map(String::as_str), Some("warning"), "the alert's own wins");
 }
+
+#[test]
+fn info_labels_label_the_slo_and_a_rule_group_interval_is_refused_at_its_key() {
+    let slo = "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n    infoLabels:\n      \
+               owner: search\n    sli:\n      raw:\n        error_ratio_query: rate(e_total[{{.window}}])\n";
+    let spec = the_spec(import_text(slo));
+    assert_eq!(spec.slo("a").expect("the SLO").labels.get("owner").map(String::as_str), Some("search"));
+    let e = import_text(&format!("{slo}    interval:\n      all: 1m\n")).expect_err("interval");
+    assert!(
+        e.to_string().starts_with("sloth.yaml:11:5: `interval` (rule group intervals) cannot be represented"),
+        "{e}"
+    );
+}
