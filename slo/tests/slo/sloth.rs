@@ -434,3 +434,57 @@ fn info_labels_label_the_slo_and_a_rule_group_interval_is_refused_at_its_key() {
         "{e}"
     );
 }
+
+/// Under synthetic traffic (1 request/s, 10% failing), `promtool test rules` reads Sloth's
+/// metadata series off the `--compat sloth` rules: the burn rate now is 100× (10% over a 0.1%
+/// budget), the period is 30 days, and the alert keeps Sloth's name and severity.
+#[test]
+fn compat_sloth_series_carry_sloths_values_under_promtool() {
+    let (rules, _) = compat_rules();
+    let ids = "sloth_id=\"myservice-requests-availability\", sloth_service=\"myservice\", \
+               sloth_slo=\"requests-availability\"";
+    let tests = format!(
+        r#"rule_files: [rules.yaml]
+evaluation_interval: 30s
+tests:
+  - interval: 1m
+    input_series:
+      - series: http_request_duration_seconds_count{{job="myservice", code="200"}}
+        values: 0+54x20
+      - series: http_request_duration_seconds_count{{job="myservice", code="500"}}
+        values: 0+6x20
+    promql_expr_test:
+      - expr: sum by (sloth_id, sloth_service, sloth_slo) (slo:current_burn_rate:ratio{{{ids}}})
+        eval_time: 15m
+        exp_samples:
+          - labels: '{{{ids}}}'
+            value: 100
+      - expr: sum by (sloth_id, sloth_service, sloth_slo) (slo:time_period:days{{{ids}}})
+        eval_time: 15m
+        exp_samples:
+          - labels: '{{{ids}}}'
+            value: 30
+      - expr: count by (sloth_id, sloth_service, sloth_slo, sloth_objective) (sloth_slo_info{{{ids}}})
+        eval_time: 15m
+        exp_samples:
+          - labels: '{{{ids}, sloth_objective="99.9"}}'
+            value: 1
+      - expr: count by (alertname, severity, sloth_severity) (ALERTS{{alertstate="firing", sloth_severity="page"}})
+        eval_time: 15m
+        exp_samples:
+          - labels: '{{alertname="MyServiceHighErrorRate", severity="pageteam", sloth_severity="page"}}'
+            value: 2
+"#
+    );
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sloth-compat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    std::fs::write(dir.join("rules.yaml"), rules).expect("write");
+    std::fs::write(dir.join("tests.yaml"), tests).expect("write");
+    let out = std::process::Command::new("promtool")
+        .args(["test", "rules", "tests.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool ({e}): install Debian's `prometheus` package (.ci/run does)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool test rules:\n{text}");
+}
