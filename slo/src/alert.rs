@@ -17,6 +17,8 @@
 //!   add an interval to the time to detect.
 //! * A *ticket* tier stays `pending` one cycle and fires if it still holds at the next: tickets
 //!   are not urgent, and a single cycle's blip on the slow windows should not open one.
+//! * A tier with a `pending` duration (OpenSLO `alertAfter`, Prometheus `for:`) stays `pending`
+//!   until its condition has held that long, as the generated rule does, whatever its severity.
 //! * A tier resolves in the first cycle it no longer fires; a pending one that stops goes back
 //!   to `inactive` without anyone being told.
 //! * **No data is not an outage.** While an SLO is `no-data` its tier alerts keep their state:

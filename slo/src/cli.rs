@@ -47,10 +47,24 @@ pub enum Command {
         /// A Prometheus/OpenMetrics scrape whose metrics SLIs may also use (repeatable).
         #[arg(long = "metrics", value_name = "FILE")]
         metrics: Vec<PathBuf>,
+        /// prometheus only: also emit what another tool's dashboards and alert routes rely on
+        /// (`sloth`: sloth_* labels, Sloth's metadata series, its alert names and severities).
+        #[arg(long, value_name = "TOOL", value_parser = parse_compat)]
+        compat: Option<crate::generate::Compat>,
+        /// datadog-terraform only: budget SLOs whose window Datadog lacks over one of its time
+        /// frames, explicitly (`28d=30d`, `month=30d`; repeatable). Each mapped SLO says so in
+        /// a comment and a `kura_window` tag.
+        #[arg(long = "datadog-window", value_name = "FROM=TO", value_parser = crate::generate::datadog::Options::parse_window)]
+        datadog_windows: Vec<(String, String)>,
+        /// datadog-terraform only: leave burn tiers with a long window over 48h (which Datadog
+        /// cannot take) out, each named in a comment, instead of refusing the SLO.
+        #[arg(long = "datadog-skip-long-tiers")]
+        datadog_skip_long_tiers: bool,
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Import an OpenSLO v1 or Sloth prometheus/v1 document; print it as a Kura spec.
+    /// Import an OpenSLO v1 stream, a Sloth file (prometheus/v1, PrometheusServiceLevel CRDs,
+    /// AlertWindows) or Pyrra ServiceLevelObjective CRDs; print them as Kura specs.
     Import {
         #[arg(value_enum)]
         format: ImportFormat,
@@ -115,8 +129,13 @@ pub(crate) fn parse_interval(s: &str) -> Result<Duration, String> {
 pub enum ImportFormat {
     Openslo,
     Sloth,
+    Pyrra,
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
+    s.parse()
+}
+
+fn parse_compat(s: &str) -> Result<crate::generate::Compat, String> {
     s.parse()
 }

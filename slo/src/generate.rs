@@ -52,6 +52,24 @@ impl FromStr for Kind {
     }
 }
 
+/// Another tool whose output a generator can also produce, so that its users' dashboards and
+/// alert routes keep working (`slo generate prometheus --compat sloth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compat {
+    Sloth,
+}
+
+impl FromStr for Compat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sloth" => Ok(Compat::Sloth),
+            other => Err(format!("unknown compatibility mode `{other}` (expected: sloth)")),
+        }
+    }
+}
+
 /// A spec that a generator cannot express faithfully (never silently dropped).
 #[derive(Debug, thiserror::Error)]
 #[error("{service}/{slo}: {kind} cannot express {what}")]

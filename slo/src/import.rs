@@ -1,9 +1,10 @@
-//! Importers (`slo import openslo|sloth FILE`): other SLO formats turned into Kura specs.
+//! Importers (`slo import openslo|sloth|pyrra FILE`): other SLO formats turned into Kura specs.
 //! What a format says that a Kura spec cannot represent is an error naming it, never
 //! dropped silently.
 
 mod common;
 pub mod openslo;
+pub mod pyrra;
 pub mod sloth;
 
 use std::path::PathBuf;

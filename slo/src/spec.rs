@@ -23,6 +23,7 @@
 pub mod catalogue;
 mod diagnostic;
 mod load;
+pub mod promql;
 mod raw;
 pub mod selector;
 mod write;
@@ -165,6 +166,9 @@ pub struct Slo {
     pub sli: Sli,
     /// Below this many events per hour the SLO reports "insufficient data" instead of paging.
     pub min_events_per_hour: Option<Decimal>,
+    /// Labels put on this SLO's generated rules and alerts besides the spec's (imported
+    /// formats such as Sloth label each SLO).
+    pub labels: BTreeMap<String, String>,
     pub alerting: Alerting,
 }
 
@@ -249,12 +253,61 @@ pub struct Alerting {
     pub tiers: Vec<NamedTier>,
     /// Alert when the SLI has had no events for this long; `None` disables it.
     pub no_data: Option<SignedDuration>,
+    /// What the burn alerts are called and carry, so that routes written for another tool keep
+    /// working after an import.
+    pub route: AlertRoute,
+}
+
+/// The name, labels and annotations of an SLO's burn alerts (`alerting.name`, `labels`,
+/// `annotations`, `page` and `ticket`). Kura's own labels (`slo`, `journey`, `service`,
+/// `severity`, `long_window`, `short_window`) win over same-named ones in the native rule
+/// file; `slo generate prometheus --compat sloth` keeps a `severity` given here.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertRoute {
+    /// The alert name under `--compat sloth` (the native name is always `ErrorBudgetBurn`).
+    pub name: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Extra labels and annotations of the page tiers' alerts.
+    pub page: AlertExtras,
+    /// Extra labels and annotations of the ticket tiers' alerts.
+    pub ticket: AlertExtras,
+}
+
+impl AlertRoute {
+    pub fn is_empty(&self) -> bool {
+        *self == AlertRoute::default()
+    }
+
+    /// The extras of one severity.
+    pub fn extras(&self, severity: crate::math::Severity) -> &AlertExtras {
+        match severity {
+            crate::math::Severity::Page => &self.page,
+            crate::math::Severity::Ticket => &self.ticket,
+        }
+    }
+}
+
+/// Labels and annotations added to the alerts of one severity.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AlertExtras {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl AlertExtras {
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.annotations.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedTier {
     pub name: String,
     pub tier: BurnTier,
+    /// How long the tier's condition must hold before the alert fires (Prometheus `for:`,
+    /// OpenSLO `alertAfter`); `None` fires at once.
+    pub pending: Option<SignedDuration>,
 }
 
 /// The default tiers of an SLO whose window is `window_len` long, named: the Workbook's table
@@ -262,7 +315,7 @@ pub struct NamedTier {
 pub fn default_tiers(window_len: SignedDuration) -> Vec<NamedTier> {
     crate::math::DEFAULT_TIERS
         .iter()
-        .filter_map(|d| d.for_window(window_len).map(|tier| NamedTier { name: d.name.to_owned(), tier }))
+        .filter_map(|d| d.for_window(window_len).map(|tier| NamedTier { name: d.name.to_owned(), tier, pending: None }))
         .collect()
 }
 

@@ -56,7 +56,21 @@ pub async fn process(
                         (true, AlertState::Pending) => Some(false),
                         (true, _) => None,
                     };
-                    let hold = if b.severity == Severity::Page { Hold::None } else { Hold::OneCycle };
+                    // A tier's `pending` (Prometheus `for:`, OpenSLO `alertAfter`) holds it as the
+                    // generated rule does: firing once the condition has held that long.
+                    let pending =
+                        slo.and_then(|s| s.alerting.tiers.iter().find(|t| t.name == b.tier)).and_then(|t| t.pending);
+                    let hold = match pending {
+                        Some(p) => {
+                            let since = match alert.state {
+                                AlertState::Pending => alert.pending_since.unwrap_or(now),
+                                _ => now,
+                            };
+                            Hold::Until { ready: now.duration_since(since) >= p }
+                        }
+                        None if b.severity == Severity::Page => Hold::None,
+                        None => Hold::OneCycle,
+                    };
                     let n = Candidate { e: Some(e), spec, burn: Some(b), no_data: None };
                     let alert =
                         advance(tx, alert, holds, hold, &n, &silences, now, renotify, settings, &mut report).await?;

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use super::{Cli, Command, ControllerArgs, ImportFormat};
-use crate::generate;
+use crate::generate::{self, Kind};
 use crate::spec::catalogue::Catalogue;
 use platform::exit::{FAILURE, SOFTWARE, UNAVAILABLE, USAGE};
 use platform::tls::Tls;
@@ -56,7 +56,17 @@ where
                 }
             }
         }
-        Command::Generate { kind, external_url, metrics, paths } => {
+        Command::Generate { kind, external_url, metrics, compat, datadog_windows, datadog_skip_long_tiers, paths } => {
+            if compat.is_some() && kind != Kind::Prometheus {
+                eprintln!("error: --compat applies to `slo generate prometheus` only");
+                return ExitCode::from(USAGE);
+            }
+            if (!datadog_windows.is_empty() || datadog_skip_long_tiers) && kind != Kind::DatadogTerraform {
+                eprintln!(
+                    "error: --datadog-window and --datadog-skip-long-tiers apply to `slo generate datadog-terraform` only"
+                );
+                return ExitCode::from(USAGE);
+            }
             let catalogue = match catalogue(&metrics).and_then(|c| existing(&paths).map(|()| c)) {
                 Ok(c) => c,
                 Err(code) => return code,
@@ -71,7 +81,14 @@ where
             for spec in &mut specs {
                 spec.external_url.clone_from(&external_url);
             }
-            match generate::generate(kind, &specs) {
+            let datadog =
+                generate::datadog::Options { windows: datadog_windows, skip_long_tiers: datadog_skip_long_tiers };
+            let generated = match (kind, compat) {
+                (_, Some(c)) => generate::prometheus::generate_with(&specs, Some(c)),
+                (Kind::DatadogTerraform, None) => generate::datadog::generate_with(&specs, &datadog),
+                (_, None) => generate::generate(kind, &specs),
+            };
+            match generated {
                 Ok(text) => write_stdout(&text),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -90,6 +107,7 @@ where
             let imported = match format {
                 ImportFormat::Openslo => crate::import::openslo::import(&file, &text),
                 ImportFormat::Sloth => crate::import::sloth::import(&file, &text),
+                ImportFormat::Pyrra => crate::import::pyrra::import(&file, &text),
             };
             match imported {
                 Ok(specs) => {

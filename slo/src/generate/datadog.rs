@@ -72,7 +72,10 @@
 //!
 //! * Window: rolling `7d`, `30d` or `90d`. Any other rolling window (the fulfillment SLOs'
 //!   `28d` among them) and calendar windows are errors: `custom` is not accepted when creating
-//!   an SLO (Datadog API, `SLOTimeframe`).
+//!   an SLO (Datadog API, `SLOTimeframe`) -- unless the command maps it explicitly
+//!   (`--datadog-window 28d=30d`, `--datadog-window month=30d`, [`Options::windows`]): the SLO
+//!   is then budgeted over that time frame, says so in a comment and carries the tag
+//!   `kura_window:<spec window>`. Burn rates are speeds and keep the spec's values.
 //! * Target: the objective in percent, with at most three decimals (Datadog's limit for metric
 //!   SLOs).
 //! * Warning: the SLI at which the error-budget policy's `warn.budget_remaining_below` is
@@ -83,7 +86,8 @@
 //!   and `monitor_thresholds { critical = <rate> }`. Datadog takes long windows of 1h to 48h
 //!   and a short window shorter than the long one ("Burn Rate Alerts" docs), written in hours
 //!   and minutes as its UI takes them; so the default `slow-ticket` tier (3d) is an error
-//!   naming the tier: disable it for Datadog. A burn rate above `1 / (1 - target)` can never
+//!   naming the tier: disable it for Datadog, or pass `--datadog-skip-long-tiers`, which leaves
+//!   such tiers out with a comment in the SLO resource naming each one. A burn rate above `1 / (1 - target)` can never
 //!   fire, and Datadog refuses it: error.
 //! * No-data alert: `sum(last_<d>):<total>.as_count() < 1` as a `query alert`, routed like a
 //!   ticket (the Prometheus `SloNoData` alert's severity).
@@ -134,8 +138,38 @@ const MANAGED_BY: &str = "managed_by:kura-slo";
 /// Datadog SLO time frames (provider docs: `thresholds.timeframe`).
 const TIMEFRAMES: [(i64, &str); 3] = [(7, "7d"), (30, "30d"), (90, "90d")];
 
+/// What the caller allows the Datadog output to change, explicitly (`slo generate
+/// datadog-terraform --datadog-window 28d=30d --datadog-skip-long-tiers`). Nothing is changed
+/// without it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Windows Datadog lacks, each budgeted over a Datadog time frame instead: the spec's
+    /// window as written (`28d`, `month`) and the time frame (`7d`, `30d` or `90d`).
+    pub windows: Vec<(String, String)>,
+    /// Leave burn tiers whose long window Datadog cannot take (over 48h) out, with a comment,
+    /// instead of refusing the SLO.
+    pub skip_long_tiers: bool,
+}
+
+impl Options {
+    /// `FROM=TO`, as `--datadog-window` takes it: a window as a spec writes it and a Datadog
+    /// time frame.
+    pub fn parse_window(s: &str) -> Result<(String, String), String> {
+        let (from, to) = s.split_once('=').ok_or("expected FROM=TO, e.g. 28d=30d")?;
+        if !TIMEFRAMES.iter().any(|(_, name)| *name == to) {
+            return Err(format!("`{to}` is not a Datadog SLO time frame (7d, 30d or 90d)"));
+        }
+        Ok((from.trim().to_string(), to.to_string()))
+    }
+}
+
 /// Terraform for every SLO of every spec, in spec order.
 pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
+    generate_with(specs, &Options::default())
+}
+
+/// [`generate`], with the mappings `options` allows.
+pub fn generate_with(specs: &[Spec], options: &Options) -> Result<String, GenerateError> {
     let mut out = String::new();
     header(&mut out, specs);
     // Resource names are global in a Terraform module: two SLOs must not share one.
@@ -154,7 +188,7 @@ pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
                         ),
                     ));
                 }
-                let blocks = slo_blocks(spec, journey, slo).map_err(|what| error(spec, &slo.id, what))?;
+                let blocks = slo_blocks(spec, journey, slo, options).map_err(|what| error(spec, &slo.id, what))?;
                 for block in blocks {
                     out.push('\n');
                     out.push_str(&block.render(0));
@@ -226,24 +260,43 @@ fn header(out: &mut String, specs: &[Spec]) {
 }
 
 /// Every block generated for one SLO: the SLO, its monitors and its corrections.
-fn slo_blocks(spec: &Spec, journey: &JourneySlos, slo: &Slo) -> Result<Vec<Block>, String> {
+fn slo_blocks(spec: &Spec, journey: &JourneySlos, slo: &Slo, options: &Options) -> Result<Vec<Block>, String> {
     let name = ident(&slo.id);
     let namespace = spec.service.replace('-', "_");
     if !valid_metric_name(&namespace) {
         return Err(format!("the service name `{}` as a Datadog metric namespace", spec.service));
     }
-    let timeframe = timeframe(&slo.window)?;
+    let written = slo.window.to_string();
+    let mapped = options.windows.iter().find(|(from, _)| *from == written).map(|(_, to)| to.as_str());
+    let native = timeframe(&slo.window);
+    let remapped = mapped.is_some() && native.is_err();
+    let timeframe = match (native, mapped) {
+        (Ok(t), _) => t,
+        (Err(_), Some(to)) => TIMEFRAMES.iter().find(|(_, n)| *n == to).map(|(_, n)| *n).unwrap_or("30d"),
+        (Err(why), None) => {
+            return Err(format!("{why}; map it explicitly with `--datadog-window {written}=30d` (or 7d, 90d)"));
+        }
+    };
     let target = target(slo)?;
     let counts = counts(&namespace, &slo.sli)?;
     let mut tags = BTreeSet::new();
     for (key, value) in [("service", &spec.service), ("journey", &slo.journey), ("slo", &slo.id)] {
         tags.insert(tag(key, value)?);
     }
-    for (key, value) in &spec.labels {
+    for (key, value) in spec.labels.iter().chain(&slo.labels) {
         tags.insert(tag(key, value)?);
     }
 
+    if remapped {
+        tags.insert(tag("kura_window", &written)?);
+    }
     let mut resource = Block::new(format!("resource \"datadog_service_level_objective\" \"{name}\""));
+    if remapped {
+        resource.comment(&format!(
+            "The spec's window is {written}; Datadog has no such time frame, so this SLO is budgeted over {timeframe} \
+             (--datadog-window {written}={timeframe}). Burn rates are speeds and keep the spec's values."
+        ));
+    }
     resource.attr("name", hcl_string(&format!("{} {}", spec.service, slo.id)));
     resource.attr("description", hcl_string(&describe(journey, slo)));
     match &slo.budgeting {
@@ -312,7 +365,19 @@ fn slo_blocks(spec: &Spec, journey: &JourneySlos, slo: &Slo) -> Result<Vec<Block
 
     let mut blocks = vec![resource];
     for tier in &slo.alerting.tiers {
-        blocks.push(burn_monitor(spec, slo, &name, timeframe, &tags, tier)?);
+        match burn_monitor(spec, slo, &name, timeframe, &tags, tier) {
+            Ok(block) => blocks.push(block),
+            Err(_) if options.skip_long_tiers && tier.tier.long_window > SignedDuration::from_hours(48) => {
+                blocks[0].blank();
+                blocks[0].comment(&format!(
+                    "Burn tier `{}` ({} long window) is not generated: Datadog takes long windows up to 48h \
+                     (--datadog-skip-long-tiers).",
+                    tier.name,
+                    crate::math::format_duration(tier.tier.long_window)
+                ));
+            }
+            Err(why) => return Err(why),
+        }
     }
     if let Some(after) = slo.alerting.no_data {
         blocks.push(no_data_monitor(spec, slo, &name, &counts.total, after, &tags)?);
@@ -391,12 +456,11 @@ fn burn_monitor(
     named: &NamedTier,
 ) -> Result<Block, String> {
     let tier = &named.tier;
-    let long = whole(tier.long_window, 3600)
-        .filter(|h| (1..=48).contains(h))
-        .map(|h| format!("{h}h"))
-        .ok_or_else(|| {
+    let long =
+        whole(tier.long_window, 3600).filter(|h| (1..=48).contains(h)).map(|h| format!("{h}h")).ok_or_else(|| {
             format!(
-                "burn tier `{}` with long window {} (Datadog burn-rate alerts take long windows of 1h to 48h in whole hours)",
+                "burn tier `{}` with long window {} (Datadog burn-rate alerts take long windows of 1h to 48h in whole \
+                 hours; disable the tier, or leave such tiers out with --datadog-skip-long-tiers)",
                 named.name,
                 crate::math::format_duration(tier.long_window)
             )

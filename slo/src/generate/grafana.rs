@@ -1,7 +1,9 @@
-//! A Grafana dashboard for journey SLOs (`slo generate grafana`), importable through
-//! Dashboards → Import: it declares its Prometheus data source as the input `DS_PROMETHEUS`
-//! (`__inputs`, `__requires`) and every panel and query uses `${DS_PROMETHEUS}`. JSON model
-//! schema version 39 (Grafana 10.4 and later).
+//! A Grafana dashboard for journey SLOs (`slo generate grafana`). Its Prometheus data source is
+//! the dashboard variable `datasource` (type `datasource`, plugin `prometheus`) and every panel
+//! and query uses `${datasource}`, so the same file works through Dashboards → Import, file
+//! provisioning and GitOps tools (an `__inputs` placeholder such as `${DS_PROMETHEUS}` is only
+//! substituted by the UI import). `__requires` lists what it needs. JSON model schema version
+//! 39 (Grafana 10.4 and later).
 //!
 //! The panels read only the recording rules that [`super::prometheus`] generates, so the
 //! dashboard shows exactly what the alerts evaluate (`<budget>` is the objective's error
@@ -49,9 +51,28 @@ const BAND_HEIGHT: u32 = 8;
 /// Grafana's uid limit.
 const UID_MAX: usize = 40;
 
-/// The data source every query uses: the import-time input.
+/// The data source every query uses: the `datasource` dashboard variable.
 fn datasource() -> Value {
-    json!({ "type": "prometheus", "uid": "${DS_PROMETHEUS}" })
+    json!({ "type": "prometheus", "uid": "${datasource}" })
+}
+
+/// The data source variable: any Prometheus data source, the default one unless chosen.
+fn datasource_variable() -> Value {
+    json!({
+        "name": "datasource",
+        "label": "Data source",
+        "description": "The Prometheus (or Thanos, Mimir) that evaluates the rules from `slo generate prometheus`.",
+        "type": "datasource",
+        "query": "prometheus",
+        "current": {},
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+        "includeAll": false,
+        "multi": false,
+        "hide": 0,
+        "skipUrlSync": false,
+    })
 }
 
 /// One dashboard for all `specs`, a row per journey.
@@ -77,14 +98,6 @@ pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
         _ => "utc",
     };
     let mut dashboard = json!({
-        "__inputs": [{
-            "name": "DS_PROMETHEUS",
-            "label": "Prometheus",
-            "description": "The Prometheus (or Thanos, Mimir) that evaluates the rules from `slo generate prometheus`.",
-            "type": "datasource",
-            "pluginId": "prometheus",
-            "pluginName": "Prometheus",
-        }],
         "__requires": [
             { "type": "grafana", "id": "grafana", "name": "Grafana", "version": "10.4.0" },
             { "type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0" },
@@ -114,6 +127,7 @@ pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
         "schemaVersion": 39,
         "tags": ["kura", "slo"],
         "templating": { "list": [
+            datasource_variable(),
             variable("service", "Service", "label_values(slo:objective:ratio, service)"),
             variable("journey", "Journey", "label_values(slo:objective:ratio{service=~\"$service\"}, journey)"),
         ]},

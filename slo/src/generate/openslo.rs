@@ -40,7 +40,11 @@
 //! | a burn-rate tier                   | `alertPolicies[].alertPolicyRef` → an `AlertPolicy` with one    |
 //! |                                    | `burnrate` `AlertCondition`: `severity`, `op: gt`, `threshold:  |
 //! |                                    | burn_rate`, `lookbackWindow: long_window`; the tier's name and  |
-//! |                                    | short window in `kura.dev/tier` and `kura.dev/short-window`     |
+//! |                                    | short window in `kura.dev/tier` and `kura.dev/short-window`;    |
+//! |                                    | its `pending` as `alertAfter` (else `0m`)                       |
+//! | SLO `labels`                       | SLO `metadata.labels`, beside `journey`                         |
+//! | `alerting` name, labels,           | `kura.dev/alert-route` on the SLO, JSON with the native keys    |
+//! | annotations, `page`, `ticket`      |                                                                 |
 //! | journey `composite`                | an `SLO` whose `objectives` are the components (inline          |
 //! |                                    | `indicator` named after the component SLO, its `targetPercent`, |
 //! |                                    | `compositeWeight: weight`); the composite's own objective in    |
@@ -90,9 +94,13 @@ pub mod annotations {
     pub const SHORT_WINDOW: &str = "kura.dev/short-window";
     /// Composite SLO: the composite's own objective, in percent.
     pub const COMPOSITE_OBJECTIVE: &str = "kura.dev/composite-objective";
+    /// SLO: the burn alerts' name, labels and annotations (`alerting.name`, `labels`,
+    /// `annotations`, `page`, `ticket`), JSON with the native keys.
+    pub const ALERT_ROUTE: &str = "kura.dev/alert-route";
 
     /// Every key above: any other `kura.dev/` key is an error on import.
-    pub const ALL: [&str; 13] = [
+    pub const ALL: [&str; 14] = [
+        ALERT_ROUTE,
         TIME_ZONE,
         DASHBOARD,
         ERROR_BUDGET_POLICY,
@@ -297,7 +305,7 @@ fn policy_document(spec: &Spec, name: &str, tier: &NamedTier, no_data: bool) -> 
         .put("op", Yaml::raw("gt"))
         .put("threshold", decimal(t.burn_rate))
         .put("lookbackWindow", Yaml::raw(lookback))
-        .put("alertAfter", Yaml::raw("0m"))
+        .put("alertAfter", Yaml::raw(tier.pending.and_then(shorthand).unwrap_or_else(|| "0m".into())))
         .build();
     let condition_doc = MapBuilder::new()
         .put("kind", Yaml::raw("AlertCondition"))
@@ -345,6 +353,18 @@ fn slo_document(spec: &Spec, journey: &JourneySlos, slo: &Slo, policies: Vec<Str
     if let Some(d) = slo.alerting.no_data {
         notes.push((a::NO_DATA.to_string(), Yaml::str(math::format_duration(d))));
     }
+    let route = &slo.alerting.route;
+    if !route.is_empty() {
+        let extras = |e: &crate::spec::AlertExtras| json!({ "labels": e.labels, "annotations": e.annotations });
+        let value = json!({
+            "name": route.name,
+            "labels": route.labels,
+            "annotations": route.annotations,
+            "page": extras(&route.page),
+            "ticket": extras(&route.ticket),
+        });
+        notes.push((a::ALERT_ROUTE.to_string(), Yaml::str(value.to_string())));
+    }
     let policies: Vec<Yaml> =
         policies.into_iter().map(|p| MapBuilder::new().put("alertPolicyRef", Yaml::str(p)).build()).collect();
     let body = MapBuilder::new()
@@ -356,7 +376,9 @@ fn slo_document(spec: &Spec, journey: &JourneySlos, slo: &Slo, policies: Vec<Str
         .put("objectives", Yaml::Seq(vec![objective(spec, slo, None)?]))
         .put_opt("alertPolicies", (!policies.is_empty()).then_some(Yaml::Seq(policies)))
         .build();
-    Ok(document("SLO", metadata(&slo.id, journey_labels(journey), notes), body))
+    let mut labels = journey_labels(journey);
+    labels.extend(slo.labels.iter().map(|(k, v)| (k.clone(), Yaml::str(v))));
+    Ok(document("SLO", metadata(&slo.id, labels, notes), body))
 }
 
 fn composite_document(spec: &Spec, journey: &JourneySlos, c: &Composite) -> Result<Yaml, GenerateError> {

@@ -3,10 +3,11 @@
 //!
 //! # Layout
 //!
-//! One rule group per SLO, `kura-slo-<id>`, evaluated every 30s (group names are stable, so a
-//! regenerated file reloads in place); a journey's composite gets a group of its own. Rules
-//! within a group run in order, so each may read the ones above it. Every series carries `slo`,
-//! `journey`, `service` and the spec's `labels`:
+//! One rule group per SLO, `kura-slo/<service>/<id>`, evaluated every 30s (group names are
+//! stable, so a regenerated file reloads in place, and unique across services, so two services'
+//! rule files load side by side); a journey's composite gets a group of its own. Rules within a
+//! group run in order, so each may read the ones above it. Every series carries `slo`,
+//! `journey`, `service`, the spec's `labels` and the SLO's own `labels`:
 //!
 //! * `slo:maintenance:active` -- 1 while a maintenance window is open (specs with maintenance).
 //! * `slo:sli_bad_events:rate5m`, `slo:sli_events:rate5m` -- bad and all events per second.
@@ -14,7 +15,21 @@
 //! * `slo:sli_error:ratio_rate<range>` -- the error ratio over every range an alert tier uses
 //!   and over the SLO window.
 //! * `slo:objective:ratio`, `slo:error_budget:ratio`, `slo:error_budget_remaining:ratio`.
-//! * `ErrorBudgetBurn` per enabled tier and `SloNoData` alerts.
+//! * `ErrorBudgetBurn` per enabled tier (with the spec's `alerting` labels and annotations,
+//!   Kura's own labels winning, and `for:` when the tier has a `pending` duration) and
+//!   `SloNoData` alerts.
+//!
+//! # `--compat sloth`
+//!
+//! For teams coming from Sloth, whose dashboards and Alertmanager routes read Sloth's names
+//! (`pkg/common/conventions` in Sloth): every series and alert also carries `sloth_id`
+//! (`<service>-<slo>`), `sloth_service` and `sloth_slo`; each `slo:sli_error:ratio_rate<range>`
+//! carries `sloth_window`, and 5m is always recorded; Sloth's metadata series are added
+//! (`slo:time_period:days`, `slo:current_burn_rate:ratio` over 5m, `slo:period_burn_rate:ratio`,
+//! `slo:period_error_budget_remaining:ratio`, `sloth_slo_info`); burn alerts take the spec's
+//! `alerting.name`, carry `sloth_severity` (`page`|`ticket`) and, when `alerting.page`/`ticket`
+//! set one, that `severity` (Sloth's `page_alert.labels.severity`) instead of Kura's. What
+//! differs is listed in `slo/README.md` ("Migrating from Sloth").
 //!
 //! # Ranges, and what they cost
 //!
@@ -101,6 +116,7 @@ use rust_decimal::Decimal;
 use crate::math::{Objective, Window, format_duration};
 use crate::spec::{Budgeting, Composite, JourneySlos, MatchOp, Matcher, NamedTier, Selector, Slo, Spec};
 
+pub use super::Compat;
 use super::{GenerateError, Kind};
 use promql::Events;
 use yaml::{Group, Rule, RuleKind};
@@ -117,42 +133,57 @@ const BAD_EVENTS: &str = "slo:sli_bad_events:rate5m";
 const EVENTS: &str = "slo:sli_events:rate5m";
 const SLICE_BAD: &str = "slo:timeslice_bad:bool";
 
+/// Sloth's label names (`sloth.dev`, `pkg/common/conventions`).
+const SLOTH_ID: &str = "sloth_id";
+const SLOTH_SERVICE: &str = "sloth_service";
+const SLOTH_SLO: &str = "sloth_slo";
+const SLOTH_WINDOW: &str = "sloth_window";
+const SLOTH_SEVERITY: &str = "sloth_severity";
+
 /// The rule file for `specs`, one group per SLO and composite, in spec and file order.
 pub fn generate(specs: &[Spec]) -> Result<String, GenerateError> {
+    generate_with(specs, None)
+}
+
+/// [`generate`], with the series and alerts another tool's users rely on when `compat` says so.
+pub fn generate_with(specs: &[Spec], compat: Option<Compat>) -> Result<String, GenerateError> {
     let mut groups: Vec<Group> = Vec::new();
-    let mut owners: BTreeMap<String, &str> = BTreeMap::new();
+    let mut seen: BTreeMap<String, ()> = BTreeMap::new();
     for spec in specs {
         for journey in &spec.journeys {
             let mut built: Vec<(&str, Group)> = Vec::new();
             for slo in &journey.slos {
-                built.push((&slo.id, slo_group(spec, slo)?));
+                built.push((&slo.id, slo_group(spec, slo, compat)?));
             }
             if let Some(composite) = &journey.composite {
                 built.push((&composite.id, composite_group(spec, journey, composite)?));
             }
             for (id, group) in built {
-                if let Some(other) = owners.insert(group.name.clone(), &spec.service) {
-                    return Err(error(
-                        spec,
-                        id,
-                        format!("a second rule group `{}` (service `{other}` has an SLO with the same id)", group.name),
-                    ));
+                // Service and SLO ids are `[a-z0-9-]`, so `/` keeps every pair apart; only the
+                // same service given twice can collide.
+                if seen.insert(group.name.clone(), ()).is_some() {
+                    return Err(error(spec, id, format!("a second rule group `{}` (service given twice)", group.name)));
                 }
                 groups.push(group);
             }
         }
     }
-    Ok(yaml::document(&header(specs), &groups))
+    Ok(yaml::document(&header(specs, compat), &groups))
 }
 
-fn header(specs: &[Spec]) -> Vec<String> {
+/// The name of the rule group of one SLO or composite: unique across services.
+pub fn group_name(service: &str, id: &str) -> String {
+    format!("kura-slo/{service}/{id}")
+}
+
+fn header(specs: &[Spec], compat: Option<Compat>) -> Vec<String> {
     let sources: Vec<String> = specs.iter().map(|s| s.source.display().to_string()).collect();
-    [
+    let mut lines: Vec<String> = [
         format!("Generated by `slo generate prometheus` from {}.", sources.join(", ")),
         "Do not edit: change the spec and regenerate.".into(),
         String::new(),
         format!(
-            "One group per SLO (`kura-slo-<id>`), evaluated every {}. Every series and alert carries the",
+            "One group per SLO (`kura-slo/<service>/<id>`), evaluated every {}. Every series and alert carries the",
             format_duration(INTERVAL)
         ),
         "labels slo, journey and service, plus the spec's labels:".into(),
@@ -163,7 +194,17 @@ fn header(specs: &[Spec]) -> Vec<String> {
         "  ErrorBudgetBurn: multi-window, multi-burn-rate alerts (Google SRE Workbook, \"Alerting on".into(),
         "      SLOs\"), labels severity (page|ticket), long_window, short_window; SloNoData".into(),
     ]
-    .into()
+    .into();
+    if compat == Some(Compat::Sloth) {
+        lines.extend([
+            String::new(),
+            "--compat sloth: Sloth's labels (sloth_id, sloth_service, sloth_slo, sloth_window), its".into(),
+            "  metadata series (sloth_slo_info, slo:time_period:days, slo:current_burn_rate:ratio,".into(),
+            "  slo:period_burn_rate:ratio, slo:period_error_budget_remaining:ratio), and burn alerts under".into(),
+            "  the spec's alert name with sloth_severity and the spec's alert labels (see slo/README.md).".into(),
+        ]);
+    }
+    lines
 }
 
 fn error(spec: &Spec, slo: &str, what: String) -> GenerateError {
@@ -175,16 +216,36 @@ struct Owner<'a> {
     spec: &'a Spec,
     id: &'a str,
     journey: &'a str,
+    /// The SLO's own labels (none for a composite).
+    slo_labels: Option<&'a BTreeMap<String, String>>,
+    compat: Option<Compat>,
 }
 
 impl Owner<'_> {
-    /// The labels of every series and alert: the spec's, then `slo`, `journey`, `service`.
+    /// The labels of every series and alert: the spec's, the SLO's, then `slo`, `journey`,
+    /// `service` (and Sloth's identity labels under `--compat sloth`).
     fn labels(&self) -> BTreeMap<String, String> {
         let mut labels = self.spec.labels.clone();
+        labels.extend(self.slo_labels.into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())));
         labels.insert("slo".into(), self.id.into());
         labels.insert("journey".into(), self.journey.into());
         labels.insert("service".into(), self.spec.service.clone());
+        if self.compat == Some(Compat::Sloth) {
+            labels.insert(SLOTH_ID.into(), format!("{}-{}", self.spec.service, self.id));
+            labels.insert(SLOTH_SERVICE.into(), self.spec.service.clone());
+            labels.insert(SLOTH_SLO.into(), self.id.into());
+        }
         labels
+    }
+
+    /// This owner's error ratio over `range`, without Sloth's `sloth_window` label (so ratios
+    /// of two ranges match in `and`, and alerts carry no window label of their own).
+    fn ratio(&self, range: SignedDuration) -> String {
+        let series = self.series(&ratio_record(range));
+        match self.compat {
+            Some(Compat::Sloth) => format!("max without ({SLOTH_WINDOW}) ({series})"),
+            None => series,
+        }
     }
 
     /// `record{service="…", slo="…"}`: this owner's series of a recorded metric, whatever its other labels.
@@ -200,6 +261,7 @@ impl Owner<'_> {
             comment: Vec::new(),
             kind: RuleKind::Record(name),
             expr,
+            pending: None,
             labels: self.labels(),
             annotations: BTreeMap::new(),
         }
@@ -251,8 +313,8 @@ fn window_text(spec: &Spec, window: &Window) -> String {
     }
 }
 
-fn slo_group(spec: &Spec, slo: &Slo) -> Result<Group, GenerateError> {
-    let owner = Owner { spec, id: &slo.id, journey: &slo.journey };
+fn slo_group(spec: &Spec, slo: &Slo, compat: Option<Compat>) -> Result<Group, GenerateError> {
+    let owner = Owner { spec, id: &slo.id, journey: &slo.journey, slo_labels: Some(&slo.labels), compat };
     let events = Events { sli: &slo.sli };
     let base = format_duration(BASE);
     let mut rules = Vec::new();
@@ -278,6 +340,10 @@ fn slo_group(spec: &Spec, slo: &Slo) -> Result<Group, GenerateError> {
     let (window, window_note) = window_range(spec, &slo.window);
     let mut ranges: Vec<SignedDuration> =
         slo.alerting.tiers.iter().flat_map(|t| [t.tier.long_window, t.tier.short_window]).chain([window]).collect();
+    if compat == Some(Compat::Sloth) {
+        // Sloth's current burn rate is over 5m, whatever the tiers.
+        ranges.push(BASE);
+    }
     ranges.sort();
     ranges.dedup();
     for range in ranges {
@@ -285,11 +351,17 @@ fn slo_group(spec: &Spec, slo: &Slo) -> Result<Group, GenerateError> {
         if range == window {
             rule.comment.extend(window_note.clone());
         }
+        if compat == Some(Compat::Sloth) {
+            rule.labels.insert(SLOTH_WINDOW.into(), format_duration(range));
+        }
         rules.push(rule);
     }
     let (spent, mut comment) = budget_spent(&owner, slo, window);
     comment.extend(window_note);
-    rules.extend(budget_rules(&owner, &slo.objective, spent, comment));
+    rules.extend(budget_rules(&owner, &slo.objective, spent.clone(), comment));
+    if compat == Some(Compat::Sloth) {
+        rules.extend(sloth_rules(&owner, slo, window, &spent));
+    }
 
     let guard = slo.min_events_per_hour.map(|n| format!("and on() {} * 3600 >= {}", events.total("1h"), n.normalize()));
     for tier in &slo.alerting.tiers {
@@ -301,7 +373,7 @@ fn slo_group(spec: &Spec, slo: &Slo) -> Result<Group, GenerateError> {
 
     Ok(Group {
         comment: slo_comment(spec, slo),
-        name: format!("kura-slo-{}", slo.id),
+        name: group_name(&spec.service, &slo.id),
         interval: format_duration(INTERVAL),
         rules,
     })
@@ -329,7 +401,7 @@ fn error_ratio(owner: &Owner, slo: &Slo, range: SignedDuration) -> String {
 fn budget_spent(owner: &Owner, slo: &Slo, window: SignedDuration) -> (String, Vec<String>) {
     let budget = slo.objective.budget();
     match slo.budgeting {
-        Budgeting::Occurrences => (format!("{} / {}", owner.series(&ratio_record(window)), budget.normalize()), vec![]),
+        Budgeting::Occurrences => (format!("{} / {}", owner.ratio(window), budget.normalize()), vec![]),
         // The budget is time, as the controller counts it (`math::Budget::from_timeslices`).
         Budgeting::Timeslices { .. } => {
             let allowed = (Decimal::from(window.as_secs()) * budget).normalize();
@@ -396,8 +468,8 @@ fn burn_alert(owner: &Owner, slo: &Slo, named: &NamedTier, window: SignedDuratio
     let threshold = tier.error_ratio_threshold(&slo.objective).normalize();
     let (long, short) = (format_duration(tier.long_window), format_duration(tier.short_window));
     let mut clauses = vec![
-        format!("{} > {threshold}", owner.series(&ratio_record(tier.long_window))),
-        format!("and {} > {threshold}", owner.series(&ratio_record(tier.short_window))),
+        format!("{} > {threshold}", owner.ratio(tier.long_window)),
+        format!("and {} > {threshold}", owner.ratio(tier.short_window)),
     ];
     clauses.extend(guard);
     // A raw long window still holds maintenance events, so the short window must first move
@@ -406,11 +478,27 @@ fn burn_alert(owner: &Owner, slo: &Slo, named: &NamedTier, window: SignedDuratio
     clauses.extend(owner.unless_maintenance(after));
     let expr = clauses.join("\n");
 
-    let mut labels = owner.labels();
+    // The spec's alert labels first, so that Kura's own win (but for a per-severity
+    // `severity` under `--compat sloth`, which is what Sloth users route on).
+    let route = &slo.alerting.route;
+    let extras = route.extras(tier.severity);
+    let mut labels = route.labels.clone();
+    labels.extend(extras.labels.iter().filter(|(k, _)| *k != "severity").map(|(k, v)| (k.clone(), v.clone())));
+    labels.extend(owner.labels());
     let severity = tier.severity.as_str();
     labels.insert("severity".into(), severity.into());
     labels.insert("long_window".into(), long.clone());
     labels.insert("short_window".into(), short.clone());
+    let mut name = "ErrorBudgetBurn".to_string();
+    if owner.compat == Some(Compat::Sloth) {
+        labels.insert(SLOTH_SEVERITY.into(), severity.into());
+        if let Some(s) = extras.labels.get("severity") {
+            labels.insert("severity".into(), s.clone());
+        }
+        if let Some(n) = &route.name {
+            name.clone_from(n);
+        }
+    }
 
     let burn = tier.burn_rate.normalize();
     let budget = slo.objective.budget();
@@ -445,13 +533,20 @@ fn burn_alert(owner: &Owner, slo: &Slo, named: &NamedTier, window: SignedDuratio
     if let Some(link) = owner.spec.dashboard_link(&slo.id) {
         annotations.insert("dashboard".into(), link);
     }
+    // The spec's own annotations say it better than the generated ones.
+    annotations.extend(route.annotations.iter().chain(&extras.annotations).map(|(k, v)| (k.clone(), v.clone())));
+    let mut comment = vec![format!(
+        "{}: {severity} when the {long} and {short} error ratios exceed {burn} × the budget.",
+        named.name
+    )];
+    if let Some(p) = named.pending {
+        comment.push(format!("It fires once that has held for {}.", format_duration(p)));
+    }
     Rule {
-        comment: vec![format!(
-            "{}: {severity} when the {long} and {short} error ratios exceed {burn} × the budget.",
-            named.name
-        )],
-        kind: RuleKind::Alert("ErrorBudgetBurn".into()),
+        comment,
+        kind: RuleKind::Alert(name),
         expr,
+        pending: named.pending.map(format_duration),
         labels,
         annotations,
     }
@@ -503,6 +598,7 @@ fn no_data_alert(owner: &Owner, slo: &Slo, events: &Events, no_data: SignedDurat
         comment: vec![format!("No data: the SLI's total has had no events for {range}.")],
         kind: RuleKind::Alert("SloNoData".into()),
         expr,
+        pending: None,
         labels,
         annotations,
     }
@@ -511,7 +607,7 @@ fn no_data_alert(owner: &Owner, slo: &Slo, events: &Events, no_data: SignedDurat
 /// A journey's composite: the weighted mean of its SLOs' error ratios over their (shared)
 /// window, with its own objective and budget. It has no alerts of its own; its SLOs do.
 fn composite_group(spec: &Spec, journey: &JourneySlos, composite: &Composite) -> Result<Group, GenerateError> {
-    let owner = Owner { spec, id: &composite.id, journey: &journey.name };
+    let owner = Owner { spec, id: &composite.id, journey: &journey.name, slo_labels: None, compat: None };
     let mut windows = Vec::new();
     let mut terms = Vec::new();
     for component in &composite.components {
@@ -523,7 +619,8 @@ fn composite_group(spec: &Spec, journey: &JourneySlos, composite: &Composite) ->
             ));
         };
         let (range, note) = window_range(spec, &slo.window);
-        let series = Owner { spec, id: &slo.id, journey: &journey.name }.series(&ratio_record(range));
+        let series = Owner { spec, id: &slo.id, journey: &journey.name, slo_labels: None, compat: None }
+            .series(&ratio_record(range));
         terms.push(format!("{} * sum({series})", component.weight.normalize()));
         windows.push((range, note));
     }
@@ -551,10 +648,32 @@ fn composite_group(spec: &Spec, journey: &JourneySlos, composite: &Composite) ->
             ),
             format!("{}% over the SLOs' window; burn alerts are on the SLOs.", percent(composite.objective.target())),
         ],
-        name: format!("kura-slo-{}", composite.id),
+        name: group_name(&spec.service, &composite.id),
         interval: format_duration(INTERVAL),
         rules,
     })
+}
+
+/// Sloth's metadata series (`sloth.dev`, `pkg/common/conventions`), for its dashboards: the
+/// period in days, the burn rate now (5m) and over the period, what is left of the period's
+/// budget, and an info series. `spent` is the share of the budget spent over the window.
+fn sloth_rules(owner: &Owner, slo: &Slo, window: SignedDuration, spent: &str) -> Vec<Rule> {
+    let budget = slo.objective.budget().normalize();
+    let days = Decimal::from(window.as_secs()) / Decimal::from(86_400);
+    let mut info = owner.record("sloth_slo_info".into(), "vector(1)".into());
+    info.labels.insert("sloth_mode".into(), "cli-gen-prom".into());
+    info.labels.insert("sloth_spec".into(), "prometheus/v1".into());
+    info.labels.insert("sloth_version".into(), concat!("kura-", env!("CARGO_PKG_VERSION")).into());
+    info.labels.insert("sloth_objective".into(), slo.objective.to_string());
+    let mut period = owner.record("slo:period_burn_rate:ratio".into(), spent.to_string());
+    period.comment.push("Event-weighted over the window (Sloth averages the 5m ratios instead).".into());
+    vec![
+        owner.record("slo:time_period:days".into(), format!("vector({})", days.round_dp(4).normalize())),
+        owner.record("slo:current_burn_rate:ratio".into(), format!("{} / {budget}", owner.ratio(BASE))),
+        period,
+        owner.record("slo:period_error_budget_remaining:ratio".into(), format!("1 - {spent}")),
+        info,
+    ]
 }
 
 /// A ratio as an exact percentage: 0.0144 → `1.44`.

@@ -251,6 +251,7 @@ fn infer_metrics(spec: &Spec) -> Vec<MetricDeclaration> {
             m.buckets.sort();
         }
     };
+    let mut promql = Vec::new();
     for slo in spec.slos() {
         match &slo.sli {
             Sli::Ratio { numerator, total, .. } => {
@@ -260,10 +261,47 @@ fn infer_metrics(spec: &Spec) -> Vec<MetricDeclaration> {
             Sli::Latency { histogram, threshold } | Sli::Freshness { histogram, threshold } => {
                 declare(histogram, Some(threshold.seconds));
             }
-            Sli::Promql { .. } => {}
+            Sli::Promql { numerator, total, .. } => {
+                for q in [numerator, total] {
+                    promql.extend(crate::spec::promql::selectors(q).unwrap_or_default());
+                }
+            }
         }
     }
+    for used in &promql {
+        declare_used(&kura, &mut out, used);
+    }
     out
+}
+
+/// A metric a `promql` query selects, declared from its name: `_total` a counter, `_bucket`,
+/// `_count` and `_sum` a histogram, anything else a gauge.
+fn declare_used(kura: &Catalogue, out: &mut Vec<MetricDeclaration>, used: &crate::spec::promql::UsedSelector) {
+    if kura.resolve(&used.metric).is_some() {
+        return;
+    }
+    let (name, kind) = [
+        ("_total", MetricKind::Counter),
+        ("_bucket", MetricKind::Histogram),
+        ("_count", MetricKind::Histogram),
+        ("_sum", MetricKind::Histogram),
+    ]
+    .into_iter()
+    .find_map(|(suffix, kind)| used.metric.strip_suffix(suffix).map(|n| (n, kind)))
+    .unwrap_or((used.metric.as_str(), MetricKind::Gauge));
+    let i = match out.iter().position(|m| m.name == name) {
+        Some(i) => i,
+        None => {
+            out.push(MetricDeclaration { name: name.to_string(), kind, labels: Vec::new(), buckets: Vec::new() });
+            out.len() - 1
+        }
+    };
+    let m = &mut out[i];
+    for label in &used.labels {
+        if label != "le" && !m.labels.contains(label) {
+            m.labels.push(label.clone());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,23 @@
 //! OpenSLO v1 (<https://github.com/OpenSLO/OpenSLO>) imported as Kura specs: a multi-document
 //! stream of `Service`, `SLO`, `SLI`, `AlertPolicy`, `AlertCondition`, `DataSource` and
-//! `AlertNotificationTarget` documents becomes one spec per service. The `kura.dev/`
+//! `AlertNotificationTarget` documents becomes one spec per service. As oslo does, a document
+//! may also be a list of such objects; a file without any `SLO` is an error, not an empty
+//! import. The `kura.dev/`
 //! annotations written by [`crate::generate::openslo`] are read back, so Kura → OpenSLO → Kura
 //! gives the same spec.
 //!
 //! | OpenSLO v1                                   | Kura                                             |
 //! |----------------------------------------------|--------------------------------------------------|
-//! | `apiVersion: openslo/v1`                     | required (`v1alpha`, `v2alpha` are refused)       |
+//! | `apiVersion: openslo/v1`                     | required (`v1alpha`, `v2alpha` are refused, named |
+//! |                                              | as such)                                          |
 //! | `Service` `metadata.name`; SLO `spec.service`| `service` (a service without a `Service` document |
 //! |                                              | is fine)                                          |
-//! | `Service` / SLO `metadata.labels`            | service `labels`, but `journey` on an SLO names   |
-//! |                                              | its journey; Kura labels are per service, so the  |
-//! |                                              | same key with two values is refused, and so is a  |
-//! |                                              | label with several values                         |
+//! | `Service` `metadata.labels`                  | service `labels` (two values for one key across   |
+//! |                                              | `Service` documents of a service are refused)     |
+//! | SLO `metadata.labels`                        | that SLO's `labels`, but `journey` names its      |
+//! |                                              | journey (on a composite: service `labels`)        |
+//! | a label with several values (v1 allows a     | one value, the values joined with `,` in order    |
+//! | list)                                        | (a Prometheus label has one value)                |
 //! | SLO journey                                  | `metadata.labels.journey`, else the               |
 //! |                                              | `kura.dev/journey` annotation, else the service   |
 //! | journey description                          | `kura.dev/journey-description`; for the journey   |
@@ -35,6 +40,8 @@
 //! | `budgetingMethod: RatioTimeslices`           | refused: Kura's slices are good or bad, not       |
 //! |                                              | averaged ratios                                   |
 //! | `objectives[].target` / `targetPercent`      | `objective` (target × 100, exact)                 |
+//! | `op` on a ratio or raw objective             | accepted: the good/bad ratio already says which   |
+//! |                                              | way the target is met (`value` is refused there)  |
 //! | several `objectives` (not composite)         | one SLO each, ids suffixed with the objective's   |
 //! |                                              | `displayName` in slug form (or `-1`, `-2`, ...    |
 //! |                                              | when names are missing or clash)                  |
@@ -76,11 +83,15 @@
 //! |                                              | once the burn stops); the tier's name from        |
 //! |                                              | `kura.dev/tier`, else `fast-` / `slow-` + severity|
 //! |                                              | by falling burn rate                              |
+//! | `alertAfter` (non-zero)                      | the tier's `pending`: `for:` in the rules, and    |
+//! |                                              | the controller holds the alert as long            |
 //! | `alertWhenBreaching: false`                  | the policy raises no burn alert: no tier          |
 //! | `alertWhenNoData: true`                      | `alerting.no_data`: `kura.dev/no-data`, else the  |
 //! |                                              | shortest such `lookbackWindow`                    |
 //! | no `alertPolicies`                           | no tiers (the document asks for no alerts)        |
 //! | `kura.dev/min-events-per-hour`               | `min_events_per_hour`                             |
+//! | `kura.dev/alert-route` (JSON)                | `alerting.name`, `labels`, `annotations`, `page`, |
+//! |                                              | `ticket`                                          |
 //! | `kura.dev/time-zone`, `dashboard`,           | the spec's `time_zone`, `dashboard`,              |
 //! | `error-budget-policy`, `maintenance`,        | `error_budget_policy`, `maintenance`, `metrics`   |
 //! | `metrics` on the `Service`                   | (without `metrics`, structured SLIs on metrics    |
@@ -88,9 +99,8 @@
 //!
 //! Refused, naming the feature and its place: everything marked so above; an `AlertPolicy`
 //! with several conditions (OpenSLO v1 allows one); a condition kind other than `burnrate`,
-//! an `op` of `lt`/`lte`, a non-zero `alertAfter` (Kura tiers fire when both windows burn,
-//! with no hold time), a severity other than page/ticket, more than two untitled conditions of
-//! one severity; alert policies on a composite; an unknown `kura.dev/` annotation; and any
+//! an `op` of `lt`/`lte` on a burn rate, a severity other than page/ticket, more than two
+//! untitled conditions of one severity; alert policies on a composite; an unknown `kura.dev/` annotation; and any
 //! key this table does not list.
 //!
 //! Read and not carried, because they name, describe or route rather than measure:
@@ -134,7 +144,15 @@ pub fn import(path: &Path, text: &str) -> Result<Vec<Spec>, ImportError> {
     }
     let mut importer = Importer::new(path);
     for doc in &docs {
-        importer.document(&doc.root)?;
+        match &doc.root {
+            // oslo reads a document that is a list of OpenSLO objects as those objects.
+            Node::Sequence(items) => {
+                for item in items.iter() {
+                    importer.document(item)?;
+                }
+            }
+            root => importer.document(root)?,
+        }
     }
     importer.specs()
 }
@@ -227,8 +245,13 @@ impl<'a> Importer<'a> {
         let root = Map::of(root, "an OpenSLO document").map_err(&y)?;
         let version = root.required_str("apiVersion").map_err(&y)?;
         if version.as_str() != "openslo/v1" {
-            let what = format!("`apiVersion: {}`", version.as_str());
-            return Err(unsupported(self.file, At::of(version.span()), what, "only `openslo/v1` documents are read"));
+            let what = match version.as_str() {
+                "openslo/v1alpha" => "OpenSLO v1alpha (`apiVersion: openslo/v1alpha`)".to_string(),
+                "openslo/v2alpha" => "OpenSLO v2alpha (`apiVersion: openslo/v2alpha`)".to_string(),
+                other => format!("`apiVersion: {other}`"),
+            };
+            let why = "only OpenSLO v1 (`openslo/v1`) documents are read; rewrite it as v1";
+            return Err(unsupported(self.file, At::of(version.span()), what, why));
         }
         root.only(&["apiVersion", "kind", "metadata", "spec"]).map_err(&y)?;
         let kind = root.required_str("kind").map_err(&y)?;
@@ -314,20 +337,30 @@ impl<'a> Importer<'a> {
         Ok(notes.into_iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v))
     }
 
-    /// `metadata.labels`, each with one value.
-    fn labels(&self, metadata: Map<'a>) -> R<Vec<(&'a MarkedScalarNode, &'a MarkedScalarNode)>> {
+    /// `metadata.labels`, several values joined with `,`.
+    fn labels(&self, metadata: Map<'a>) -> R<Vec<(&'a MarkedScalarNode, String)>> {
         let y = self.y();
         let Some(node) = metadata.get("labels") else { return Ok(Vec::new()) };
         let m = Map::of(node, "`labels`").map_err(&y)?;
         let mut out = Vec::new();
         for (k, v) in m.node.iter() {
             let value = match v {
-                Node::Scalar(s) => s,
-                Node::Sequence(list) if list.len() == 1 => yaml::scalar(&list[0], k.as_str()).map_err(&y)?,
+                Node::Scalar(s) => s.as_str().to_string(),
+                // OpenSLO v1 lets a label have several values; a Prometheus label has one, so
+                // they are joined in order with `,` (what `=~".*(^|,)a(,|$).*"` matches).
+                Node::Sequence(list) if !list.is_empty() => list
+                    .iter()
+                    .map(|n| yaml::scalar(n, k.as_str()).map(|s| s.as_str().to_string()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(&y)?
+                    .join(","),
                 _ => {
-                    let what = format!("label `{}` with several values", k.as_str());
-                    let why = "a Kura label has one value (it becomes a Prometheus label)";
-                    return Err(unsupported(self.file, At::node(v), what, why));
+                    let what = format!("label `{}` without a value", k.as_str());
+                    return Err(error(
+                        self.file,
+                        At::node(v),
+                        format!("{what}: a label has a value or a list of them"),
+                    ));
                 }
             };
             out.push((k, value));
@@ -347,7 +380,7 @@ impl<'a> Importer<'a> {
                 descriptions.insert(draft.service.clone(), d.as_str().trim().to_string());
             }
             for (k, v) in self.labels(service.metadata)? {
-                draft.label(self.file, At::of(k.span()), k.as_str(), v.as_str())?;
+                draft.label(self.file, At::of(k.span()), k.as_str(), &v)?;
             }
             self.service_annotations(service.metadata, &mut draft, &mut zones)?;
             drafts.push(draft);
@@ -376,11 +409,12 @@ impl<'a> Importer<'a> {
                 error(self.file, At::of(service.span()), "internal: service draft missing") // unreachable by construction
             })?;
             let mut journey = None;
+            let mut labels = BTreeMap::new();
             for (k, v) in self.labels(doc.metadata)? {
                 if k.as_str() == "journey" {
-                    journey = Some(v.as_str().to_string());
+                    journey = Some(v);
                 } else {
-                    draft.label(self.file, At::of(k.span()), k.as_str(), v.as_str())?;
+                    labels.insert(k.as_str().to_string(), (v, At::of(k.span())));
                 }
             }
             if journey.is_none() {
@@ -394,14 +428,27 @@ impl<'a> Importer<'a> {
                 Map::of(o, "objective").is_ok_and(|m| m.get("indicator").is_some() || m.get("indicatorRef").is_some())
             });
             if is_composite {
+                // A composite has no rules of its own to label: its labels are the service's.
+                for (k, (v, at)) in &labels {
+                    draft.label(self.file, *at, k, v)?;
+                }
                 composites.push((service.as_str().to_string(), self.composite(doc, &journey)?));
             } else {
-                for slo in self.slo(doc, &journey)? {
+                for mut slo in self.slo(doc, &journey)? {
+                    slo.slo.labels = labels.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
                     read.push((service.as_str().to_string(), slo));
                 }
             }
         }
 
+        if self.slos.is_empty() {
+            return Err(error(
+                self.file,
+                At::START,
+                "no OpenSLO `SLO` document in the file: nothing to import (a Service, SLI or AlertPolicy alone \
+                 defines no objective)",
+            ));
+        }
         let mut specs = Vec::new();
         for mut draft in drafts {
             let service = draft.service.clone();

@@ -246,25 +246,7 @@ impl Validator<'_> {
             None => DEFAULT_TIME_ZONE.to_string(),
         };
         let zone = TimeZone::get(&time_zone).unwrap_or(TimeZone::UTC);
-        let labels: BTreeMap<String, String> = raw
-            .labels
-            .map(|l| {
-                l.0.into_iter()
-                    .map(|(k, v)| {
-                        if !is_label_name(k.as_str()) {
-                            self.error(&k, format!("`{}` is not a valid label name", k.as_str()));
-                        }
-                        if matches!(
-                            k.as_str(),
-                            "slo" | "journey" | "service" | "severity" | "long_window" | "short_window"
-                        ) {
-                            self.error(&k, format!("label `{}` is set by Kura and cannot be overridden", k.as_str()));
-                        }
-                        (k.as_str().to_string(), v.as_str().to_string())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let labels = self.label_map(raw.labels);
         if let Some(d) = &raw.dashboard
             && !(d.starts_with("http://") || d.starts_with("https://") || d.starts_with('/'))
         {
@@ -322,6 +304,25 @@ impl Validator<'_> {
         }
     }
 
+    /// Labels of a service or an SLO: valid names, none of those Kura sets.
+    fn label_map(&mut self, raw: Option<super::raw::Ordered<Text, Text>>) -> BTreeMap<String, String> {
+        raw.map(|l| {
+            l.0.into_iter()
+                .map(|(k, v)| {
+                    if !is_label_name(k.as_str()) {
+                        self.error(&k, format!("`{}` is not a valid label name", k.as_str()));
+                    }
+                    if matches!(k.as_str(), "slo" | "journey" | "service" | "severity" | "long_window" | "short_window")
+                    {
+                        self.error(&k, format!("label `{}` is set by Kura and cannot be overridden", k.as_str()));
+                    }
+                    (k.as_str().to_string(), v.as_str().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+    }
+
     /// Service, journey and SLO names: lowercase words joined by `-` (they become label values
     /// and rule names).
     fn name(&mut self, name: &Text, what: &str) {
@@ -362,6 +363,7 @@ impl Validator<'_> {
             }
             d
         });
+        let labels = self.label_map(raw.labels);
         let window_len = window.as_ref().map(Window::nominal_length);
         let alerting = self.alerting(raw.alerting, window_len);
         if let (Some(Budgeting::Timeslices { .. }), Some(Sli::Promql { .. })) = (&budgeting, &sli) {
@@ -376,6 +378,7 @@ impl Validator<'_> {
             budgeting: budgeting?,
             sli: sli?,
             min_events_per_hour,
+            labels,
             alerting: alerting?,
         })
     }

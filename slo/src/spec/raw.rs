@@ -55,6 +55,7 @@ pub(super) struct RawSlo {
     pub budgeting: Option<Spanned<RawBudgeting>>,
     pub sli: Spanned<RawSli>,
     pub min_events_per_hour: Option<Text>,
+    pub labels: Option<Ordered<Text, Text>>,
     pub alerting: Option<RawAlerting>,
 }
 
@@ -102,6 +103,19 @@ pub(super) struct RawHistogramSli {
 pub(super) struct RawAlerting {
     pub tiers: Option<Ordered<Text, RawTier>>,
     pub no_data: Option<Text>,
+    pub name: Option<Text>,
+    pub labels: Option<Ordered<Text, Text>>,
+    pub annotations: Option<Ordered<Text, Text>>,
+    pub page: Option<RawAlertExtras>,
+    pub ticket: Option<RawAlertExtras>,
+}
+
+/// Labels and annotations for the alerts of one severity.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlertExtras {
+    pub labels: Option<Ordered<Text, Text>>,
+    pub annotations: Option<Ordered<Text, Text>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +126,7 @@ pub(super) struct RawTier {
     pub long_window: Option<Text>,
     pub short_window: Option<Text>,
     pub burn_rate: Option<Text>,
+    pub pending: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -14,7 +14,10 @@
 //! | SLO `budgeting`            | `timeslices: { slice, target }`; occurrences is the default   |
 //! | SLO `alerting`             | only what differs from the default tiers for the SLO's window: |
 //! |                            | a removed tier as `{ enabled: false }`, a changed one with its |
-//! |                            | changed fields, an extra tier in full; `no_data` when set      |
+//! |                            | changed fields (and `pending`), an extra tier in full;         |
+//! |                            | `no_data`, `name`, `labels`, `annotations`, `page`, `ticket`   |
+//! |                            | when set                                                       |
+//! | SLO `labels`               | when present                                                   |
 //! | composite weight           | omitted when 1                                                |
 //!
 //! Decimals are written normalised (`300`, not `300.0`), durations as `math::format_duration`
@@ -160,6 +163,7 @@ fn slo(s: &Slo) -> Yaml {
         .put_opt("budgeting", budgeting)
         .put("sli", sli(&s.sli))
         .put_opt("min_events_per_hour", s.min_events_per_hour.map(decimal))
+        .put_opt("labels", (!s.labels.is_empty()).then(|| string_map(&s.labels)))
         .put_opt("alerting", alerting(&s.alerting, &s.window))
         .build()
 }
@@ -196,14 +200,15 @@ fn alerting(a: &Alerting, w: &Window) -> Option<Yaml> {
         let (name, default) = (default.name.as_str(), default.tier);
         match a.tiers.iter().find(|t| t.name == name) {
             None => tiers = tiers.put(name, MapBuilder::new().put("enabled", Yaml::raw("false")).flow()),
-            Some(t) if t.tier == default => {}
-            Some(t) => {
-                let t = &t.tier;
+            Some(t) if t.tier == default && t.pending.is_none() => {}
+            Some(named) => {
+                let t = &named.tier;
                 let changed = MapBuilder::new()
                     .put_opt("severity", (t.severity != default.severity).then(|| Yaml::raw(t.severity.as_str())))
                     .put_opt("long_window", (t.long_window != default.long_window).then(|| duration(t.long_window)))
                     .put_opt("short_window", (t.short_window != default.short_window).then(|| duration(t.short_window)))
-                    .put_opt("burn_rate", (t.burn_rate != default.burn_rate).then(|| decimal(t.burn_rate)));
+                    .put_opt("burn_rate", (t.burn_rate != default.burn_rate).then(|| decimal(t.burn_rate)))
+                    .put_opt("pending", named.pending.map(duration));
                 tiers = tiers.put(name, changed.flow());
             }
         }
@@ -213,11 +218,26 @@ fn alerting(a: &Alerting, w: &Window) -> Option<Yaml> {
             .put("severity", Yaml::raw(t.tier.severity.as_str()))
             .put("long_window", duration(t.tier.long_window))
             .put("short_window", duration(t.tier.short_window))
-            .put("burn_rate", decimal(t.tier.burn_rate));
+            .put("burn_rate", decimal(t.tier.burn_rate))
+            .put_opt("pending", t.pending.map(duration));
         tiers = tiers.put(&t.name, full.flow());
     }
     let tiers = (!tiers.is_empty()).then(|| tiers.build());
-    let body = MapBuilder::new().put_opt("no_data", a.no_data.map(duration)).put_opt("tiers", tiers);
+    let r = &a.route;
+    let map = |m: &BTreeMap<String, String>| (!m.is_empty()).then(|| string_map(m));
+    let extras = |e: &crate::spec::AlertExtras| {
+        (!e.is_empty()).then(|| {
+            MapBuilder::new().put_opt("labels", map(&e.labels)).put_opt("annotations", map(&e.annotations)).build()
+        })
+    };
+    let body = MapBuilder::new()
+        .put_opt("no_data", a.no_data.map(duration))
+        .put_opt("tiers", tiers)
+        .put_opt("name", r.name.as_ref().map(Yaml::str))
+        .put_opt("labels", map(&r.labels))
+        .put_opt("annotations", map(&r.annotations))
+        .put_opt("page", extras(&r.page))
+        .put_opt("ticket", extras(&r.ticket));
     (!body.is_empty()).then(|| body.build())
 }
 

@@ -5,7 +5,7 @@ use marked_yaml::{LoadError, LoaderOptions, Node};
 
 use super::{At, Result, YamlError};
 
-/// One document of a stream: its top-level mapping, and where it starts.
+/// One document of a stream: its top-level mapping (or sequence), and where it starts.
 #[derive(Debug)]
 pub(crate) struct Document {
     pub root: Node,
@@ -31,7 +31,7 @@ pub(crate) fn documents(text: &str) -> Result<Vec<Document>> {
                 padded.push_str(l);
                 padded.push('\n');
             }
-            let root = parse(&padded, "a document is a mapping (`apiVersion:`, `kind:`, ...)")?;
+            let root = parse_document(&padded)?;
             let at = lines
                 .iter()
                 .position(|l| {
@@ -58,6 +58,20 @@ pub(crate) fn documents(text: &str) -> Result<Vec<Document>> {
     }
     flush(&mut current, first_line, &mut docs)?;
     Ok(docs)
+}
+
+/// A document of a stream: a mapping, or a list of them (oslo reads a list of OpenSLO objects as
+/// those objects); the importers say what each item must be.
+fn parse_document(text: &str) -> Result<Node> {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true);
+    match marked_yaml::parse_yaml_with_options(0, text, options) {
+        Err(LoadError::TopLevelMustBeMapping(_)) => {
+            let options = LoaderOptions::default().error_on_duplicate_keys(true).toplevel_sequence();
+            marked_yaml::parse_yaml_with_options(0, text, options)
+                .map_err(|e| load_error(&e, "a document is a mapping (`apiVersion:`, `kind:`, ...) or a list of them"))
+        }
+        other => other.map_err(|e| load_error(&e, "a document is a mapping (`apiVersion:`, `kind:`, ...)")),
+    }
 }
 
 /// One YAML document whose top level is a mapping; duplicate keys are errors, and

@@ -140,6 +140,33 @@ async fn a_ticket_tier_is_pending_for_one_cycle_before_it_notifies() {
 }
 
 #[tokio::test]
+async fn a_tier_with_a_pending_duration_fires_only_once_its_condition_has_held_that_long() {
+    let test = TestDb::new(Backend::Sqlite).await;
+    let db = test.db.clone();
+    let receiver = sink(0).await;
+    let settings = webhook_settings(&receiver);
+    let mut specs = spec();
+    for slo in &mut specs[0].journeys[0].slos {
+        for tier in slo.alerting.tiers.iter_mut().filter(|t| t.name == "fast-page") {
+            tier.pending = Some(SignedDuration::from_mins(2));
+        }
+    }
+    let t0 = support::start();
+    let page = |t| evaluation(t, Status::Burning, &["fast-page"], false);
+
+    let mut enqueued = Vec::new();
+    for n in 0..=4 {
+        let at = cycle(t0, n);
+        enqueued.push(alert::process(&db, &specs, &[page(at)], at, &settings).await.expect("process").enqueued);
+    }
+
+    // Cycles are 30 s apart: pending at 0 s, 30 s, 60 s, 90 s; fires at 120 s, as `for: 2m` would.
+    assert_eq!(enqueued, [0, 0, 0, 0, 1]);
+    let alerts = alert::list(&db).await.expect("list");
+    assert_eq!(alerts.iter().find(|a| a.key == fast_page_key()).map(|a| a.state), Some(AlertState::Firing));
+}
+
+#[tokio::test]
 async fn a_receiver_that_fails_three_times_still_gets_the_page_after_it_recovers() {
     // Arrange: the receiver answers 500 three times, then 200.
     let test = TestDb::new(Backend::Sqlite).await;

@@ -29,7 +29,10 @@ fn app_slos() -> String {
 #[test]
 fn a_usage_error_in_any_subcommand_exits_64() {
     let app = app_slos();
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 11] = [
+        &["generate", "grafana", "--compat", "sloth", &app],
+        &["generate", "prometheus", "--compat", "pyrra-ish", &app],
+        &["generate", "prometheus", "--datadog-window", "28d=30d", &app],
         &["frobnicate"],
         &["lint"],
         &["lint", "--no-such-flag", &app],
@@ -203,4 +206,34 @@ fn the_controller_stops_with_exit_0_on_sigterm() {
 
     assert!(killed.success());
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn import_and_generate_run_end_to_end_for_every_format_and_mapping() {
+    let fixture = |p: &str| support::crate_dir().join("tests/fixtures").join(p).display().to_string();
+    let app = app_slos();
+    let runs: [&[&str]; 5] = [
+        &["import", "pyrra", &fixture("pyrra/objectives.yaml")],
+        &["import", "sloth", &fixture("sloth/k8s-crd.yaml")],
+        &["import", "openslo", &fixture("openslo/lenient.yaml")],
+        &["generate", "prometheus", "--compat", "sloth", &app],
+        &[
+            "generate",
+            "datadog-terraform",
+            "--datadog-window",
+            "28d=30d",
+            "--datadog-window",
+            "month=30d",
+            "--datadog-skip-long-tiers",
+            &app,
+        ],
+    ];
+    for args in runs {
+        let out = slo(args);
+        assert_eq!(out.status.code(), Some(0), "slo {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!out.stdout.is_empty(), "slo {args:?} prints its output");
+    }
+    let refused = slo(&["import", "pyrra", &fixture("pyrra/grouping.yaml")]);
+    assert_eq!(refused.status.code(), Some(1), "a refused document is a no");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("`grouping` by `handler` cannot be represented"));
 }

@@ -377,7 +377,8 @@ fn a_short_window_that_is_not_whole_minutes_is_refused() {
 
 #[test]
 fn a_promql_sli_is_refused() {
-    let sli = "          promql:\n            bad: sum(rate(x_total[{{.window}}]))\n            total: sum(rate(y_total[{{.window}}]))";
+    let sli = "          promql:\n            bad: sum(rate(probe_events_total{outcome=\"error\"}[{{.window}}]))\n            total: \
+               sum(rate(probe_events_total[{{.window}}]))";
     assert_refused(&one_slo("", "30d", sli, NO_SLOW_TICKET), "a `promql` SLI");
 }
 
@@ -587,4 +588,28 @@ fn terraform_fmt_accepts_the_output_as_it_is() {
             String::from_utf8_lossy(&fmt.stderr)
         );
     }
+}
+
+/// The fulfillment spec itself (28d and calendar-month windows, 3d ticket tiers) generates once
+/// the caller maps what Datadog lacks, and says so in the output.
+#[test]
+fn the_fulfillment_slos_generate_with_their_windows_mapped_explicitly() {
+    let spec = load("app/slos/fulfillment.yaml");
+    let options = datadog::Options {
+        windows: vec![("28d".into(), "30d".into()), ("month".into(), "30d".into())],
+        skip_long_tiers: true,
+    };
+    let out = datadog::generate_with(std::slice::from_ref(&spec), &options).unwrap_or_else(|e| panic!("{e}"));
+    let slos = resources(&out, "datadog_service_level_objective");
+    assert_eq!(slos.len(), spec.slos().count(), "every SLO is generated");
+    assert_eq!(out.matches("so this SLO is budgeted over 30d").count(), slos.len(), "each mapping is visible");
+    assert!(out.contains("\"kura_window:28d\"") && out.contains("\"kura_window:month\""));
+    assert!(out.contains("Burn tier `slow-ticket` (3d long window) is not generated"));
+    assert_golden("datadog", "fulfillment-mapped.tf", &out);
+}
+
+#[test]
+fn an_unmapped_window_names_the_option_that_maps_it() {
+    let err = refused(&load("app/slos/fulfillment.yaml"));
+    assert!(err.what.contains("map it explicitly with `--datadog-window 28d=30d`"), "{err}");
 }

@@ -68,12 +68,14 @@ fn generation_is_deterministic() {
 // ----- importable -----
 
 #[test]
-fn the_dashboard_declares_its_prometheus_input_for_import() {
+fn the_data_source_is_a_dashboard_variable_so_provisioned_files_work_too() {
     let d = dashboard(&[load("app/slos/fulfillment.yaml")]);
 
-    assert_eq!(d["__inputs"][0]["name"], "DS_PROMETHEUS");
-    assert_eq!(d["__inputs"][0]["type"], "datasource");
-    assert_eq!(d["__inputs"][0]["pluginId"], "prometheus");
+    assert!(d.get("__inputs").is_none(), "no import-only placeholder");
+    let variable = &d["templating"]["list"][0];
+    assert_eq!((variable["name"].as_str(), variable["type"].as_str()), (Some("datasource"), Some("datasource")));
+    assert_eq!(variable["query"], "prometheus");
+    assert!(!serde_json::to_string(&d).expect("JSON").contains("DS_PROMETHEUS"));
     let requires: BTreeSet<&str> =
         d["__requires"].as_array().expect("__requires").iter().filter_map(|r| r["id"].as_str()).collect();
     assert_eq!(requires, BTreeSet::from(["grafana", "prometheus", "stat", "timeseries"]));
@@ -83,14 +85,14 @@ fn the_dashboard_declares_its_prometheus_input_for_import() {
 }
 
 #[test]
-fn every_panel_and_query_uses_the_imported_data_source() {
+fn every_panel_and_query_uses_the_data_source_variable() {
     for (stem, spec) in all_specs() {
         let d = dashboard(&[spec]);
 
         for panel in panels(&d).iter().filter(|p| p["type"] != "row") {
-            assert_eq!(panel["datasource"]["uid"], "${DS_PROMETHEUS}", "{stem}: panel {}", panel["id"]);
+            assert_eq!(panel["datasource"]["uid"], "${datasource}", "{stem}: panel {}", panel["id"]);
             for target in panel["targets"].as_array().expect("targets") {
-                assert_eq!(target["datasource"]["uid"], "${DS_PROMETHEUS}", "{stem}: panel {}", panel["id"]);
+                assert_eq!(target["datasource"]["uid"], "${datasource}", "{stem}: panel {}", panel["id"]);
             }
         }
     }
@@ -102,7 +104,7 @@ fn service_and_journey_are_template_variables_every_query_applies() {
 
     let names: Vec<&str> =
         d["templating"]["list"].as_array().expect("variables").iter().filter_map(|v| v["name"].as_str()).collect();
-    assert_eq!(names, ["service", "journey"]);
+    assert_eq!(names, ["datasource", "service", "journey"]);
     for expr in exprs(&d) {
         assert!(expr.contains(r#"service=~"$service""#) && expr.contains(r#"journey=~"$journey""#), "{expr}");
     }

@@ -81,7 +81,7 @@ fn edge_case_specs_load() {
     assert_eq!(availability.alerting.no_data, Some(jiff::SignedDuration::from_mins(30)));
     let storefront = &specs[1];
     assert!(matches!(storefront.slo("checkout-payments").unwrap().sli, Sli::Promql { .. }));
-    assert_eq!(storefront.metrics.len(), 2);
+    assert_eq!(storefront.metrics.len(), 3, "the promql SLI's counter is declared too");
 }
 
 #[test]
@@ -184,4 +184,42 @@ fn a_dashboard_template_is_an_http_url_or_a_path_on_the_controller() {
     assert_eq!(path.dashboard_link("a").as_deref(), Some("http://127.0.0.1:8090/slos/s/a"));
     assert_eq!(url.dashboard_link("a").as_deref(), Some("https://grafana.example/d/x?var-slo=a"));
     assert!(neither.to_string().contains("dashboard link must be"), "{neither}");
+}
+
+/// A spec whose one SLI is `promql` with the given bad query (the total is valid).
+fn promql_spec(bad: &str) -> Vec<String> {
+    let text = format!(
+        "service: s\nmetrics:\n  jobs:\n    type: counter\n    labels: [outcome]\njourneys:\n  j:\n    slos:\n      - id: a\n        \
+         objective: 99\n        window: 30d\n        sli:\n          promql:\n            bad: {bad}\n            total: \
+         sum(rate(jobs_total[{{{{.window}}}}]))\n"
+    );
+    match spec::load_str(std::path::Path::new("promql.yaml"), &text) {
+        Ok(_) => Vec::new(),
+        Err(d) => d.iter().map(|d| format!("{}:{}: {}", d.line, d.column, d.message)).collect(),
+    }
+}
+
+#[test]
+fn a_promql_sli_with_an_unclosed_parenthesis_is_reported_where_it_opens() {
+    let problems = promql_spec("sum(rate(jobs_total{outcome=\"failed\"}[{{.window}}])");
+    has(&problems, "14:21", "invalid PromQL: `(` is never closed");
+}
+
+#[test]
+fn a_promql_sli_with_a_grammar_error_is_refused() {
+    let problems = promql_spec("sum(rate(jobs_total[{{.window}}])) +");
+    has(&problems, "14:18", "invalid PromQL");
+}
+
+#[test]
+fn a_promql_selector_on_an_unknown_metric_or_label_is_reported_at_the_selector() {
+    let problems = promql_spec("sum(rate(job_total{outcome=\"failed\"}[{{.window}}]))");
+    has(&problems, "14:27", "unknown metric `job_total`");
+    let problems = promql_spec("sum(rate(jobs_total{result=\"failed\"}[{{.window}}]))");
+    has(&problems, "14:38", "unknown label `result` on `jobs_total` (labels: outcome)");
+}
+
+#[test]
+fn a_valid_promql_sli_passes() {
+    assert_eq!(promql_spec("sum(rate(jobs_total{outcome=\"failed\"}[{{.window}}]))"), Vec::<String>::new());
 }

@@ -17,6 +17,7 @@ mod maintenance;
 mod math;
 mod openslo;
 mod prometheus;
+mod pyrra;
 mod sloth;
 mod source;
 mod support;

@@ -361,13 +361,15 @@ fn an_alert_policy_with_two_conditions_is_refused() {
 }
 
 #[test]
-fn a_condition_that_waits_before_alerting_is_refused() {
+fn alert_after_becomes_the_tiers_pending_duration() {
     let policy = "  alertPolicies:\n    - kind: AlertPolicy\n      metadata:\n        name: p\n      spec:\n        \
                   conditions:\n          - kind: AlertCondition\n            metadata:\n              name: c\n            \
                   spec:\n              severity: page\n              condition: { op: gt, threshold: 2, lookbackWindow: 1h, \
                   alertAfter: 5m }\n        notificationTargets: []\n";
-    let message = import_error_text(&slo_doc(&format!("{ROLLING}{policy}")));
-    assert!(message.starts_with("doc.yaml:40:82: `alertAfter: 5m` cannot be represented in a Kura spec"), "{message}");
+    let specs = import::openslo::import(Path::new("doc.yaml"), &slo_doc(&format!("{ROLLING}{policy}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tier = &specs[0].slos().next().expect("the SLO").alerting.tiers[0];
+    assert_eq!(tier.pending, Some(SignedDuration::from_mins(5)));
 }
 
 #[test]
@@ -417,13 +419,48 @@ fn a_composite_without_a_kura_objective_is_refused() {
 }
 
 #[test]
-fn openslo_v1alpha_is_refused() {
+fn openslo_v1alpha_is_refused_by_name() {
     let text = "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata:\n  name: x\nspec: {}\n";
     assert_eq!(
         import_error_text(text),
-        "doc.yaml:1:13: `apiVersion: openslo/v1alpha` cannot be represented in a Kura spec: only `openslo/v1` \
-         documents are read"
+        "doc.yaml:1:13: OpenSLO v1alpha (`apiVersion: openslo/v1alpha`) cannot be represented in a Kura spec: only \
+         OpenSLO v1 (`openslo/v1`) documents are read; rewrite it as v1"
     );
+}
+
+#[test]
+fn a_file_without_an_slo_is_an_error_not_an_empty_import() {
+    assert_eq!(
+        import_error("no-slo.yaml"),
+        "openslo/unsupported/no-slo.yaml:1:1: no OpenSLO `SLO` document in the file: nothing to import (a Service, \
+         SLI or AlertPolicy alone defines no objective)"
+    );
+}
+
+#[test]
+fn lenient_openslo_imports_lists_multi_valued_labels_op_and_alert_after() {
+    let spec = import_one("lenient.yaml");
+    assert_eq!(spec.service, "payments");
+    assert_eq!(spec.labels.get("team").map(String::as_str), Some("payments,sre"), "several values joined with `,`");
+    let slo = spec.slo("authorize-availability").expect("the SLO");
+    assert_eq!(slo.journey, "authorize");
+    assert_eq!(slo.labels.get("tier").map(String::as_str), Some("1"), "an SLO's labels stay on that SLO");
+    assert_eq!(slo.objective, objective("99.9"), "`op: gte` on a ratio objective is accepted");
+    let tier = &slo.alerting.tiers[0];
+    assert_eq!((tier.name.as_str(), tier.pending), ("fast-page", Some(SignedDuration::from_mins(2))));
+}
+
+#[test]
+fn every_importable_openslo_fixture_imports_lints_generates_and_passes_promtool() {
+    let mut names: Vec<String> = std::fs::read_dir(fixture("openslo"))
+        .expect("fixtures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    for name in names {
+        crate::support::assert_imported_specs_are_usable(&format!("openslo-{name}"), &import_fixture(&name));
+    }
 }
 
 #[test]

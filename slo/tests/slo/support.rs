@@ -382,3 +382,32 @@ pub fn readings(c: &Controller, now: Timestamp, bad: impl Fn(&str, SignedDuratio
         })
         .collect()
 }
+
+/// What every imported spec must do: read back equal from its native YAML (so `slo lint`
+/// passes it), generate Prometheus rules natively and with `--compat sloth`, and pass
+/// `promtool check rules` with both. `name` names the scratch directory.
+pub fn assert_imported_specs_are_usable(name: &str, specs: &[slo::spec::Spec]) {
+    assert!(!specs.is_empty(), "{name}: nothing imported");
+    for spec in specs {
+        let text = slo::spec::to_yaml(spec);
+        let mut back =
+            slo::spec::load_str(Path::new("imported.yaml"), &text).unwrap_or_else(|d| panic!("{name}: {d}\n{text}"));
+        back.source = spec.source.clone();
+        assert_eq!(&back, spec, "{name}: the imported spec reads back the same");
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("import-{}", std::process::id())).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let native = slo::generate::prometheus::generate(specs).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let sloth = slo::generate::prometheus::generate_with(specs, Some(slo::generate::Compat::Sloth))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    std::fs::write(dir.join("native.yaml"), native).expect("write");
+    std::fs::write(dir.join("sloth.yaml"), sloth).expect("write");
+    let out = std::process::Command::new("promtool")
+        .args(["check", "rules", "native.yaml", "sloth.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run promtool ({e}): install Debian's `prometheus` package (.ci/run does)"));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.matches("SUCCESS").count() == 2, "{name}: promtool check rules:\n{text}");
+}

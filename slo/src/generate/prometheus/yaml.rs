@@ -1,7 +1,7 @@
 //! The rule file's shape: groups of recording and alerting rules, each with the comment that
 //! says where its numbers come from (a calendar window's rolling stand-in, a maintenance
 //! window in UTC), written by the crate's one YAML emitter ([`crate::yaml`]) with keys in
-//! Prometheus's documented order (`record`/`alert`, `expr`, `labels`, `annotations`) and
+//! Prometheus's documented order (`record`/`alert`, `expr`, `for`, `labels`, `annotations`) and
 //! multi-line alert expressions as `|-` blocks, one clause per line.
 
 use std::collections::BTreeMap;
@@ -23,6 +23,8 @@ pub struct Rule {
     pub comment: Vec<String>,
     pub kind: RuleKind,
     pub expr: String,
+    /// Alerts only: how long the condition must hold before the alert fires (`for:`).
+    pub pending: Option<String>,
     pub labels: BTreeMap<String, String>,
     /// Alerts only; empty for recording rules.
     pub annotations: BTreeMap<String, String>,
@@ -57,6 +59,7 @@ fn rule(r: &Rule) -> Yaml {
     MapBuilder::new()
         .put(kind, Yaml::str(name))
         .put("expr", Yaml::str(&r.expr))
+        .put_opt("for", r.pending.as_ref().map(Yaml::raw))
         .put_opt("labels", strings(&r.labels))
         .put_opt("annotations", strings(&r.annotations))
         .build()
@@ -81,6 +84,7 @@ mod tests {
                 comment: Vec::new(),
                 kind: RuleKind::Alert("ErrorBudgetBurn".into()),
                 expr: "a > 1\nand b > 2".into(),
+                pending: None,
                 labels: [("severity".to_owned(), "page".to_owned())].into(),
                 annotations: [("summary".to_owned(), "yes".to_owned())].into(),
             }],

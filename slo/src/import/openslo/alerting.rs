@@ -4,11 +4,14 @@
 #[allow(clippy::wildcard_imports)]
 use super::*;
 
+/// A condition read: the tier's name if given, the tier, its pending duration, and where.
+pub(super) type Condition = (Option<String>, BurnTier, Option<SignedDuration>, At);
+
 impl<'a> Importer<'a> {
     /// The SLO's burn-rate tiers and no-data alert, from its alert policies.
     pub(super) fn alerting(&self, doc: &Doc<'a>) -> R<Alerting> {
         let y = self.y();
-        let mut tiers: Vec<(Option<String>, BurnTier, At)> = Vec::new();
+        let mut tiers: Vec<Condition> = Vec::new();
         let mut no_data: Option<SignedDuration> = None;
         for node in doc.spec.seq("alertPolicies").map_err(&y)?.map(|s| s.iter().collect::<Vec<_>>()).unwrap_or_default()
         {
@@ -45,12 +48,12 @@ impl<'a> Importer<'a> {
                 let why = "OpenSLO v1 gives a policy exactly one condition, which becomes one Kura tier";
                 return Err(unsupported(self.file, policy.key_at("conditions"), what, why));
             }
-            let (tier_name, tier, at) = self.condition(conditions[0])?;
+            let (tier_name, tier, pending, at) = self.condition(conditions[0])?;
             if policy.bool("alertWhenNoData").map_err(&y)? == Some(true) {
                 no_data = Some(no_data.map_or(tier.long_window, |d| d.min(tier.long_window)));
             }
             if policy.bool("alertWhenBreaching").map_err(&y)? != Some(false) {
-                tiers.push((tier_name, tier, at));
+                tiers.push((tier_name, tier, pending, at));
             }
         }
         if let Some(d) = self.annotation(doc.metadata, a::NO_DATA)? {
@@ -61,11 +64,15 @@ impl<'a> Importer<'a> {
                 ),
             };
         }
-        Ok(Alerting { tiers: self.name_tiers(tiers)?, no_data })
+        let route = match self.annotation(doc.metadata, a::ALERT_ROUTE)? {
+            Some(r) => self.json::<annotations::JsonRoute>(r)?.into_route(),
+            None => Default::default(),
+        };
+        Ok(Alerting { tiers: self.name_tiers(tiers)?, no_data, route })
     }
 
     /// One condition (inline or by reference): the tier it makes, and its name if given.
-    pub(super) fn condition(&self, node: &'a Node) -> R<(Option<String>, BurnTier, At)> {
+    pub(super) fn condition(&self, node: &'a Node) -> R<Condition> {
         let y = self.y();
         let item = Map::of(node, "a condition").map_err(&y)?;
         let (name, metadata, spec) = match item.str("conditionRef").map_err(&y)? {
@@ -116,13 +123,12 @@ impl<'a> Importer<'a> {
             self.at(threshold, format!("threshold `{}` is not a positive burn rate", threshold.as_str()))
         })?;
         let long_window = self.shorthand(c.required_str("lookbackWindow").map_err(&y)?)?;
-        if let Some(after) = c.str("alertAfter").map_err(&y)?
-            && !matches!(after.as_str(), "0" | "0m" | "0s" | "0h")
-        {
-            let what = format!("`alertAfter: {}`", after.as_str());
-            let why = "a Kura tier fires as soon as both its windows burn, with no hold time";
-            return Err(unsupported(self.file, At::of(after.span()), what, why));
-        }
+        // `alertAfter` is how long the condition must hold: the tier's pending duration.
+        let pending = match c.str("alertAfter").map_err(&y)? {
+            None => None,
+            Some(after) if matches!(after.as_str(), "0" | "0m" | "0s" | "0h") => None,
+            Some(after) => Some(self.shorthand(after)?),
+        };
         let short_window = match self.annotation(metadata, a::SHORT_WINDOW)? {
             Some(s) => math::parse_duration(s.as_str())
                 .map_err(|e| self.at(s, format!("`{}` is not a duration: {e}", s.as_str())))?,
@@ -130,23 +136,24 @@ impl<'a> Importer<'a> {
             None => long_window / 12,
         };
         let name = self.annotation(metadata, a::TIER)?.map(|t| t.as_str().to_string());
-        Ok((name, BurnTier { severity, long_window, short_window, burn_rate }, at))
+        Ok((name, BurnTier { severity, long_window, short_window, burn_rate }, pending, at))
     }
 
     /// Names untitled tiers `fast-`/`slow-` + severity by falling burn rate; orders them as the
     /// loader does (default names first).
-    pub(super) fn name_tiers(&self, tiers: Vec<(Option<String>, BurnTier, At)>) -> R<Vec<NamedTier>> {
+    pub(super) fn name_tiers(&self, tiers: Vec<Condition>) -> R<Vec<NamedTier>> {
         let mut named: Vec<(NamedTier, At)> = Vec::new();
-        let mut untitled: Vec<(BurnTier, At)> = Vec::new();
-        for (name, tier, at) in tiers {
+        let mut untitled: Vec<(BurnTier, Option<SignedDuration>, At)> = Vec::new();
+        for (name, tier, pending, at) in tiers {
             match name {
-                Some(name) => named.push((NamedTier { name, tier }, at)),
-                None => untitled.push((tier, at)),
+                Some(name) => named.push((NamedTier { name, tier, pending }, at)),
+                None => untitled.push((tier, pending, at)),
             }
         }
         for severity in [Severity::Page, Severity::Ticket] {
             let word = severity.as_str();
-            let mut these: Vec<&(BurnTier, At)> = untitled.iter().filter(|(t, _)| t.severity == severity).collect();
+            let mut these: Vec<&(BurnTier, Option<SignedDuration>, At)> =
+                untitled.iter().filter(|(t, _, _)| t.severity == severity).collect();
             these.sort_by_key(|t| std::cmp::Reverse(t.0.burn_rate));
             if these.len() > 2 {
                 let what = format!("{} {word} conditions without `{}`", these.len(), a::TIER);
@@ -154,10 +161,11 @@ impl<'a> Importer<'a> {
                     "Kura has two {word} tiers, fast-{word} and slow-{word}; name further ones with `{}`",
                     a::TIER
                 );
-                return Err(unsupported(self.file, these[2].1, what, &why));
+                return Err(unsupported(self.file, these[2].2, what, &why));
             }
-            for ((tier, at), speed) in these.into_iter().zip(["fast", "slow"]) {
-                named.push((NamedTier { name: format!("{speed}-{word}"), tier: tier.clone() }, *at));
+            for ((tier, pending, at), speed) in these.into_iter().zip(["fast", "slow"]) {
+                let name = format!("{speed}-{word}");
+                named.push((NamedTier { name, tier: tier.clone(), pending: *pending }, *at));
             }
         }
         for (i, (t, at)) in named.iter().enumerate() {

@@ -130,3 +130,40 @@ impl JsonMetric {
         Ok(MetricDeclaration { name: self.name, kind, labels: self.labels, buckets })
     }
 }
+
+/// `kura.dev/alert-route`: the burn alerts' name, labels and annotations.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JsonRoute {
+    name: Option<String>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    page: JsonExtras,
+    #[serde(default)]
+    ticket: JsonExtras,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JsonExtras {
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+impl JsonRoute {
+    pub(super) fn into_route(self) -> crate::spec::AlertRoute {
+        let extras = |e: JsonExtras| crate::spec::AlertExtras { labels: e.labels, annotations: e.annotations };
+        crate::spec::AlertRoute {
+            name: self.name,
+            labels: self.labels,
+            annotations: self.annotations,
+            page: extras(self.page),
+            ticket: extras(self.ticket),
+        }
+    }
+}

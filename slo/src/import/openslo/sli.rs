@@ -122,10 +122,20 @@ impl<'a> Importer<'a> {
         let y = self.y();
         let op = o.str("op").map_err(&y)?;
         let value = o.str("value").map_err(&y)?;
+        // OpenSLO v1 allows `op` on any objective; on a ratio it only restates that the good
+        // share must reach the target, which the ratio's good/bad already says.
         if !matches!(ind.metric, Metric::Threshold { .. })
-            && let Some(x) = op.or(value)
+            && let Some(x) = value
         {
-            return Err(self.at(x, "`op` and `value` apply only to a thresholdMetric".into()));
+            return Err(
+                self.at(x, "`value` applies only to a thresholdMetric (a ratio's objective is its `target`)".into())
+            );
+        }
+        if !matches!(ind.metric, Metric::Threshold { .. })
+            && let Some(op) = op
+            && !matches!(op.as_str(), "lte" | "lt" | "gte" | "gt")
+        {
+            return Err(self.at(op, format!("op `{}` is lte, lt, gte or gt", op.as_str())));
         }
         match &ind.metric {
             Metric::Threshold { query } => {

@@ -69,6 +69,7 @@ impl<'a> Importer<'a> {
                     budgeting,
                     sli,
                     min_events_per_hour,
+                    labels: BTreeMap::new(),
                     alerting: alerting.clone(),
                 },
                 at,

@@ -2,6 +2,20 @@
 //! journey's `composite:`.
 
 use super::*;
+use crate::spec::raw::{Ordered, RawAlertExtras};
+use crate::spec::{AlertExtras, AlertRoute};
+
+fn plain(raw: Option<Ordered<Text, Text>>) -> BTreeMap<String, String> {
+    raw.map(|r| r.0.into_iter().map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string())).collect())
+        .unwrap_or_default()
+}
+
+/// A Prometheus alert (metric) name.
+fn is_alert_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c == '_' || c == ':' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c == ':' || c.is_ascii_alphanumeric())
+}
 
 impl Validator<'_> {
     pub(super) fn alerting(
@@ -10,7 +24,7 @@ impl Validator<'_> {
         window_len: Option<SignedDuration>,
     ) -> Option<Alerting> {
         let mut tiers: Vec<NamedTier> = window_len.map(crate::spec::default_tiers).unwrap_or_default();
-        let Some(raw) = raw else { return Some(Alerting { tiers, no_data: None }) };
+        let Some(raw) = raw else { return Some(Alerting { tiers, no_data: None, route: AlertRoute::default() }) };
         let mut ok = true;
         for (name, over) in raw.tiers.map(|t| t.0).unwrap_or_default() {
             let existing = tiers.iter().position(|t| t.name == name.as_str());
@@ -78,9 +92,16 @@ impl Validator<'_> {
                 continue;
             }
             let tier = BurnTier { severity, long_window, short_window, burn_rate };
+            let pending = match &over.pending {
+                None => existing.and_then(|i| tiers[i].pending),
+                Some(p) => self.duration(p),
+            };
             match existing {
-                Some(i) => tiers[i].tier = tier,
-                None => tiers.push(NamedTier { name: name.as_str().to_string(), tier }),
+                Some(i) => {
+                    tiers[i].tier = tier;
+                    tiers[i].pending = pending;
+                }
+                None => tiers.push(NamedTier { name: name.as_str().to_string(), tier, pending }),
             }
         }
         let no_data = match &raw.no_data {
@@ -88,7 +109,42 @@ impl Validator<'_> {
             Some(d) if d.as_str() == "disabled" => None,
             Some(d) => self.duration(d),
         };
-        ok.then_some(Alerting { tiers, no_data })
+        let route = AlertRoute {
+            name: raw.name.map(|n| {
+                if !is_alert_name(n.as_str()) {
+                    self.error(&n, format!("alert name `{}` must match [a-zA-Z_:][a-zA-Z0-9_:]*", n.as_str()));
+                }
+                n.as_str().to_string()
+            }),
+            labels: self.alert_labels(raw.labels, false),
+            annotations: plain(raw.annotations),
+            page: self.extras(raw.page),
+            ticket: self.extras(raw.ticket),
+        };
+        ok.then_some(Alerting { tiers, no_data, route })
+    }
+
+    fn extras(&mut self, raw: Option<RawAlertExtras>) -> AlertExtras {
+        raw.map(|r| AlertExtras { labels: self.alert_labels(r.labels, true), annotations: plain(r.annotations) })
+            .unwrap_or_default()
+    }
+
+    /// Alert labels: valid names; `severity` only per severity (`page:`/`ticket:`), where it
+    /// names the receiver's severity under `--compat sloth`.
+    fn alert_labels(&mut self, raw: Option<Ordered<Text, Text>>, severity_allowed: bool) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, v) in raw.map(|r| r.0).unwrap_or_default() {
+            if !is_label_name(k.as_str()) {
+                self.error(&k, format!("`{}` is not a valid label name", k.as_str()));
+            }
+            let reserved = matches!(k.as_str(), "slo" | "journey" | "service" | "long_window" | "short_window")
+                || (k.as_str() == "severity" && !severity_allowed);
+            if reserved {
+                self.error(&k, format!("label `{}` is set by Kura and cannot be overridden here", k.as_str()));
+            }
+            out.insert(k.as_str().to_string(), v.as_str().to_string());
+        }
+        out
     }
 
     pub(super) fn composite(

@@ -1,6 +1,7 @@
 //! Checking SLIs: selectors against the metric catalogue (Kura's metric contract plus the
 //! spec's own `metrics:` declarations), counters and histograms of the right kind, labels that
-//! exist, and bucket bounds that are real buckets.
+//! exist, and bucket bounds that are real buckets; `promql` queries parsed, and their selectors
+//! checked the same way ([`crate::spec::promql`]).
 
 use super::*;
 
@@ -27,12 +28,45 @@ impl Validator<'_> {
                     if !q.contains("{{.window}}") {
                         self.error(q, "a promql query must use `{{.window}}` as its range, e.g. rate(x[{{.window}}])");
                     }
+                    self.promql(q, catalogue);
                 }
                 Some(Sli::Promql {
                     counting,
                     numerator: numerator.as_str().trim().to_string(),
                     total: r.total.as_str().trim().to_string(),
                 })
+            }
+        }
+    }
+
+    /// A `promql` query parsed, and each selector's metric and labels checked like a
+    /// structured SLI's (any series of a known family: counters, gauges, buckets).
+    fn promql(&mut self, q: &Text, catalogue: &Catalogue) {
+        let selectors = match crate::spec::promql::selectors(q.as_str()) {
+            Ok(s) => s,
+            Err(e) => {
+                self.error_inside(q, e.offset, e.message);
+                return;
+            }
+        };
+        for s in selectors {
+            let Some((family, series)) = catalogue.resolve(&s.metric) else {
+                let hint =
+                    catalogue.suggest(&s.metric).map(|x| format!("; did you mean `{x}`?")).unwrap_or_else(|| {
+                        "; declare it under `metrics:` or pass a scrape with `slo lint --metrics FILE`".to_string()
+                    });
+                self.error_inside(q, s.offset, format!("unknown metric `{}`{hint}", s.metric));
+                continue;
+            };
+            let allowed = crate::spec::promql::allowed_labels(&family.labels, series);
+            for label in s.labels.iter().filter(|l| !allowed.contains(*l)) {
+                let names: Vec<&str> = allowed.iter().map(String::as_str).collect();
+                let offset = q.as_str()[s.offset..].find(label.as_str()).map_or(s.offset, |i| s.offset + i);
+                self.error_inside(
+                    q,
+                    offset,
+                    format!("unknown label `{label}` on `{}` (labels: {})", s.metric, names.join(", ")),
+                );
             }
         }
     }
