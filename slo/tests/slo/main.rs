@@ -9,6 +9,8 @@ mod controller;
 mod dashboard;
 mod datadog;
 mod e2e;
+mod fake_github;
+mod gate;
 mod grafana;
 mod lint;
 mod maintenance;
