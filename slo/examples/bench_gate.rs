@@ -76,7 +76,7 @@ async fn main() {
     let db = slo::store::open(&format!("sqlite://{}", db_path.display())).await.expect("db");
     let tls = platform::tls::Tls::new(None).expect("tls");
     let http = tls.client().build().expect("client");
-    let specs = slo::spec::load_paths(&[dir.clone()]).expect("specs");
+    let specs = slo::spec::load_paths(std::slice::from_ref(&dir)).expect("specs");
     let controller = Arc::new(Controller::new(Deps {
         db,
         specs,

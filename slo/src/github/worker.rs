@@ -454,6 +454,17 @@ async fn deployment_status(
     .await?
     .map(|r| r.try_get::<String, _>("sha"))
     .transpose()?;
+    // A newer deploy of the environment supersedes the watch of the one before: a burn from
+    // now on is the new deploy's.
+    sqlx::query(
+        "update slo_gate_verification set state = 'passed', updated_at = $1 \
+         where service = $2 and environment = $3 and state = 'watching'",
+    )
+    .bind(now.as_millisecond())
+    .bind(&service)
+    .bind(&environment)
+    .execute(c.db().writer())
+    .await?;
     let until = now.checked_add(window).unwrap_or(now);
     sqlx::query(
         "insert into slo_gate_verification (service, environment, sha, git_ref, repository, installation_id, deployment_id, \

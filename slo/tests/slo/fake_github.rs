@@ -40,11 +40,14 @@ pub struct Received {
     pub at: std::time::Instant,
 }
 
+/// A failure to answer instead: the path prefix it applies to, the status, the headers.
+type Failure = (String, u16, Vec<(String, String)>);
+
 #[derive(Debug, Default)]
 struct Inner {
     received: Vec<Received>,
     /// (path prefix, status, headers) answered instead, first match first.
-    failures: VecDeque<(String, u16, Vec<(String, String)>)>,
+    failures: VecDeque<Failure>,
     tokens: Vec<String>,
 }
 
