@@ -60,6 +60,9 @@ fn readings(c: &Controller, now: Timestamp) -> Readings {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
@@ -92,9 +95,6 @@ async fn main() {
         http: http.clone(),
         telemetry: telemetry::Metrics::new(),
     }));
-    let now = Timestamp::now();
-    controller.record(now, readings(&controller, now)).await.expect("record");
-    println!("controller evaluating {} SLOs", controller.current().len());
 
     let fake = fake_github::FakeGithub::start().await;
     let key = std::process::Command::new("openssl").args(["genrsa", "-traditional", "2048"]).output().expect("openssl");
@@ -117,7 +117,14 @@ async fn main() {
     let server = tokio::spawn(slo::server::run(Arc::clone(&controller), listeners, api, async move {
         let _ = stopped.await;
     }));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The loop's first cycle (no source: every SLO `no-data`) runs at start; the readings
+    // recorded after it are what the gate reads for the next 30 s.
+    while controller.current().is_empty() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let now = Timestamp::now();
+    controller.record(now, readings(&controller, now)).await.expect("record");
+    println!("controller evaluating {} SLOs", controller.current().len());
 
     let mut latencies = Vec::new();
     let mut acks = Vec::new();
