@@ -8,7 +8,9 @@
 //!   `DELETE /api/v1/silences/{id}`;
 //! * [`notifications`] -- `GET /api/v1/notifications`: what was sent, what waits, what was
 //!   given up on (dead letters);
-//! * [`maintenance`] -- `GET|POST /api/v1/maintenance`, `DELETE /api/v1/maintenance/{id}`.
+//! * [`maintenance`] -- `GET|POST /api/v1/maintenance`, `DELETE /api/v1/maintenance/{id}`;
+//! * [`gate`] -- `POST /api/v1/gate` (decide a deploy), `GET /api/v1/decisions`,
+//!   `GET|POST /api/v1/overrides`, `POST /api/v1/overrides/{id}/approve`.
 //!
 //! Reads are open to whoever reaches the port; writes (silences, maintenance) need
 //! `Authorization: Bearer <--api-token>` (the scheme in any case), checked by
@@ -17,6 +19,7 @@
 
 pub mod alerts;
 pub mod error;
+pub mod gate;
 pub mod maintenance;
 pub mod notifications;
 pub mod slos;
@@ -78,6 +81,7 @@ impl TokenState for AppState {
         (name = "slo", description = "SLOs, journeys and services"),
         (name = "alert", description = "Alerts, silences and notifications"),
         (name = "maintenance", description = "Maintenance windows"),
+        (name = "gate", description = "Deploy gate decisions and break-glass overrides"),
     )
 )]
 struct ApiDoc;
@@ -89,6 +93,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .merge(alerts::routes())
         .merge(notifications::routes())
         .merge(maintenance::routes())
+        .merge(gate::routes())
         .split_for_parts();
     doc.components.get_or_insert_with(Default::default).add_security_scheme(
         "bearer",

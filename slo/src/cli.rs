@@ -3,6 +3,7 @@
 //! library's configuration, so [`run`] only builds and runs.
 
 pub mod controller;
+pub mod gate;
 pub mod run;
 
 use std::path::PathBuf;
@@ -11,7 +12,8 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::generate::Kind;
-pub use controller::{AlertingArgs, ControllerArgs};
+pub use controller::{AlertingArgs, ControllerArgs, GithubArgs};
+pub use gate::GateArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,6 +99,12 @@ pub enum Command {
     /// OTEL_SDK_DISABLED=true to turn them off). Exit status 64 on bad configuration, 69 when
     /// the database is unreachable.
     Controller(Box<ControllerArgs>),
+    /// Ask the SLO controller whether a deploy may go out now (its error-budget policy).
+    ///
+    /// Prints the decision and its reasons and appends them to $GITHUB_STEP_SUMMARY when set.
+    /// Exit status: 0 approve, 1 reject, 2 still held when --wait runs out, 3 the controller
+    /// unreachable or failing, 64 bad flags.
+    Gate(GateArgs),
 }
 
 /// An http(s) URL, without a trailing `/`.

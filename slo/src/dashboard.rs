@@ -25,8 +25,9 @@
 //!
 //! **Alerts.** The journey page lists each SLO's alerts from the alerting state machine
 //! ([`crate::alert::list`]: firing, pending, resolved, with since when), and any tier whose
-//! condition holds in the latest evaluation without a stored alert yet. **Deploys** are a later
-//! feature: the charts take vertical marks from [`deploy_annotations`], which returns none yet.
+//! condition holds in the latest evaluation without a stored alert yet. **Deploys**: the charts
+//! carry a vertical mark for each deploy the gate approved or rejected and each deploy that
+//! failed post-deploy verification ([`deploy_annotations`]).
 //!
 //! This file holds the routes: each handler reads what its page shows (the controller's current
 //! evaluations, the history, alerts, windows) and hands it to the page's renderer,
@@ -88,10 +89,40 @@ pub fn router(controller: Arc<Controller>) -> Router {
         .with_state(controller)
 }
 
-/// Deploy annotations for a service's charts between two instants. The hook for the deploy
-/// gate's records (a later feature): none yet.
-pub fn deploy_annotations(_controller: &Controller, _service: &str, _from: Timestamp, _to: Timestamp) -> Vec<Mark> {
-    Vec::new()
+/// Deploy annotations for a service's charts between two instants: each deploy the gate
+/// approved or rejected (once per sha, environment and verdict, the first time) and each
+/// deploy that failed post-deploy verification. A store that cannot be read gives no marks
+/// (logged): the charts still render.
+pub async fn deploy_annotations(controller: &Controller, service: &str, from: Timestamp, to: Timestamp) -> Vec<Mark> {
+    let filter =
+        crate::gate::store::Filter { service: Some(service.to_owned()), since: Some(from), ..Default::default() };
+    let decisions = match crate::gate::store::list(controller.db(), &filter, 500).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the gate's decisions for the deploy marks");
+            Vec::new()
+        }
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut marks: Vec<Mark> = decisions
+        .iter()
+        .rev()
+        .filter(|d| d.created_at <= to && d.verdict != crate::gate::Verdict::Hold)
+        .filter(|d| seen.insert((d.sha.clone(), d.environment.clone(), d.verdict)))
+        .map(|d| Mark {
+            label: format!("deploy {} {} ({})", &d.sha[..d.sha.len().min(7)], d.verdict.past(), d.environment),
+            at: d.created_at,
+        })
+        .collect();
+    match crate::github::worker::verifications(controller, Some(service), from).await {
+        Ok(v) => marks.extend(v.iter().filter(|v| v.state == "failed").map(|v| Mark {
+            label: format!("deploy {} failed verification ({})", &v.sha[..v.sha.len().min(7)], v.environment),
+            at: v.created_at,
+        })),
+        Err(e) => tracing::warn!(error = %e, "cannot read the watched deploys for the deploy marks"),
+    }
+    marks.sort_by_key(|m| m.at);
+    marks
 }
 
 /// `slo`'s latest evaluation, if it has one.
@@ -199,7 +230,7 @@ async fn journey_page(
             since: since::of(c.db(), &cache, eval).await,
             rows,
             bands,
-            marks: deploy_annotations(&c, &spec.service, span.0, span.1),
+            marks: deploy_annotations(&c, &spec.service, span.0, span.1).await,
             alerts: alerts.iter().filter(|a| a.service == spec.service && a.slo == slo.id).collect(),
         });
     }

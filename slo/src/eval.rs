@@ -126,8 +126,14 @@ impl Evaluation {
 
 /// The open maintenance window at `now`, if any.
 pub fn open_maintenance(spec: &Spec, now: Timestamp) -> Option<&Maintenance> {
-    let tz = jiff::tz::TimeZone::get(&spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    spec.maintenance.iter().find(|m| match m {
+    open_window(&spec.maintenance, &spec.time_zone, now)
+}
+
+/// The first of `windows` (weekly ones in `time_zone`) open at `now`, if any: the spec's
+/// maintenance windows, or its policy's freeze windows.
+pub fn open_window<'a>(windows: &'a [Maintenance], time_zone: &str, now: Timestamp) -> Option<&'a Maintenance> {
+    let tz = jiff::tz::TimeZone::get(time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    windows.iter().find(|m| match m {
         Maintenance::Once { start, end, .. } => *start <= now && now < *end,
         Maintenance::Weekly { weekday, start, duration, .. } => {
             // The latest weekly start at or before `now`: look back over the last 8 days.

@@ -18,12 +18,15 @@
 //! * [`controller`] -- the evaluation loop: leadership, cycles, the history, its metrics.
 //! * [`alert`] -- alert states, silences, notifications, the outbox and its receivers.
 //! * [`maintenance`] -- maintenance windows from the specs, the services and the API.
+//! * [`gate`] -- the deploy gate: decisions from the error-budget policy, their store,
+//!   break-glass overrides; [`github`] -- the GitHub App: webhooks, protection-rule reviews,
+//!   commit statuses and check runs, post-deploy verification.
 //! * [`api`] -- the JSON API; [`dashboard`] -- the server-rendered dashboard;
 //!   [`server`] -- both served with the admin listener and the background work.
 //! * [`store`] -- the controller's database and migrations.
 //! * [`cli`] -- the `slo` command line's flags and what they configure.
 //!
-//! Module dependencies point one way: `server` → `api`, `dashboard` → `controller` →
+//! Module dependencies point one way: `server` → `api`, `dashboard`, `github` → `gate` → `controller` →
 //! `alert`, `maintenance`, `source`, `eval` → `spec`, `math`. A YAML reader and writer shared by
 //! the spec loader, the importers and the generators lives in the private `yaml` module.
 
@@ -33,7 +36,9 @@ pub mod cli;
 pub mod controller;
 pub mod dashboard;
 pub mod eval;
+pub mod gate;
 pub mod generate;
+pub mod github;
 pub mod import;
 pub mod maintenance;
 pub mod math;

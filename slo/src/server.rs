@@ -8,6 +8,9 @@
 //!   `GET /livez`, `GET /readyz` (the database answers and every migration is applied),
 //!   `GET /metrics` (the binary's and the controller's metrics in one registry),
 //!   `GET /debug/pprof/*`;
+//! * with a GitHub App configured, `POST /webhooks/github` on the public listener
+//!   ([`crate::github::webhook`]) and its worker in the background ([`crate::github::worker`],
+//!   leader only);
 //! * each listener with its header-read timeout and connection cap ([`Listeners`]);
 //! * in the background: the evaluation loop ([`Controller::run`]), the outbox delivery task
 //!   ([`crate::alert::outbox::run`], leader only) and, on Unix, a spec reload on SIGHUP.
@@ -28,6 +31,7 @@ use tokio::sync::watch;
 
 use crate::api::AppState;
 use crate::controller::Controller;
+use crate::github::GithubConfig;
 
 /// Concurrent public requests before new ones are shed with a 503 `overloaded`: dashboard page
 /// loads and API reads, each a few indexed queries.
@@ -38,6 +42,9 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub struct ApiConfig {
     /// The bearer token writes need (`--api-token`); without one, writes are refused.
     pub api_token: Option<ApiToken>,
+    /// The GitHub App (`--github-*`): `POST /webhooks/github` and its worker; absent, the route
+    /// answers 404 and nothing is sent to GitHub.
+    pub github: Option<Arc<GithubConfig>>,
 }
 
 /// The bound listeners, their limits, and how long in-flight requests get at shutdown.
@@ -59,7 +66,11 @@ pub fn public_router(controller: Arc<Controller>, config: &ApiConfig) -> Router 
         request_timeout: REQUEST_TIMEOUT,
         max_in_flight: MAX_IN_FLIGHT,
     };
-    platform::api::finish(api.merge(crate::dashboard::router(controller)), &doc, &layers)
+    let mut routes = api.merge(crate::dashboard::router(Arc::clone(&controller)));
+    if let Some(github) = &config.github {
+        routes = routes.merge(crate::github::webhook::router(controller, Arc::clone(github)));
+    }
+    platform::api::finish(routes, &doc, &layers)
 }
 
 /// The admin router (see the module docs).
@@ -91,6 +102,10 @@ pub async fn run(
         move || leader.is_leader(),
         stop_rx.clone(),
     ));
+    let github_task = config
+        .github
+        .clone()
+        .map(|github| tokio::spawn(crate::github::worker::run(Arc::clone(&controller), github, stop_rx.clone())));
     let reload_task = tokio::spawn(reload_on_hangup(Arc::clone(&controller), stop_rx));
     let stop_background = async move {
         shutdown.await;
@@ -98,6 +113,9 @@ pub async fn run(
         let _ = stop_tx.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(10), loop_task).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), delivery_task).await;
+        if let Some(task) = github_task {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
         reload_task.abort();
     };
     platform::serve::serve(public, admin, &controller.telemetry, drain, stop_background).await?;

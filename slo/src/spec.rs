@@ -340,8 +340,60 @@ pub struct ErrorBudgetPolicy {
     pub reject: PolicyThresholds,
     pub warn: PolicyThresholds,
     /// Labels (on the pull request or deployment) that let a change through a rejection,
-    /// e.g. `hotfix`, `rollback`, `security`. Every use is audited.
+    /// e.g. `hotfix`, `rollback`, `security`. Every use is audited. A commit trailer
+    /// `Kura-Exception: <label>` counts as the label.
     pub exceptions: Vec<String>,
+    /// How the deploy gate applies the thresholds: environments, freezes, data freshness.
+    pub gate: GatePolicy,
+}
+
+/// The deploy gate's part of the policy (`error_budget_policy.gate`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatePolicy {
+    /// The gated environments, by name; empty means every environment is gated by every SLO
+    /// with the policy's thresholds.
+    pub environments: Vec<GateEnvironment>,
+    /// Evaluations older than this say nothing: the gate holds.
+    pub max_staleness: SignedDuration,
+    /// How long a held decision waits for data before it becomes a rejection.
+    pub hold_deadline: SignedDuration,
+    /// Record and report what the gate would decide, but always approve.
+    pub shadow: bool,
+    /// Windows in which no change ships (except under an exception label or an override).
+    pub freeze: Vec<Maintenance>,
+    /// After a successful deploy, how long the burn rates are watched (`None`: not watched).
+    pub verification: Option<SignedDuration>,
+    /// The workflow (file name or id) dispatched with the previous good sha when a verified
+    /// deploy starts a page-level burn.
+    pub rollback_workflow: Option<String>,
+}
+
+impl Default for GatePolicy {
+    /// Every environment gated, 5 minutes of staleness, a 30-minute hold, no freeze, enforcing.
+    fn default() -> Self {
+        GatePolicy {
+            environments: Vec::new(),
+            max_staleness: SignedDuration::from_mins(5),
+            hold_deadline: SignedDuration::from_mins(30),
+            shadow: false,
+            freeze: Vec::new(),
+            verification: None,
+            rollback_workflow: None,
+        }
+    }
+}
+
+/// One gated environment: which journeys and SLOs decide, with which thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateEnvironment {
+    pub name: String,
+    /// Journeys whose SLOs gate this environment (with `slos`; both empty: every SLO).
+    pub journeys: Vec<String>,
+    pub slos: Vec<String>,
+    /// This environment's rejection thresholds (the policy's `reject` when absent).
+    pub reject: Option<PolicyThresholds>,
+    /// Shadow mode for this environment alone.
+    pub shadow: bool,
 }
 
 impl Default for ErrorBudgetPolicy {
@@ -359,6 +411,7 @@ impl Default for ErrorBudgetPolicy {
                 burn_window: SignedDuration::from_hours(6),
             },
             exceptions: vec!["hotfix".into(), "rollback".into(), "security".into()],
+            gate: GatePolicy::default(),
         }
     }
 }

@@ -7,6 +7,9 @@
 //!   `/problems/validation`, `field` naming it (a JSON pointer such as `/ends_at` for a body
 //!   member, the parameter's name for a query or path parameter);
 //! * a path naming nothing that exists -- 404 `/problems/not-found`;
+//! * a person acting where they may not (approving their own override) -- 403
+//!   `/problems/forbidden`; a state that forbids the change (an override already approved or
+//!   expired) -- 409 `/problems/illegal-transition`;
 //! * a database failure -- 500 `/problems/internal`, the cause logged once and never sent.
 
 use axum::extract::rejection::JsonRejection;
@@ -24,6 +27,12 @@ pub enum ApiError {
     /// A body that is not JSON, or not of the expected shape ([`platform::json`]).
     #[error("{}", .0.detail())]
     Body(Box<Problem>),
+    /// Valid credentials, but this person may not do this (approving their own override).
+    #[error("{message}")]
+    Forbidden { field: &'static str, message: String },
+    /// The resource's state does not allow it (an override already approved or expired).
+    #[error("{message}")]
+    Conflict { field: &'static str, message: String },
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -46,6 +55,10 @@ impl ApiError {
             ApiError::NotFound { field, .. } => Problem::new(ProblemType::NotFound, self.to_string()).field(*field),
             ApiError::Invalid { field, .. } => Problem::validation(field.clone(), self.to_string()),
             ApiError::Body(problem) => (**problem).clone(),
+            ApiError::Forbidden { field, .. } => Problem::new(ProblemType::Forbidden, self.to_string()).field(*field),
+            ApiError::Conflict { field, .. } => {
+                Problem::new(ProblemType::IllegalTransition, self.to_string()).field(*field)
+            }
             ApiError::Database(e) => Problem::internal(e.to_string()),
         }
     }

@@ -12,6 +12,7 @@ use platform::serve::{ADMIN_LIMITS, Limits, PUBLIC_LIMITS};
 use super::{parse_header, parse_interval, parse_url};
 use crate::alert::{Receiver, Secret, Settings, outbox};
 use crate::controller::Config;
+use crate::github::{GithubClient, GithubConfig};
 use crate::server::ApiConfig;
 use crate::source::prometheus::{Auth, PrometheusConfig};
 use crate::source::scrape::ScrapeConfig;
@@ -93,6 +94,72 @@ pub struct ControllerArgs {
     pub header_read_timeout: Duration,
     #[command(flatten)]
     pub alerting: AlertingArgs,
+    #[command(flatten)]
+    pub github: GithubArgs,
+}
+
+/// `slo controller`'s flags for the GitHub App (flattened into [`ControllerArgs`]).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GithubArgs {
+    /// The GitHub App's webhook secret: enables POST /webhooks/github (signature checked).
+    #[arg(long, env = "SLO_GITHUB_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub github_webhook_secret: Option<String>,
+    /// The GitHub App's id (with --github-private-key: decisions are sent to GitHub).
+    #[arg(long, env = "SLO_GITHUB_APP_ID", value_name = "ID", requires = "github_private_key")]
+    pub github_app_id: Option<u64>,
+    /// The GitHub App's private key, a PEM file.
+    #[arg(long, env = "SLO_GITHUB_PRIVATE_KEY", value_name = "PATH", requires = "github_app_id")]
+    pub github_private_key: Option<PathBuf>,
+    /// GitHub's REST API base URL; GitHub Enterprise Server: https://HOST/api/v3.
+    #[arg(long, env = "SLO_GITHUB_API_URL", value_name = "URL", default_value = crate::github::DEFAULT_API_URL, value_parser = parse_url)]
+    pub github_api_url: String,
+    /// Which service a repository deploys, REPO=SERVICE (repeatable; REPO is owner/name or
+    /// name). Default: the service named like the repository, or the only one.
+    #[arg(long, env = "SLO_GITHUB_SERVICE", value_name = "REPO=SERVICE", value_delimiter = ',', value_parser = parse_mapping)]
+    pub github_service: Vec<(String, String)>,
+    /// The environment a push's commit status and check run `slo-gate` are decided for.
+    #[arg(long, env = "SLO_GITHUB_STATUS_ENVIRONMENT", default_value = "production")]
+    pub github_status_environment: String,
+    /// How long a held protection rule waits between two decisions.
+    #[arg(long, env = "SLO_GITHUB_HOLD_RECHECK", default_value = "1m", value_parser = parse_interval)]
+    pub github_hold_recheck: Duration,
+}
+
+fn parse_mapping(s: &str) -> Result<(String, String), String> {
+    let (repo, service) = s.split_once('=').ok_or("expected REPO=SERVICE")?;
+    let (repo, service) = (repo.trim(), service.trim());
+    if repo.is_empty() || service.is_empty() {
+        return Err("expected REPO=SERVICE".into());
+    }
+    Ok((repo.to_owned(), service.to_owned()))
+}
+
+impl GithubArgs {
+    /// The GitHub configuration, if a webhook secret is given; the client sends through `http`.
+    /// Must run inside the runtime (octocrab starts a task).
+    pub fn config(&self, http: &reqwest::Client) -> Result<Option<GithubConfig>, String> {
+        let Some(secret) = self.github_webhook_secret.as_deref().filter(|s| !s.is_empty()) else {
+            if self.github_app_id.is_some() {
+                return Err("--github-app-id needs --github-webhook-secret".into());
+            }
+            return Ok(None);
+        };
+        let client = match (&self.github_app_id, &self.github_private_key) {
+            (Some(id), Some(path)) => {
+                let pem = std::fs::read(path).map_err(|e| format!("--github-private-key {}: {e}", path.display()))?;
+                Some(
+                    GithubClient::new(&self.github_api_url, *id, &pem, http.clone())
+                        .map_err(|e| format!("--github-private-key: {e}"))?,
+                )
+            }
+            _ => None,
+        };
+        let mut config = GithubConfig::new(secret.as_bytes().to_vec(), client);
+        config.services = self.github_service.iter().cloned().collect();
+        config.status_environment.clone_from(&self.github_status_environment);
+        config.hold_recheck = self.github_hold_recheck;
+        Ok(Some(config))
+    }
 }
 
 impl ControllerArgs {
@@ -116,7 +183,10 @@ impl ControllerArgs {
 
     /// What the public API needs beside the controller.
     pub fn api(&self) -> ApiConfig {
-        ApiConfig { api_token: self.alerting.api_token.as_deref().filter(|t| !t.is_empty()).map(ApiToken::new) }
+        ApiConfig {
+            api_token: self.alerting.api_token.as_deref().filter(|t| !t.is_empty()).map(ApiToken::new),
+            github: None,
+        }
     }
 
     /// The public and admin listeners' limits.

@@ -6,7 +6,8 @@
 //! answer is no (a spec or document with problems, each printed as `file:line:column:
 //! message`), 64 on a usage or configuration error (a bad flag, variable, URL or file, a spec
 //! the controller cannot start with), 69 when a service the command needs is unavailable (the
-//! database), 70 on an internal error.
+//! database), 70 on an internal error. `slo gate` has its own: 0 approve, 1 reject, 2 hold,
+//! 3 the controller unreachable ([`super::gate`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ where
     };
     match cli.command {
         Command::Controller(args) => controller(*args),
+        Command::Gate(args) => super::gate::run(&args),
         Command::Lint { metrics, paths } => {
             let catalogue = match catalogue(&metrics).and_then(|c| existing(&paths).map(|()| c)) {
                 Ok(c) => c,
@@ -244,7 +246,12 @@ fn controller(args: ControllerArgs) -> ExitCode {
         println!("Kura SLO controller:  http://{}/api/v1/slos", args.listen);
         println!("Overview:             http://{}/", args.listen);
         println!("Admin listener:       http://{}/metrics", args.admin_listen);
-        match crate::server::run(controller, listeners, args.api(), platform::serve::shutdown_signal()).await {
+        let mut api = args.api();
+        match args.github.config(controller.http()) {
+            Ok(github) => api.github = github.map(Arc::new),
+            Err(message) => return fail(USAGE, &message),
+        }
+        match crate::server::run(controller, listeners, api, platform::serve::shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!(error = %e, "slo controller failed");

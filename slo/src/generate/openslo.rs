@@ -14,7 +14,8 @@
 //! | `time_zone`                        | `kura.dev/time-zone` on the `Service` (and calendar `timeZone`) |
 //! | `dashboard`                        | `kura.dev/dashboard` on the `Service`                           |
 //! | `error_budget_policy` (non-default)| `kura.dev/error-budget-policy` on the `Service`, JSON with the  |
-//! |                                    | native keys: `{"reject":{"burn_window":"1h",...},...}`          |
+//! |                                    | native keys: `{"reject":{"burn_window":"1h",...},...}`; the     |
+//! |                                    | deploy gate as `"gate"` (environments as a list)                |
 //! | `maintenance`                      | `kura.dev/maintenance` on the `Service`, JSON                   |
 //! | `metrics` (declarations)           | `kura.dev/metrics` on the `Service`, JSON                       |
 //! | journey name                       | SLO `metadata.labels.journey`                                   |
@@ -248,7 +249,36 @@ fn service_document(spec: &Spec) -> Yaml {
             m.insert("burn_window".into(), json!(math::format_duration(t.burn_window)));
             Value::Object(m)
         };
-        let policy = json!({ "reject": level(&p.reject), "warn": level(&p.warn), "exceptions": p.exceptions });
+        let mut policy = json!({ "reject": level(&p.reject), "warn": level(&p.warn), "exceptions": p.exceptions });
+        if p.gate != crate::spec::GatePolicy::default() {
+            let g = &p.gate;
+            let zone = jiff::tz::TimeZone::get(&spec.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            let environments: Vec<Value> = g
+                .environments
+                .iter()
+                .map(|e| {
+                    let mut m = json!({"name": e.name, "journeys": e.journeys, "slos": e.slos, "shadow": e.shadow});
+                    if let Some(r) = &e.reject {
+                        m["reject"] = level(r);
+                    }
+                    m
+                })
+                .collect();
+            let mut gate = json!({
+                "environments": environments,
+                "max_staleness": math::format_duration(g.max_staleness),
+                "hold_deadline": math::format_duration(g.hold_deadline),
+                "shadow": g.shadow,
+                "freeze": g.freeze.iter().map(|m| maintenance_json(m, &zone)).collect::<Vec<_>>(),
+            });
+            if let Some(v) = g.verification {
+                gate["verification"] = json!(math::format_duration(v));
+            }
+            if let Some(w) = &g.rollback_workflow {
+                gate["rollback_workflow"] = json!(w);
+            }
+            policy["gate"] = gate;
+        }
         notes.push((a::ERROR_BUDGET_POLICY.to_string(), Yaml::str(policy.to_string())));
     }
     if !spec.maintenance.is_empty() {

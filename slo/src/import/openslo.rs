@@ -125,8 +125,8 @@ use crate::generate::openslo::annotations as a;
 use crate::math::{self, BurnTier, CalendarPeriod, Objective, Severity, Window};
 use crate::spec::catalogue::MetricKind;
 use crate::spec::{
-    Alerting, Budgeting, Composite, CompositeComponent, Counting, ErrorBudgetPolicy, Maintenance, MetricDeclaration,
-    NamedTier, PolicyThresholds, Selector, Sli, Slo, Spec, Threshold,
+    Alerting, Budgeting, Composite, CompositeComponent, Counting, ErrorBudgetPolicy, GateEnvironment, GatePolicy,
+    Maintenance, MetricDeclaration, NamedTier, PolicyThresholds, Selector, Sli, Slo, Spec, Threshold,
 };
 use crate::yaml::{self, At, Map, YamlError};
 use annotations::{JsonMaintenance, JsonMetric, JsonPolicy};
@@ -550,7 +550,8 @@ impl<'a> Importer<'a> {
             draft.dashboard = Some(d.as_str().to_string());
         }
         if let Some(p) = self.annotation(metadata, a::ERROR_BUDGET_POLICY)? {
-            draft.policy = self.json::<JsonPolicy>(p)?.into_policy().map_err(|m| self.at(p, m))?;
+            let zone = draft.time_zone.as_deref().and_then(|z| TimeZone::get(z).ok()).unwrap_or(TimeZone::UTC);
+            draft.policy = self.json::<JsonPolicy>(p)?.into_policy(&zone).map_err(|m| self.at(p, m))?;
         }
         if let Some(m) = self.annotation(metadata, a::MAINTENANCE)? {
             let zone = draft.time_zone.as_deref().and_then(|z| TimeZone::get(z).ok()).unwrap_or(TimeZone::UTC);

@@ -14,13 +14,14 @@ use rust_decimal::Decimal;
 
 use super::catalogue::{Catalogue, MetricKind, Series};
 use super::raw::{
-    RawAlerting, RawBudgeting, RawComposite, RawHistogramSli, RawMaintenance, RawPolicy, RawRatio, RawSli, RawSlo,
-    RawSpec, RawThresholds, Text,
+    RawAlerting, RawBudgeting, RawComposite, RawGate, RawHistogramSli, RawMaintenance, RawPolicy, RawRatio, RawSli,
+    RawSlo, RawSpec, RawThresholds, Text,
 };
 use super::selector::Selector;
 use super::{
     Alerting, Budgeting, Composite, CompositeComponent, Counting, Diagnostic, Diagnostics, ErrorBudgetPolicy,
-    JourneySlos, Maintenance, MetricDeclaration, NamedTier, PolicyThresholds, Sli, Slo, Spec, Threshold,
+    GateEnvironment, GatePolicy, JourneySlos, Maintenance, MetricDeclaration, NamedTier, PolicyThresholds, Sli, Slo,
+    Spec, Threshold,
 };
 use crate::math::{self, BurnTier, CalendarPeriod, Objective, Severity, Window};
 
@@ -52,7 +53,8 @@ pub fn load_str_with(path: &Path, text: &str, catalogue: &Catalogue) -> Result<S
         let (line, column) = at.map_or((1, 1), |m| (m.line(), m.column()));
         single(path, line, column, lowercase_first(&e.clone_inner_message()))
     })?;
-    let mut v = Validator { file: path.to_path_buf(), text, diagnostics: Diagnostics::default() };
+    let mut v =
+        Validator { file: path.to_path_buf(), text, diagnostics: Diagnostics::default(), gate_refs: Vec::new() };
     let spec = v.spec(raw, catalogue);
     if v.diagnostics.is_empty() {
         Ok(spec)
@@ -208,6 +210,8 @@ struct Validator<'a> {
     file: PathBuf,
     text: &'a str,
     diagnostics: Diagnostics,
+    /// Journeys (`true`) and SLOs the policy's gate names, checked once the journeys are read.
+    gate_refs: Vec<(Text, bool)>,
 }
 
 impl Validator<'_> {
@@ -256,7 +260,7 @@ impl Validator<'_> {
                  `/slos/{service}/{slo}` (`{service}` and `{slo}` are replaced)",
             );
         }
-        let policy = raw.error_budget_policy.map(|p| self.policy(p)).unwrap_or_default();
+        let policy = raw.error_budget_policy.map(|p| self.policy(p, &zone)).unwrap_or_default();
         let maintenance = raw.maintenance.into_iter().filter_map(|m| self.maintenance(m, &zone)).collect();
         let metrics = self.metrics(raw.metrics);
         let catalogue = base.with_declarations(&metrics);
@@ -290,6 +294,7 @@ impl Validator<'_> {
                 composite,
             });
         }
+        self.gate_references(&journeys);
         Spec {
             source: self.file.clone(),
             service: raw.service.as_str().to_string(),

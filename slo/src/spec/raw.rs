@@ -150,6 +150,37 @@ pub(super) struct RawPolicy {
     pub reject: Option<RawThresholds>,
     pub warn: Option<RawThresholds>,
     pub exceptions: Option<Vec<Text>>,
+    pub gate: Option<RawGate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGate {
+    pub environments: Option<Ordered<Text, RawGateEnvironment>>,
+    pub max_staleness: Option<Text>,
+    pub hold_deadline: Option<Text>,
+    pub shadow: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub freeze: Vec<RawMaintenance>,
+    pub verification: Option<RawVerification>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGateEnvironment {
+    #[serde(default)]
+    pub journeys: Vec<Text>,
+    #[serde(default)]
+    pub slos: Vec<Text>,
+    pub reject: Option<RawThresholds>,
+    pub shadow: Option<Spanned<bool>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawVerification {
+    pub window: Text,
+    pub rollback_workflow: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,8 @@
 //! |----------------------------|---------------------------------------------------------------|
 //! | `time_zone`                | always, so the calendar windows' zone is visible              |
 //! | `labels`, `dashboard`      | when present                                                  |
-//! | `policy`                   | `error_budget_policy:` unless it is the default policy        |
+//! | `policy`                   | `error_budget_policy:` unless it is the default policy; its   |
+//! |                            | `gate:` unless that is the default gate                       |
 //! | `maintenance`, `metrics`   | when non-empty                                                |
 //! | journey `description`      | when non-empty                                                |
 //! | SLO `budgeting`            | `timeslices: { slice, target }`; occurrences is the default   |
@@ -29,8 +30,8 @@ use jiff::tz::TimeZone;
 
 use super::catalogue::MetricKind;
 use super::{
-    Alerting, Budgeting, Composite, Counting, ErrorBudgetPolicy, JourneySlos, Maintenance, MetricDeclaration,
-    PolicyThresholds, Sli, Slo, Spec,
+    Alerting, Budgeting, Composite, Counting, ErrorBudgetPolicy, GatePolicy, JourneySlos, Maintenance,
+    MetricDeclaration, PolicyThresholds, Sli, Slo, Spec,
 };
 use crate::math::{self, Window};
 use crate::yaml::{MapBuilder, Yaml};
@@ -39,7 +40,7 @@ use crate::yaml::{MapBuilder, Yaml};
 pub fn to_yaml(spec: &Spec) -> String {
     let zone = TimeZone::get(&spec.time_zone).unwrap_or(TimeZone::UTC);
     let labels = (!spec.labels.is_empty()).then(|| string_map(&spec.labels));
-    let policy = (spec.policy != ErrorBudgetPolicy::default()).then(|| policy(&spec.policy));
+    let policy = (spec.policy != ErrorBudgetPolicy::default()).then(|| policy(&spec.policy, &zone));
     let maintenance = (!spec.maintenance.is_empty())
         .then(|| Yaml::Seq(spec.maintenance.iter().map(|m| maintenance(m, &zone)).collect()));
     let metrics = (!spec.metrics.is_empty()).then(|| Yaml::Map(spec.metrics.iter().map(metric).collect()));
@@ -70,11 +71,49 @@ fn string_map(map: &BTreeMap<String, String>) -> Yaml {
     Yaml::Map(map.iter().map(|(k, v)| (k.clone(), Yaml::str(v))).collect())
 }
 
-fn policy(p: &ErrorBudgetPolicy) -> Yaml {
+fn policy(p: &ErrorBudgetPolicy, zone: &TimeZone) -> Yaml {
     MapBuilder::new()
         .put("reject", thresholds(&p.reject))
         .put("warn", thresholds(&p.warn))
         .put("exceptions", Yaml::FlowSeq(p.exceptions.iter().map(Yaml::str).collect()))
+        .put_opt("gate", (p.gate != GatePolicy::default()).then(|| gate(&p.gate, zone)))
+        .build()
+}
+
+fn gate(g: &GatePolicy, zone: &TimeZone) -> Yaml {
+    let names = |v: &[String]| (!v.is_empty()).then(|| Yaml::FlowSeq(v.iter().map(Yaml::str).collect()));
+    let environments = (!g.environments.is_empty()).then(|| {
+        Yaml::Map(
+            g.environments
+                .iter()
+                .map(|e| {
+                    let env = MapBuilder::new()
+                        .put_opt("journeys", names(&e.journeys))
+                        .put_opt("slos", names(&e.slos))
+                        .put_opt("reject", e.reject.as_ref().map(thresholds))
+                        .put_opt("shadow", e.shadow.then(|| Yaml::raw("true")))
+                        .build();
+                    (e.name.clone(), env)
+                })
+                .collect(),
+        )
+    });
+    let verification = g.verification.map(|w| {
+        MapBuilder::new()
+            .put("window", duration(w))
+            .put_opt("rollback_workflow", g.rollback_workflow.as_ref().map(Yaml::str))
+            .build()
+    });
+    MapBuilder::new()
+        .put_opt("environments", environments)
+        .put("max_staleness", duration(g.max_staleness))
+        .put("hold_deadline", duration(g.hold_deadline))
+        .put_opt("shadow", g.shadow.then(|| Yaml::raw("true")))
+        .put_opt(
+            "freeze",
+            (!g.freeze.is_empty()).then(|| Yaml::Seq(g.freeze.iter().map(|m| maintenance(m, zone)).collect())),
+        )
+        .put_opt("verification", verification)
         .build()
 }
 
@@ -287,8 +326,9 @@ mod tests {
     #[test]
     fn defaults_are_left_to_the_loader() {
         let spec = specs().into_iter().find(|s| s.service == "fulfillment").expect("the fulfillment spec");
-        let text = to_yaml(&spec);
+        let text = to_yaml(&Spec { policy: ErrorBudgetPolicy::default(), ..spec.clone() });
         assert!(!text.contains("error_budget_policy"), "the default policy is not written:\n{text}");
+        assert!(to_yaml(&spec).contains("  gate:\n"), "a policy with a gate is written with it");
         assert!(text.contains("slow-ticket: { enabled: false }"), "a removed tier is written:\n{text}");
         assert_eq!(text.matches("tiers:").count(), 1, "only the SLO with a removed tier has tiers:\n{text}");
     }

@@ -223,3 +223,30 @@ fn a_promql_selector_on_an_unknown_metric_or_label_is_reported_at_the_selector()
 fn a_valid_promql_sli_passes() {
     assert_eq!(promql_spec("sum(rate(jobs_total{outcome=\"failed\"}[{{.window}}]))"), Vec::<String>::new());
 }
+
+#[test]
+fn a_gate_policy_that_makes_no_sense_is_reported_where_it_is_written() {
+    let p = problems("gate.yaml");
+
+    has(&p, "7:30", "the gate names journey `nowhere`");
+    has(&p, "8:16", "the gate names SLO `no-such-slo`");
+    has(&p, "6:7", "an environment's `reject` sets budget_remaining_below or burn_rate_above");
+    has(&p, "10:7", "must be a name without spaces");
+    has(&p, "11:20", "max_staleness is at least 10s");
+    has(&p, "12:20", "hold_deadline is at most 30d");
+    has(&p, "14:64", "ends after it starts");
+    has(&p, "15:29", "a verification window lasts at most 24h");
+    has(&p, "15:52", "rollback_workflow names a workflow");
+}
+
+#[test]
+fn the_fulfillment_policy_gates_production_and_shadows_staging() {
+    let specs = spec::load_paths(&[app_slos()]).expect("app/slos is valid");
+    let gate = &specs[0].policy.gate;
+
+    let names: Vec<&str> = gate.environments.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["production", "staging"]);
+    assert!(gate.environments[1].shadow && !gate.environments[0].shadow);
+    assert_eq!(gate.rollback_workflow.as_deref(), Some("rollback.yml"));
+    assert_eq!(gate.freeze.len(), 1);
+}

@@ -11,6 +11,8 @@ mod datadog;
 mod e2e;
 #[path = "../../benches/fixtures.rs"]
 mod fixtures;
+mod fake_github;
+mod gate;
 mod grafana;
 mod lint;
 mod maintenance;

@@ -287,7 +287,7 @@ impl Setup {
 /// The controller's public router (API and dashboard, no evaluation loop) on port 0, with
 /// `token` as its API token; returns the base URL. Tests drive `Controller::record` themselves.
 pub async fn serve_api(c: &Arc<Controller>, token: Option<&str>) -> String {
-    let config = slo::server::ApiConfig { api_token: token.map(platform::auth::ApiToken::new) };
+    let config = slo::server::ApiConfig { api_token: token.map(platform::auth::ApiToken::new), github: None };
     let router = slo::server::public_router(Arc::clone(c), &config);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -308,6 +308,12 @@ pub struct Running {
 
 impl Running {
     pub async fn start(controller: Arc<Controller>, token: Option<&str>) -> Running {
+        let config = slo::server::ApiConfig { api_token: token.map(platform::auth::ApiToken::new), github: None };
+        Running::start_with(controller, config).await
+    }
+
+    /// [`Running::start`] with a whole API configuration (a GitHub App, say).
+    pub async fn start_with(controller: Arc<Controller>, config: slo::server::ApiConfig) -> Running {
         let public = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", public.local_addr().expect("addr"));
@@ -319,7 +325,6 @@ impl Running {
             admin_limits: platform::serve::ADMIN_LIMITS,
             drain: Duration::from_secs(2),
         };
-        let config = slo::server::ApiConfig { api_token: token.map(platform::auth::ApiToken::new) };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(slo::server::run(Arc::clone(&controller), listeners, config, async move {
             let _ = stopped.await;

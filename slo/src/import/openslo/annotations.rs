@@ -11,6 +11,36 @@ pub(super) struct JsonPolicy {
     reject: Option<JsonThresholds>,
     warn: Option<JsonThresholds>,
     exceptions: Option<Vec<String>>,
+    gate: Option<JsonGate>,
+}
+
+/// The policy's `gate:` (environments as a list, to keep their order).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JsonGate {
+    #[serde(default)]
+    environments: Vec<JsonGateEnvironment>,
+    max_staleness: Option<String>,
+    hold_deadline: Option<String>,
+    #[serde(default)]
+    shadow: bool,
+    #[serde(default)]
+    freeze: Vec<JsonMaintenance>,
+    verification: Option<String>,
+    rollback_workflow: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JsonGateEnvironment {
+    name: String,
+    #[serde(default)]
+    journeys: Vec<String>,
+    #[serde(default)]
+    slos: Vec<String>,
+    reject: Option<JsonThresholds>,
+    #[serde(default)]
+    shadow: bool,
 }
 
 #[derive(Deserialize)]
@@ -22,7 +52,7 @@ pub(super) struct JsonThresholds {
 }
 
 impl JsonPolicy {
-    pub(super) fn into_policy(self) -> Result<ErrorBudgetPolicy, String> {
+    pub(super) fn into_policy(self, zone: &TimeZone) -> Result<ErrorBudgetPolicy, String> {
         let defaults = ErrorBudgetPolicy::default();
         let level = |t: Option<JsonThresholds>, default: PolicyThresholds| -> Result<PolicyThresholds, String> {
             let Some(t) = t else { return Ok(default) };
@@ -38,10 +68,41 @@ impl JsonPolicy {
                 },
             })
         };
+        let duration = |s: Option<String>, default: SignedDuration| match s {
+            Some(d) => math::parse_duration(&d).map_err(|e| format!("`{d}` is not a duration: {e}")),
+            None => Ok(default),
+        };
+        let gate = match self.gate {
+            None => GatePolicy::default(),
+            Some(g) => {
+                let d = GatePolicy::default();
+                let mut environments = Vec::new();
+                for e in g.environments {
+                    let reject = e.reject.map(|t| level(Some(t), defaults.reject.clone())).transpose()?;
+                    environments.push(GateEnvironment {
+                        name: e.name,
+                        journeys: e.journeys,
+                        slos: e.slos,
+                        reject,
+                        shadow: e.shadow,
+                    });
+                }
+                GatePolicy {
+                    environments,
+                    max_staleness: duration(g.max_staleness, d.max_staleness)?,
+                    hold_deadline: duration(g.hold_deadline, d.hold_deadline)?,
+                    shadow: g.shadow,
+                    freeze: g.freeze.into_iter().map(|f| f.into_maintenance(zone)).collect::<Result<_, _>>()?,
+                    verification: g.verification.map(|v| duration(Some(v), SignedDuration::ZERO)).transpose()?,
+                    rollback_workflow: g.rollback_workflow,
+                }
+            }
+        };
         Ok(ErrorBudgetPolicy {
-            reject: level(self.reject, defaults.reject)?,
+            reject: level(self.reject, defaults.reject.clone())?,
             warn: level(self.warn, defaults.warn)?,
             exceptions: self.exceptions.unwrap_or(defaults.exceptions),
+            gate,
         })
     }
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 impl Validator<'_> {
-    pub(super) fn policy(&mut self, raw: RawPolicy) -> ErrorBudgetPolicy {
+    pub(super) fn policy(&mut self, raw: RawPolicy, zone: &TimeZone) -> ErrorBudgetPolicy {
         let defaults = ErrorBudgetPolicy::default();
         let reject = raw.reject.map_or(defaults.reject, |t| self.thresholds(t));
         let warn = raw.warn.map_or(defaults.warn, |t| self.thresholds(t));
@@ -17,7 +17,99 @@ impl Validator<'_> {
                 })
                 .collect()
         });
-        ErrorBudgetPolicy { reject, warn, exceptions }
+        let gate = raw.gate.map(|g| self.gate(g, zone)).unwrap_or_default();
+        ErrorBudgetPolicy { reject, warn, exceptions, gate }
+    }
+
+    /// `gate:`; journey and SLO names are checked once the journeys are read
+    /// ([`Validator::gate_references`]).
+    fn gate(&mut self, raw: RawGate, zone: &TimeZone) -> GatePolicy {
+        let defaults = GatePolicy::default();
+        let mut environments = Vec::new();
+        for (name, env) in raw.environments.map(|e| e.0).unwrap_or_default() {
+            if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                self.error(&name, format!("environment `{}` must be a name without spaces", name.as_str()));
+            }
+            if environments.iter().any(|e: &GateEnvironment| e.name == name.as_str()) {
+                self.error(&name, format!("environment `{}` is listed twice", name.as_str()));
+            }
+            for journey in &env.journeys {
+                self.gate_refs.push((journey.clone(), true));
+            }
+            for slo in &env.slos {
+                self.gate_refs.push((slo.clone(), false));
+            }
+            let reject = env.reject.map(|t| self.thresholds(t));
+            if let Some(r) = &reject
+                && r.budget_remaining_below.is_none()
+                && r.burn_rate_above.is_none()
+            {
+                self.error(&name, "an environment's `reject` sets budget_remaining_below or burn_rate_above");
+            }
+            environments.push(GateEnvironment {
+                name: name.as_str().to_owned(),
+                journeys: env.journeys.iter().map(|j| j.as_str().to_owned()).collect(),
+                slos: env.slos.iter().map(|s| s.as_str().to_owned()).collect(),
+                reject,
+                shadow: env.shadow.is_some_and(|s| *s),
+            });
+        }
+        let max_staleness = raw.max_staleness.as_ref().and_then(|d| self.duration(d)).unwrap_or(defaults.max_staleness);
+        if let Some(d) = &raw.max_staleness
+            && max_staleness < SignedDuration::from_secs(10)
+        {
+            self.error(d, "max_staleness is at least 10s (one evaluation interval or more)");
+        }
+        let hold_deadline = raw.hold_deadline.as_ref().and_then(|d| self.duration(d)).unwrap_or(defaults.hold_deadline);
+        // GitHub waits at most 30 days for a protection rule's decision.
+        if let Some(d) = &raw.hold_deadline
+            && hold_deadline > SignedDuration::from_hours(24 * 30)
+        {
+            self.error(d, "hold_deadline is at most 30d (GitHub's limit for a protection rule's decision)");
+        }
+        let freeze = raw.freeze.into_iter().filter_map(|m| self.maintenance(m, zone)).collect();
+        let (verification, rollback_workflow) = match raw.verification {
+            Some(v) => {
+                let window = self.duration(&v.window);
+                if window.is_some_and(|w| w > SignedDuration::from_hours(24)) {
+                    self.error(&v.window, "a verification window lasts at most 24h");
+                }
+                if let Some(w) = &v.rollback_workflow
+                    && w.trim().is_empty()
+                {
+                    self.error(w, "rollback_workflow names a workflow file (rollback.yml) or id");
+                }
+                (window, v.rollback_workflow.map(|w| w.as_str().to_owned()))
+            }
+            None => (None, None),
+        };
+        GatePolicy {
+            environments,
+            max_staleness,
+            hold_deadline,
+            shadow: raw.shadow.is_some_and(|s| *s),
+            freeze,
+            verification,
+            rollback_workflow,
+        }
+    }
+
+    /// Every journey and SLO a gated environment names exists in the spec.
+    pub(super) fn gate_references(&mut self, journeys: &[JourneySlos]) {
+        for (name, is_journey) in std::mem::take(&mut self.gate_refs) {
+            let found = if is_journey {
+                journeys.iter().any(|j| j.name == name.as_str())
+            } else {
+                journeys.iter().flat_map(|j| j.slos.iter()).any(|s| s.id == name.as_str())
+            };
+            if !found {
+                let what = if is_journey { "journey" } else { "SLO" };
+                self.error(
+                    &name,
+                    format!("the gate names {what} `{}`, which this spec does not declare", name.as_str()),
+                );
+            }
+        }
     }
 
     pub(super) fn thresholds(&mut self, raw: RawThresholds) -> PolicyThresholds {

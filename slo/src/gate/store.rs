@@ -1,0 +1,264 @@
+//! Decisions kept (`slo_gate_decision`): every decision with the deploy it was about, its
+//! findings and reasons, where it came from and, for GitHub, whether it reached GitHub. Rows
+//! are only added and their delivery updated; nothing is deleted, so the table is the audit
+//! trail `GET /api/v1/decisions` and the dashboard read.
+
+use jiff::Timestamp;
+use platform::Db;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::decide::{Decision, Deploy, Finding, Reason, Sha, Verdict};
+
+/// Which path asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `POST /api/v1/gate` (`slo gate`).
+    Api,
+    /// A GitHub `deployment_protection_rule` webhook.
+    ProtectionRule,
+    /// A commit status and check run for a repository without environments.
+    CommitStatus,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Api => "api",
+            Origin::ProtectionRule => "protection-rule",
+            Origin::CommitStatus => "commit-status",
+        }
+    }
+
+    fn parse(s: &str) -> Origin {
+        match s {
+            "protection-rule" => Origin::ProtectionRule,
+            "commit-status" => Origin::CommitStatus,
+            _ => Origin::Api,
+        }
+    }
+}
+
+/// Whether a decision reached GitHub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// Not for GitHub (`slo gate`), or a hold (nothing to send yet).
+    None,
+    Pending,
+    Delivered,
+    /// GitHub refused it or could not be reached in time; `delivery_error` says why.
+    Failed,
+}
+
+impl Delivery {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::None => "none",
+            Delivery::Pending => "pending",
+            Delivery::Delivered => "delivered",
+            Delivery::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Delivery {
+        match s {
+            "pending" => Delivery::Pending,
+            "delivered" => Delivery::Delivered,
+            "failed" => Delivery::Failed,
+            _ => Delivery::None,
+        }
+    }
+}
+
+/// A stored decision, as the API lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StoredDecision {
+    pub id: i64,
+    pub service: String,
+    pub environment: String,
+    pub sha: String,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub origin: Origin,
+    pub verdict: Verdict,
+    pub would_have: Verdict,
+    pub shadow: bool,
+    pub exception: Option<String>,
+    pub override_id: Option<i64>,
+    pub reasons: Vec<Reason>,
+    pub slos: Vec<Finding>,
+    pub labels: Vec<String>,
+    pub delivery: Delivery,
+    pub delivery_error: Option<String>,
+    #[schema(value_type = String)]
+    pub created_at: Timestamp,
+}
+
+impl StoredDecision {
+    /// The decision part, as [`super::decide`] returned it.
+    pub fn decision(&self) -> Decision {
+        Decision {
+            verdict: self.verdict,
+            would_have: self.would_have,
+            shadow: self.shadow,
+            exception: self.exception.clone(),
+            override_id: self.override_id,
+            reasons: self.reasons.clone(),
+            slos: self.slos.clone(),
+        }
+    }
+}
+
+/// What `inputs` keeps: the deploy and the findings.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stored {
+    deploy: Deploy,
+    slos: Vec<Finding>,
+}
+
+const COLUMNS: &str = "slo_gate_decision_id, service, environment, sha, git_ref, origin, verdict, would_have, shadow, \
+                       exception, slo_gate_override_id, reasons, inputs, delivery, delivery_error, created_at";
+
+fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
+    serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
+}
+
+fn from_row(row: &AnyRow) -> Result<StoredDecision, sqlx::Error> {
+    let verdict = |col: &str| -> Result<Verdict, sqlx::Error> {
+        let s: String = row.try_get(col)?;
+        Verdict::parse(&s).ok_or_else(|| sqlx::Error::Decode(format!("verdict `{s}`").into()))
+    };
+    let inputs: Stored = decode(&row.try_get::<String, _>("inputs")?)?;
+    Ok(StoredDecision {
+        id: row.try_get("slo_gate_decision_id")?,
+        service: row.try_get("service")?,
+        environment: row.try_get("environment")?,
+        sha: row.try_get("sha")?,
+        git_ref: row.try_get("git_ref")?,
+        origin: Origin::parse(&row.try_get::<String, _>("origin")?),
+        verdict: verdict("verdict")?,
+        would_have: verdict("would_have")?,
+        shadow: row.try_get::<i64, _>("shadow")? != 0,
+        exception: row.try_get("exception")?,
+        override_id: row.try_get("slo_gate_override_id")?,
+        reasons: decode(&row.try_get::<String, _>("reasons")?)?,
+        slos: inputs.slos,
+        labels: inputs.deploy.labels,
+        delivery: Delivery::parse(&row.try_get::<String, _>("delivery")?),
+        delivery_error: row.try_get("delivery_error")?,
+        created_at: Timestamp::from_millisecond(row.try_get("created_at")?)
+            .map_err(|e| sqlx::Error::Decode(e.into()))?,
+    })
+}
+
+/// Stores a decision.
+#[tracing::instrument(skip_all, fields(service = %deploy.service, environment = %deploy.environment, verdict = %d.verdict))]
+pub async fn insert(
+    db: &Db,
+    deploy: &Deploy,
+    d: &Decision,
+    origin: Origin,
+    delivery: Delivery,
+    now: Timestamp,
+) -> Result<StoredDecision, sqlx::Error> {
+    let encode = |e: serde_json::Error| sqlx::Error::Encode(e.into());
+    let reasons = serde_json::to_string(&d.reasons).map_err(encode)?;
+    let inputs = serde_json::to_string(&Stored { deploy: deploy.clone(), slos: d.slos.clone() }).map_err(encode)?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "insert into slo_gate_decision (service, environment, sha, git_ref, origin, verdict, would_have, shadow, exception, \
+         slo_gate_override_id, reasons, inputs, delivery, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) returning {COLUMNS}"
+    )))
+    .bind(&deploy.service)
+    .bind(&deploy.environment)
+    .bind(deploy.sha.as_str())
+    .bind(deploy.git_ref.as_deref())
+    .bind(origin.as_str())
+    .bind(d.verdict.as_str())
+    .bind(d.would_have.as_str())
+    .bind(i64::from(d.shadow))
+    .bind(d.exception.as_deref())
+    .bind(d.override_id)
+    .bind(reasons)
+    .bind(inputs)
+    .bind(delivery.as_str())
+    .bind(now.as_millisecond())
+    .fetch_one(db.writer())
+    .await?;
+    from_row(&row)
+}
+
+/// Records how a decision's delivery to GitHub went.
+pub async fn set_delivery(
+    db: &Db,
+    id: i64,
+    delivery: Delivery,
+    error: Option<&str>,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update slo_gate_decision set delivery = $1, delivery_error = $2, updated_at = $3 where slo_gate_decision_id = $4")
+        .bind(delivery.as_str())
+        .bind(error)
+        .bind(now.as_millisecond())
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// When (service, environment, sha) was first decided, if ever: the hold deadline counts from
+/// there.
+pub async fn first_seen(db: &Db, deploy: &Deploy) -> Result<Option<Timestamp>, sqlx::Error> {
+    let row = sqlx::query(
+        "select min(created_at) as first from slo_gate_decision where service = $1 and environment = $2 and sha = $3",
+    )
+    .bind(&deploy.service)
+    .bind(&deploy.environment)
+    .bind(deploy.sha.as_str())
+    .fetch_one(db.reader())
+    .await?;
+    let first: Option<i64> = row.try_get("first")?;
+    first.map(|ms| Timestamp::from_millisecond(ms).map_err(|e| sqlx::Error::Decode(e.into()))).transpose()
+}
+
+/// Which decisions to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub service: Option<String>,
+    pub environment: Option<String>,
+    pub sha: Option<Sha>,
+    /// Only those made at or after this instant.
+    pub since: Option<Timestamp>,
+}
+
+/// Decisions matching `filter`, newest first, at most `limit`.
+pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<StoredDecision>, sqlx::Error> {
+    // A sha given abbreviated matches the full one stored.
+    let sha = filter.sha.as_ref().map(|s| format!("{}%", s.as_str()));
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from slo_gate_decision \
+         where ($1 is null or service = $1) and ($2 is null or environment = $2) and ($3 is null or sha like $3) \
+         and created_at >= $4 order by slo_gate_decision_id desc limit $5"
+    )))
+    .bind(filter.service.as_deref())
+    .bind(filter.environment.as_deref())
+    .bind(sha)
+    .bind(filter.since.map_or(0, |t| t.as_millisecond()))
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<StoredDecision>, sqlx::Error> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from slo_gate_decision where slo_gate_decision_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.writer())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
