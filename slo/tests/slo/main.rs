@@ -9,9 +9,9 @@ mod controller;
 mod dashboard;
 mod datadog;
 mod e2e;
+mod fake_github;
 #[path = "../../benches/fixtures.rs"]
 mod fixtures;
-mod fake_github;
 mod gate;
 mod grafana;
 mod lint;
