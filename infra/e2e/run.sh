@@ -127,6 +127,9 @@ if "$KURA" slo gate --help >/dev/null 2>&1; then
   set -e
   [ "$verdict" -eq 1 ] || { echo "e2e: FAILED: slo gate answered $verdict while the budget burns (expected 1, reject)" >&2; exit 1; }
   echo "e2e: ok: slo gate rejects the deploy while the budget burns"
+  "$KURA" status --data-dir "$data" | grep -q '^last decision: *reject fulfillment production at 0123456' ||
+    { echo "e2e: FAILED: kura status does not show the gate's rejection" >&2; "$KURA" status --data-dir "$data" >&2; exit 1; }
+  echo "e2e: ok: kura status shows the last deploy decision"
 fi
 
 "$KURA" incident stop --data-dir "$data"

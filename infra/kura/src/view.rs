@@ -129,14 +129,25 @@ pub fn firing(alerts: &Value) -> Vec<String> {
         .collect()
 }
 
+/// One line for the newest stored decision: verdict (or what shadow mode would have done),
+/// where, which commit, and its first reason.
 fn decision_line(d: &Value) -> String {
-    format!(
-        "{} {} {} at {}",
-        d["outcome"].as_str().unwrap_or("?"),
+    let verdict = d["verdict"].as_str().unwrap_or("?");
+    let verdict = if d["shadow"] == true {
+        format!("{verdict} (shadow: would have {})", d["would_have"].as_str().unwrap_or("?"))
+    } else {
+        verdict.to_owned()
+    };
+    let mut line = format!(
+        "{verdict} {} {} at {}",
         d["service"].as_str().unwrap_or("?"),
         d["environment"].as_str().unwrap_or("?"),
         d["sha"].as_str().map(|s| &s[..s.len().min(7)]).unwrap_or("?"),
-    )
+    );
+    if let Some(reason) = d["reasons"][0]["message"].as_str() {
+        let _ = write!(line, ": {reason}");
+    }
+    line
 }
 
 impl Counters {
@@ -226,6 +237,17 @@ pub async fn status(endpoints: &Endpoints) -> Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_decision_reads_the_controllers_stored_decision() {
+        let d = serde_json::json!({"service": "fulfillment", "environment": "production",
+            "sha": "0123456789abcdef", "verdict": "reject", "would_have": "reject", "shadow": false,
+            "reasons": [{"code": "budget", "slo": "a", "message": "a: 12% of the budget left, under 25%"}]});
+        assert_eq!(decision_line(&d), "reject fulfillment production at 0123456: a: 12% of the budget left, under 25%");
+        let shadow = serde_json::json!({"service": "s", "environment": "staging", "sha": "abc",
+            "verdict": "approve", "would_have": "reject", "shadow": true, "reasons": []});
+        assert_eq!(decision_line(&shadow), "approve (shadow: would have reject) s staging at abc");
+    }
 
     #[test]
     fn rates_are_per_second_per_journey_with_5xx_as_errors() {
