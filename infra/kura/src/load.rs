@@ -474,6 +474,7 @@ fn shipment(f: &Fixture, n: u64) -> Value {
         "identifier": format!("LOAD-{}-{n}", f.run),
         "warehouse_id": f.warehouse_id,
         "delivery_carrier": "yamato",
+        "ship_date": jiff::Timestamp::now().to_zoned_datetime(f.zone.clone()).date().to_string(),
         "recipient": {"name": "山田 太郎", "postal_code": "150-0001", "prefecture": "東京都",
                       "address1": "渋谷区神宮前1-2-3", "phone": "03-1234-5678"},
         "lines": lines,

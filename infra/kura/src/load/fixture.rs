@@ -16,6 +16,10 @@ pub struct Fixture {
     pub shipper_token: String,
     pub warehouse_token: String,
     pub warehouse_id: i64,
+    /// The warehouse's time zone: shipments ask to ship on its today, so the waves the traffic
+    /// releases have work at any hour (past the cut-off, a shipment without a date ships
+    /// tomorrow and no wave could be released until then).
+    pub zone: jiff::tz::TimeZone,
     /// (item code, barcode)
     pub items: Vec<(String, String)>,
     pub channel_id: i64,
@@ -61,6 +65,16 @@ pub async fn prepare(api: &Api, admin: &str, items: usize, site: Site) -> anyhow
             .ok_or_else(|| anyhow::anyhow!("no warehouse to work in"))?,
         Site::Own => own_warehouse(api, admin, &shipper_token).await?,
     };
+    let zone = api
+        .get("/v1/warehouses", Some(&shipper_token))
+        .await?
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|w| w["warehouse_id"] == warehouse_id)
+        .and_then(|w| w["time_zone"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("warehouse {warehouse_id} is not listed"))?;
+    let zone = jiff::tz::TimeZone::get(&zone).map_err(|e| anyhow::anyhow!("warehouse time zone {zone}: {e}"))?;
     let warehouse_token =
         token(api, admin, &json!({"name": "kura load", "role": "warehouse", "warehouse_ids": [warehouse_id]})).await?;
     // The channel first: it makes the shipper one the warehouse serves, so the warehouse may
@@ -104,6 +118,7 @@ pub async fn prepare(api: &Api, admin: &str, items: usize, site: Site) -> anyhow
         shipper_token,
         warehouse_token,
         warehouse_id,
+        zone,
         items: out,
         channel_id,
         shop_domain,
