@@ -5,9 +5,10 @@
 
 use std::fmt::Write;
 
-/// A valid spec with `journeys × 10` SLOs of every SLI kind over Kura's metric contract.
-pub fn spec_text(journeys: usize) -> String {
-    let mut s = String::from("service: bench\ntime_zone: Asia/Tokyo\njourneys:\n");
+/// A valid spec for `service` with `journeys × 10` SLOs of every SLI kind over Kura's metric
+/// contract.
+pub fn spec_text(service: &str, journeys: usize) -> String {
+    let mut s = format!("service: {service}\ntime_zone: Asia/Tokyo\njourneys:\n");
     for j in 0..journeys {
         let journey = format!("journey-{j}");
         writeln!(s, "  {journey}:\n    slos:").unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
-    let text = fixtures::spec_text(100);
+    let text = fixtures::spec_text("bench", 100);
     let path = Path::new("bench.yaml");
     let spec = slo::spec::load_str(path, &text).expect("the bench spec is valid");
     assert_eq!(spec.slos().count(), 1000);

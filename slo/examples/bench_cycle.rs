@@ -133,7 +133,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| panic!("missing argument {i}; see the module docs"));
     match arg(1).as_str() {
-        "spec" => std::fs::write(arg(2), fixtures::spec_text(100)).expect("write the spec"),
+        "spec" => std::fs::write(arg(2), fixtures::spec_text("bench", 100)).expect("write the spec"),
         "prometheus" => {
             let (url, pid, spec, dir, reps) =
                 (arg(2), arg(3), PathBuf::from(arg(4)), PathBuf::from(arg(5)), arg(6).parse().expect("REPS"));

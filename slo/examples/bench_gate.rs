@@ -12,7 +12,9 @@
 #[allow(dead_code)]
 mod fake_github;
 
-use std::fmt::Write as _;
+#[path = "../benches/fixtures.rs"]
+mod fixtures;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,22 +25,6 @@ use slo::github::{GithubClient, GithubConfig};
 use slo::source::{Counts, Query, Reading, Readings, Source};
 
 const SECRET: &[u8] = b"bench secret";
-
-fn spec_text() -> String {
-    let mut s = String::from("service: shop\ntime_zone: UTC\njourneys:\n");
-    for j in 0..20 {
-        let journey = format!("journey-{j}");
-        writeln!(s, "  {journey}:\n    slos:").expect("write");
-        for i in 0..10 {
-            writeln!(
-                s,
-                "      - id: {journey}-slo-{i}\n        objective: 99.9\n        window: 28d\n        sli:\n          ratio:\n            bad: http_server_request_duration_seconds_count{{journey=\"{journey}\", http_response_status_code=~\"5..\"}}\n            total: http_server_request_duration_seconds_count{{journey=\"{journey}\"}}"
-            )
-            .expect("write");
-        }
-    }
-    s
-}
 
 fn readings(c: &Controller, now: Timestamp) -> Readings {
     let specs = c.specs();
@@ -74,7 +60,7 @@ async fn main() {
     let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
     let dir = std::env::temp_dir().join(format!("kura-bench-gate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join("shop.yaml"), spec_text()).expect("spec");
+    std::fs::write(dir.join("shop.yaml"), fixtures::spec_text("shop", 20)).expect("spec");
     let db_path = dir.join("slo.db");
     let db = slo::store::open(&format!("sqlite://{}", db_path.display())).await.expect("db");
     let tls = platform::tls::Tls::new(None).expect("tls");

@@ -59,22 +59,22 @@ pub async fn prepare(api: &Api, admin: &str, items: usize, site: Site) -> anyhow
     let shipper_id = shipper["shipper_id"].clone();
     let shipper_token =
         token(api, admin, &json!({"name": "kura load", "role": "shipper", "shipper_id": shipper_id})).await?;
-    let warehouse_id = match site {
-        Site::First => api.get("/v1/warehouses", Some(&shipper_token)).await?[0]["warehouse_id"]
-            .as_i64()
-            .ok_or_else(|| anyhow::anyhow!("no warehouse to work in"))?,
-        Site::Own => own_warehouse(api, admin, &shipper_token).await?,
+    // One listing gives the warehouse's id (the first, or the smoke warehouse just made) and
+    // its time zone.
+    let own = match site {
+        Site::First => None,
+        Site::Own => Some(own_warehouse(api, admin, &shipper_token).await?),
     };
-    let zone = api
-        .get("/v1/warehouses", Some(&shipper_token))
-        .await?
+    let listed = api.get("/v1/warehouses", Some(&shipper_token)).await?;
+    let warehouse = listed
         .as_array()
         .into_iter()
         .flatten()
-        .find(|w| w["warehouse_id"] == warehouse_id)
-        .and_then(|w| w["time_zone"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("warehouse {warehouse_id} is not listed"))?;
-    let zone = jiff::tz::TimeZone::get(&zone).map_err(|e| anyhow::anyhow!("warehouse time zone {zone}: {e}"))?;
+        .find(|w| own.is_none_or(|id| w["warehouse_id"] == id))
+        .ok_or_else(|| anyhow::anyhow!("no warehouse to work in"))?;
+    let warehouse_id = warehouse["warehouse_id"].as_i64().ok_or_else(|| anyhow::anyhow!("no id in {warehouse}"))?;
+    let zone = warehouse["time_zone"].as_str().unwrap_or_default();
+    let zone = jiff::tz::TimeZone::get(zone).map_err(|e| anyhow::anyhow!("warehouse time zone {zone:?}: {e}"))?;
     let warehouse_token =
         token(api, admin, &json!({"name": "kura load", "role": "warehouse", "warehouse_ids": [warehouse_id]})).await?;
     // The channel first: it makes the shipper one the warehouse serves, so the warehouse may
