@@ -43,4 +43,10 @@ if [ "$TEST_POSTGRES_URL" != disabled ] && command -v pg_isready >/dev/null 2>&1
 fi
 
 echo "== cargo test --workspace"
-exec cargo test --workspace --locked "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked "$@" 2>&1 | tee "$log"
+# One closing line for the whole suite, summed over every test binary; a run in which no test
+# passed is a failure (a build that produced no tests, a filter that matched nothing).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed/) p += $(i-1); if ($(i) ~ /^failed/) f += $(i-1) } }
+     END { printf "tests: %d passed, %d failed\n", p, f; exit (p == 0 || f > 0) }' "$log"
