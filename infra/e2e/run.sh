@@ -134,4 +134,15 @@ fi
 
 "$KURA" incident stop --data-dir "$data"
 wait_for "the controller's page resolves" 240 grep -q '"event":"resolve"' "$data/alerts.jsonl"
+if "$KURA" slo gate --help >/dev/null 2>&1; then
+  # The incident is over: the policy's 30-second burn falls below 14.4x and the gate approves.
+  gate_approves() {
+    "$KURA" slo gate --controller "http://127.0.0.1:$controller" --service fulfillment --environment production \
+      --sha 89abcdef0123456789abcdef0123456789abcdef
+  }
+  wait_for "slo gate approves the deploy once the incident is over" 120 gate_approves
+  "$KURA" status --data-dir "$data" | grep -q '^last decision: *approve fulfillment production at 89abcde' ||
+    { echo "e2e: FAILED: kura status does not show the gate's approval" >&2; "$KURA" status --data-dir "$data" >&2; exit 1; }
+  echo "e2e: ok: kura status shows the approval"
+fi
 echo "e2e: all checks passed"

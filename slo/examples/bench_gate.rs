@@ -1,11 +1,13 @@
-//! Webhook-to-review latency of the deploy gate: a controller evaluating 200 SLOs (SQLite,
-//! one service, 20 journeys × 10) receives 100 signed `deployment_protection_rule` webhooks at
-//! once, each for its own run, and the fake GitHub of the tests records when each review
+//! Webhook-to-review latency of the deploy gate: a controller evaluating 200 SLOs (one service,
+//! 20 journeys × 10; on SQLite, or on the fresh database `BENCH_DATABASE_URL` names) receives
+//! 100 signed `deployment_protection_rule` webhooks at once, each for its own run, and the fake GitHub of the tests records when each review
 //! arrives. Prints p50, p99 and max of (review received − webhook sent), and the 202's own
 //! latency. Reported in BENCHMARKS.md, not asserted.
 //!
 //! ```text
 //! cargo run --release -p slo --example bench_gate [REQUESTS] [ROUNDS]
+//! psql -h 127.0.0.1 -U postgres -c "drop database if exists kura_bench_gate" -c "create database kura_bench_gate"
+//! BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/kura_bench_gate cargo run -p slo --example bench_gate
 //! ```
 
 #[path = "../tests/slo/fake_github.rs"]
@@ -61,8 +63,11 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("kura-bench-gate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(dir.join("shop.yaml"), fixtures::spec_text("shop", 20)).expect("spec");
-    let db_path = dir.join("slo.db");
-    let db = slo::store::open(&format!("sqlite://{}", db_path.display())).await.expect("db");
+    // SQLite in a scratch directory, or the database BENCH_DATABASE_URL names (a scratch
+    // PostgreSQL database: the bench's tables are created there by the migrations).
+    let url =
+        std::env::var("BENCH_DATABASE_URL").unwrap_or_else(|_| format!("sqlite://{}", dir.join("slo.db").display()));
+    let db = slo::store::open(&url).await.expect("db");
     let tls = platform::tls::Tls::new(None).expect("tls");
     let http = tls.client().build().expect("client");
     let specs = slo::spec::load_paths(std::slice::from_ref(&dir)).expect("specs");

@@ -16,6 +16,10 @@
 //! * `GET /slos/{service}/{slo}` -- a redirect to the SLO's section of its journey page (the
 //!   link a spec's `dashboard: /slos/{service}/{slo}` template makes); `GET /slos/{slo}` -- the
 //!   same when one service has that SLO id, a page linking each when several do.
+//! * `GET /deploys/{service}` -- the deploy gate's decisions for the service, newest first
+//!   (verdict, environment, commit, who asked, every reason, exception or override, whether
+//!   GitHub got the answer), and the deploys under post-deploy verification; the link in the
+//!   gate's GitHub comments and `slo gate` summaries.
 //! * `GET /assets/dashboard.css` -- the stylesheet.
 //!
 //! **Since when** ([`since`]). For the status an SLO has now, the first history row after the
@@ -39,6 +43,7 @@
 //! through [`html::Esc`].
 
 pub mod chart;
+mod deploys;
 pub mod html;
 mod journey;
 mod overview;
@@ -82,6 +87,7 @@ pub fn router(controller: Arc<Controller>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/journeys/{service}/{journey}", get(journey_page))
+        .route("/deploys/{service}", get(deploys_page))
         .route("/slos/{service}/{slo}", get(slo_redirect))
         .route("/slos/{slo}", get(slo_id_redirect))
         .route("/assets/dashboard.css", get(stylesheet))
@@ -236,6 +242,30 @@ async fn journey_page(
     }
     let body = journey::render(spec, j, worst, composite, range, &sections, now);
     page(StatusCode::OK, &format!("{} / {} · Kura SLOs", spec.service, j.name), &body, now)
+}
+
+/// `GET /deploys/{service}`: the gate's decisions and the watched deploys of one service.
+async fn deploys_page(State(c): State<AppState>, Path(service): Path<String>) -> Response {
+    let now = Timestamp::now();
+    if !c.specs().iter().any(|s| s.service == service) {
+        return not_found(&format!("There is no service {service}."), now);
+    }
+    let filter = crate::gate::store::Filter { service: Some(service.clone()), ..Default::default() };
+    let decisions = match crate::gate::store::list(c.db(), &filter, deploys::DECISIONS_SHOWN).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, %service, "cannot read the gate's decisions");
+            let body = html::history_unavailable();
+            return page(StatusCode::INTERNAL_SERVER_ERROR, "Kura SLOs: decisions unavailable", body, now);
+        }
+    };
+    let since = now.checked_sub(jiff::SignedDuration::from_hours(24 * 30)).unwrap_or(now);
+    let watched = crate::github::worker::verifications(&c, Some(&service), since).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the watched deploys");
+        Vec::new()
+    });
+    let body = deploys::render(&service, &decisions, &watched, now);
+    page(StatusCode::OK, &format!("Deploys of {service} · Kura SLOs"), &body, now)
 }
 
 async fn slo_redirect(State(c): State<AppState>, Path((service, slo)): Path<(String, String)>) -> Response {

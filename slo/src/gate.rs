@@ -80,5 +80,9 @@ pub async fn evaluate(c: &Controller, deploy: &Deploy, now: Timestamp) -> Result
 
 /// The dashboard link of a service's decisions, from the controller's external URL.
 pub fn dashboard_link(c: &Controller, service: &str) -> String {
-    format!("{}/api/v1/decisions?service={service}", c.config().external_url.trim_end_matches('/'))
+    format!(
+        "{}/deploys/{}",
+        c.config().external_url.trim_end_matches('/'),
+        crate::dashboard::html::path_segment(service)
+    )
 }

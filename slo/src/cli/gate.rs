@@ -133,7 +133,11 @@ pub fn run(args: &GateArgs) -> ExitCode {
             std::thread::sleep(args.poll);
             continue;
         }
-        let link = format!("{}/api/v1/decisions?service={}", args.controller, deploy.service);
+        let link = format!(
+            "{}/deploys/{}",
+            args.controller.trim_end_matches('/'),
+            crate::dashboard::html::path_segment(&deploy.service)
+        );
         let text = comment(&decision, &deploy, Some(&link));
         println!("{text}");
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {

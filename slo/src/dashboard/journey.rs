@@ -61,7 +61,9 @@ pub(super) fn render(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<p><a href=\"/\">← all SLOs</a></p><h2 class=\"journey-title\">{} / {} ",
+        "<p><a href=\"/\">← all SLOs</a> · <a href=\"/deploys/{}\">deploys of {}</a></p><h2 class=\"journey-title\">{} / {} ",
+        Esc(&super::html::path_segment(&spec.service)),
+        Esc(&spec.service),
         Esc(&spec.service),
         Esc(&j.name)
     );

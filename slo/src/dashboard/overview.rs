@@ -220,7 +220,7 @@ fn services_summary(out: &mut String, rows: &[Row<'_>]) {
     services.sort_by(|a, b| b.1.severity_rank().cmp(&a.1.severity_rank()).then(a.0.cmp(b.0)));
     out.push_str(
         "<h2 id=\"services\">Services</h2><table class=\"services\"><thead><tr><th scope=\"col\">Status</th>\
-         <th scope=\"col\">Service</th><th scope=\"col\">SLOs by status</th></tr></thead><tbody>",
+         <th scope=\"col\">Service</th><th scope=\"col\">SLOs by status</th><th scope=\"col\">Deploys</th></tr></thead><tbody>",
     );
     for (service, worst, statuses) in services {
         let _ = write!(out, "<tr data-service=\"{}\"><td>", Esc(service));
@@ -233,7 +233,12 @@ fn services_summary(out: &mut String, rows: &[Row<'_>]) {
                 (n > 0).then(|| format!("{n} {}", s.as_str()))
             })
             .collect();
-        let _ = write!(out, "{}</td></tr>", counts.join(", "));
+        let _ = write!(
+            out,
+            "{}</td><td><a href=\"/deploys/{}\">gate decisions</a></td></tr>",
+            counts.join(", "),
+            Esc(&super::html::path_segment(service))
+        );
     }
     out.push_str("</tbody></table>");
 }

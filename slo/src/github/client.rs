@@ -98,6 +98,7 @@ impl std::fmt::Debug for GithubClient {
 
 #[derive(Debug, Clone, Copy)]
 enum Method {
+    Get,
     Post,
     Patch,
 }
@@ -147,6 +148,11 @@ impl GithubClient {
         Ok(c)
     }
 
+    /// `GET path` as installation `installation`, retried per the policy.
+    pub async fn get(&self, installation: u64, path: &str) -> Result<Answer, GithubError> {
+        self.call(Method::Get, installation, path, &Value::Null).await
+    }
+
     /// `POST path` as installation `installation`, retried per the policy.
     pub async fn post(&self, installation: u64, path: &str, body: &Value) -> Result<Answer, GithubError> {
         self.call(Method::Post, installation, path, body).await
@@ -165,6 +171,7 @@ impl GithubClient {
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts.max(1) {
             let sent = match method {
+                Method::Get => crab._get(uri).await,
                 Method::Post => crab._post(uri, Some(body)).await,
                 Method::Patch => crab._patch(uri, Some(body)).await,
             };

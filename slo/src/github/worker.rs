@@ -209,13 +209,19 @@ async fn protection_rule(
     if review_state(c, &key).await?.as_deref() == Some("sent") {
         return Ok(Outcome::Ignored(format!("run {key} is already reviewed")));
     }
+    let trailers = match &config.client {
+        Some(client) if has_exceptions(c, &service) => {
+            commit_trailers(client, p.installation.id, &p.repository.full_name, &sha).await
+        }
+        _ => Vec::new(),
+    };
     let deploy = Deploy {
         service,
         environment: p.environment.clone(),
         sha,
         git_ref: p.git_ref().map(str::to_owned),
         labels: p.labels(),
-        trailers: Vec::new(),
+        trailers,
     };
     let d = match crate::gate::judge(c, &deploy, Origin::ProtectionRule, Delivery::Pending, now).await {
         Ok(d) => d,
@@ -324,6 +330,29 @@ async fn set_review(c: &Controller, key: &str, state: &str, now: Timestamp) -> R
         .execute(c.db().writer())
         .await?;
     Ok(())
+}
+
+/// Whether `service`'s policy lifts rejections for any exception (labels or trailers).
+fn has_exceptions(c: &Controller, service: &str) -> bool {
+    c.specs().iter().any(|s| s.service == service && !s.policy.exceptions.is_empty())
+}
+
+/// The trailers of commit `sha` (`GET /repos/{repo}/commits/{sha}`: a protection rule's payload
+/// names the commit but does not carry its message). A commit GitHub cannot show gives none:
+/// a missing trailer can only keep a rejection, never approve.
+async fn commit_trailers(
+    client: &super::client::GithubClient,
+    installation: u64,
+    repo: &str,
+    sha: &Sha,
+) -> Vec<String> {
+    match client.get(installation, &format!("/repos/{repo}/commits/{}", sha.as_str())).await {
+        Ok(answer) => answer.body["commit"]["message"].as_str().map(trailers).unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, sha = sha.as_str(), "cannot read the commit's message; judged without its trailers");
+            Vec::new()
+        }
+    }
 }
 
 /// A push: a commit status and a check run `slo-gate` on its head commit.

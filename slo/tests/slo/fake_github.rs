@@ -11,6 +11,9 @@
 //! * `POST /repos/{o}/{r}/statuses/{sha}` -- 201; `POST /repos/{o}/{r}/check-runs` -- 201;
 //!   `POST /repos/{o}/{r}/deployments` -- 201; `POST /repos/{o}/{r}/deployments/{id}/statuses`
 //!   -- 201; `POST /repos/{o}/{r}/actions/workflows/{id}/dispatches` -- 204.
+//! * `GET /repos/{o}/{r}/commits/{sha}` -- 200 `{sha, commit: {message, ...}, ...}` with the
+//!   message set by [`FakeGithub::set_commit_message`] (default: a one-line subject); 422 `No
+//!   commit found for SHA` for a sha that is not 40 hex digits.
 //! * Every other call with an installation token it did not issue: 401 `Bad credentials`.
 //!
 //! [`FakeGithub::fail_next`] makes the next calls to a path fail with a given status and
@@ -49,6 +52,8 @@ struct Inner {
     /// (path prefix, status, headers) answered instead, first match first.
     failures: VecDeque<Failure>,
     tokens: Vec<String>,
+    /// Commit messages by sha.
+    commits: std::collections::HashMap<String, String>,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +85,12 @@ impl FakeGithub {
     /// Protection-rule reviews: calls with a `state` (not status reports).
     pub fn reviews(&self) -> Vec<Received> {
         self.calls("/deployment_protection_rule").into_iter().filter(|r| r.body.get("state").is_some()).collect()
+    }
+
+    /// The message of commit `sha` (what `GET /repos/{o}/{r}/commits/{sha}` answers).
+    #[allow(dead_code)]
+    pub fn set_commit_message(&self, sha: &str, message: &str) {
+        self.inner.lock().expect("fake").commits.insert(sha.to_owned(), message.to_owned());
     }
 
     /// The next call whose path starts with `prefix` answers `status` with `headers`.
@@ -164,6 +175,27 @@ async fn handle(
         return response;
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if method == Method::GET {
+        if !inner.lock().expect("fake").tokens.contains(&token) {
+            return message(StatusCode::UNAUTHORIZED, "Bad credentials");
+        }
+        return match segments.as_slice() {
+            ["repos", _, _, "commits", sha] if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                let text = inner.lock().expect("fake").commits.get(*sha).cloned();
+                let text = text.unwrap_or_else(|| "Change the packing station's layout".to_owned());
+                let commit = json!({
+                    "sha": sha,
+                    "commit": {"message": text, "author": {"name": "Aiko", "email": "aiko@example.com"}},
+                    "parents": [],
+                });
+                (StatusCode::OK, axum::Json(commit)).into_response()
+            }
+            ["repos", _, _, "commits", sha] => {
+                message(StatusCode::UNPROCESSABLE_ENTITY, &format!("No commit found for SHA: {sha}"))
+            }
+            _ => message(StatusCode::NOT_FOUND, "Not Found"),
+        };
+    }
     if method != Method::POST {
         return message(StatusCode::NOT_FOUND, "Not Found");
     }

@@ -252,7 +252,7 @@ async fn a_healthy_budget_approves_the_protection_rule_with_an_explanatory_comme
     assert_eq!(review.body["environment_name"], "production");
     let comment = review.body["comment"].as_str().expect("a comment");
     assert!(comment.chars().count() <= 1024);
-    for part in ["SLO gate approved", "checkout-availability", "% |", "14.4", "[Dashboard]("] {
+    for part in ["SLO gate approved", "checkout-availability", "% |", "14.4", "[Dashboard](", "/deploys/shop)"] {
         assert!(comment.contains(part), "`{part}` missing from the comment:\n{comment}");
     }
     assert!(review.authorization.as_deref().is_some_and(|a| a.contains("ghs_fake77")), "an installation token");
@@ -307,6 +307,37 @@ async fn a_hotfix_label_under_a_policy_that_exempts_it_approves_and_is_marked_as
     let stored = gate.decisions("service=shop").await;
     assert_eq!(stored[0]["exception"], "hotfix");
     assert_eq!(stored[0]["labels"], json!(["hotfix"]));
+}
+
+#[tokio::test]
+async fn a_kura_exception_trailer_on_the_deployed_commit_lifts_a_protection_rules_rejection() {
+    let gate = Gate::start(Backend::Sqlite, Some(Budget::Exhausted)).await;
+    let base = gate.running.base.clone();
+    // GitHub cannot show the commit: judged without trailers, so the rejection stands.
+    gate.fake.fail_next("/repos/kura-dev/shop/commits/", 404, &[]);
+    send(&base, "deployment_protection_rule", "t-1", &protection_rule(1040, "production", &[])).await;
+    let first = wait_for_reviews(&gate.fake, 1).await;
+    assert_eq!(first[0].body["state"], "rejected");
+
+    gate.fake.set_commit_message(
+        SHA,
+        "Stop double labels\n\nThe printer jammed.\n\nKura-Exception: hotfix\nSigned-off-by: Aiko <a@k>\n",
+    );
+    send(&base, "deployment_protection_rule", "t-2", &protection_rule(1041, "production", &[])).await;
+    let reviews = wait_for_reviews(&gate.fake, 2).await;
+
+    let second = reviews.iter().find(|r| r.path.contains("/runs/1041/")).expect("run 1041 reviewed");
+    assert_eq!(second.body["state"], "approved");
+    assert!(second.body["comment"].as_str().expect("comment").contains("exception `hotfix`"));
+    let commit_reads = gate.fake.calls(&format!("/repos/kura-dev/shop/commits/{SHA}"));
+    assert_eq!(commit_reads.len(), 2, "the commit is read once per protection rule");
+    assert!(
+        commit_reads
+            .iter()
+            .all(|r| r.method == "GET" && r.authorization.as_deref().is_some_and(|a| a.contains("ghs_fake77")))
+    );
+    let stored = gate.newest_once_delivery_is("delivered").await;
+    assert_eq!(stored["exception"], "hotfix");
 }
 
 #[tokio::test]
@@ -449,6 +480,65 @@ async fn a_webhook_accepted_before_a_crash_is_decided_after_the_restart_once_on_
 #[tokio::test]
 async fn a_webhook_accepted_before_a_crash_is_decided_after_the_restart_once_on_postgres() {
     a_webhook_accepted_before_a_crash_is_decided_after_the_restart_once(Backend::Postgres).await;
+}
+
+async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_lease(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = SpecDir::new(SPEC);
+    let fake = FakeGithub::start().await;
+    // The webhook is accepted by a controller whose worker never runs...
+    let first = Setup::new(vec![dir.file()]).build(db.open().await);
+    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
+    let router = slo::server::public_router(Arc::clone(&first), &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (status, _) =
+        send(&base, "deployment_protection_rule", "d-13", &protection_rule(1013, "production", &[])).await;
+    server.abort();
+    assert_eq!(status, 202);
+    // ...and another worker took it, claimed the run's review and died before GitHub answered:
+    // the review is left `sending`, the delivery's lease has run out.
+    let now = Timestamp::now().as_millisecond();
+    sqlx::query(
+        "insert into slo_github_review (review_key, slo_gate_decision_id, state, created_at, updated_at) \
+         values ('1013:production', 0, 'sending', $1, $1)",
+    )
+    .bind(now)
+    .execute(first.db().writer())
+    .await
+    .expect("the dead worker's claim");
+    sqlx::query("update slo_github_delivery set attempts = 1, next_attempt_at = $1 where delivery_id = 'd-13'")
+        .bind(now)
+        .execute(first.db().writer())
+        .await
+        .expect("the dead worker's lease");
+
+    let c = Setup::new(vec![dir.file()]).build(db.open().await);
+    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
+    let running = start(c, config).await;
+    record(&running.controller, Budget::Healthy).await;
+    wait_for_reviews(&fake, 1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    assert_eq!(fake.reviews().len(), 1, "the review is sent once");
+    assert_eq!(fake.reviews()[0].body["state"], "approved");
+    let rows = sqlx::query("select state from slo_github_review")
+        .fetch_all(running.controller.db().reader())
+        .await
+        .expect("reviews");
+    let states: Vec<String> = rows.iter().map(|r| sqlx::Row::get(r, "state")).collect();
+    assert_eq!(states, ["sent"], "the dead worker's claim was taken over, not duplicated");
+}
+
+#[tokio::test]
+async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_lease_on_sqlite() {
+    a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_lease(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_lease_on_postgres() {
+    a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_lease(Backend::Postgres).await;
 }
 
 // --- GitHub failures ------------------------------------------------------------------------
@@ -726,4 +816,48 @@ async fn decisions_are_listed_per_service_environment_and_sha() {
     assert_eq!(by_sha.len(), 2);
     assert!(other.is_empty());
     assert_eq!(bad.status(), 422);
+}
+
+#[tokio::test]
+async fn the_deploys_page_shows_every_decision_with_its_reasons_and_where_it_came_from() {
+    let gate = Gate::start(Backend::Sqlite, Some(Budget::Exhausted)).await;
+    let base = gate.running.base.clone();
+    send(&base, "deployment_protection_rule", "p-1", &protection_rule(1030, "production", &[])).await;
+    wait_for_reviews(&gate.fake, 1).await;
+    gate.newest_once_delivery_is("delivered").await;
+    let r = support::client()
+        .post(format!("{base}/api/v1/gate"))
+        .json(&json!({"service": "shop", "environment": "staging", "sha": SHA, "ref": "<b>fix</b>"}))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(r.status(), 200);
+    let decisions = gate.decisions("service=shop").await;
+
+    let page = support::get(format!("{base}/deploys/shop")).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"].to_str().expect("ascii").contains("default-src 'none'"));
+    let html = page.text().await.expect("html");
+    assert_eq!(html.matches("<tr id=\"decision-").count(), decisions.len(), "one row per decision");
+    for d in &decisions {
+        assert!(html.contains(&format!(
+            "id=\"decision-{}\" data-verdict=\"{}\"",
+            d["id"],
+            d["verdict"].as_str().expect("verdict")
+        )));
+        for reason in d["reasons"].as_array().expect("reasons") {
+            let message = reason["message"].as_str().expect("message");
+            assert!(
+                html.contains(message) || html.contains(&message.replace('\'', "&#39;")),
+                "the page says `{message}`"
+            );
+        }
+    }
+    for part in ["REJECTED", "protection-rule", "api", "delivered", &SHA[..7], "&lt;b&gt;fix&lt;/b&gt;"] {
+        assert!(html.contains(part), "`{part}` missing from the deploys page");
+    }
+    assert!(!html.contains("<b>fix</b>"), "a ref is escaped");
+    let overview = support::get(format!("{base}/")).await.text().await.expect("html");
+    assert!(overview.contains("href=\"/deploys/shop\""), "the overview links each service's deploys");
+    assert_eq!(support::get(format!("{base}/deploys/nowhere")).await.status(), 404);
 }
