@@ -50,11 +50,13 @@ pub fn comment(d: &Decision, deploy: &Deploy, dashboard: Option<&str>) -> String
         for f in &d.slos {
             let left = f.budget_remaining_percent.map_or("–".to_owned(), |p| format!("{p:.1}%"));
             let burn = f.burn_rate.map_or("–".to_owned(), |b| format!("{b:.1}× / {}", f.burn_window));
-            let threshold = format!(
-                "< {}% or > {}×",
-                f.budget_threshold.as_deref().unwrap_or("–"),
-                f.burn_threshold.as_deref().unwrap_or("–")
-            );
+            // Only the thresholds the policy sets.
+            let threshold = match (f.budget_threshold.as_deref(), f.burn_threshold.as_deref()) {
+                (Some(b), Some(r)) => format!("< {b}% or > {r}×"),
+                (Some(b), None) => format!("< {b}%"),
+                (None, Some(r)) => format!("> {r}×"),
+                (None, None) => "–".to_owned(),
+            };
             let _ = writeln!(out, "| {} | {left} | {burn} | {threshold} |", f.slo);
         }
     }
@@ -124,6 +126,17 @@ mod tests {
         assert!(text.chars().count() <= COMMENT_LIMIT, "{} characters", text.chars().count());
         assert!(text.ends_with("[Dashboard](http://kura/slos/shop)"));
         assert!(text.contains("would have **rejected**"));
+    }
+
+    #[test]
+    fn the_threshold_column_names_only_what_the_policy_sets() {
+        let mut d = decision(1);
+        assert!(comment(&d, &deploy(), None).contains("| < 0% or > 14.4× |"));
+        d.slos[0].budget_threshold = None;
+        assert!(comment(&d, &deploy(), None).contains("| > 14.4× |"));
+        d.slos[0].burn_threshold = None;
+        d.slos[0].budget_threshold = Some("10".into());
+        assert!(comment(&d, &deploy(), None).contains("| < 10% |"));
     }
 
     #[test]
