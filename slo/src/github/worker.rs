@@ -110,23 +110,21 @@ pub async fn work_due(c: &Controller, config: &GithubConfig, now: Timestamp) -> 
 /// Claims one delivery and works it; `false` when another worker has it.
 async fn work_one(c: &Controller, config: &GithubConfig, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
     let lease = now.checked_add(LEASE).unwrap_or(now);
+    // Claimed and read in one statement: the writer is the one connection every delivery waits
+    // for on SQLite.
     let claimed = sqlx::query(
         "update slo_github_delivery set next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
-         where delivery_id = $3 and state = 'pending' and next_attempt_at <= $2",
+         where delivery_id = $3 and state = 'pending' and next_attempt_at <= $2 \
+         returning event, payload, attempts, status_reports",
     )
     .bind(lease.as_millisecond())
     .bind(now.as_millisecond())
     .bind(id)
-    .execute(c.db().writer())
+    .fetch_optional(c.db().writer())
     .await?;
-    if claimed.rows_affected() != 1 {
+    let Some(row) = claimed else {
         return Ok(false);
-    }
-    let row =
-        sqlx::query("select event, payload, attempts, status_reports from slo_github_delivery where delivery_id = $1")
-            .bind(id)
-            .fetch_one(c.db().writer())
-            .await?;
+    };
     let (event, payload): (String, String) = (row.try_get("event")?, row.try_get("payload")?);
     let attempts: i64 = row.try_get("attempts")?;
     let reports: i64 = row.try_get("status_reports")?;
@@ -287,10 +285,12 @@ fn refusal(e: &GithubError) -> String {
     }
 }
 
+/// The review's state as last committed: a reader's answer may be a moment old, which only
+/// costs a decision that [`claim_review`] then declines to send.
 async fn review_state(c: &Controller, key: &str) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query("select state from slo_github_review where review_key = $1")
         .bind(key)
-        .fetch_optional(c.db().writer())
+        .fetch_optional(c.db().reader())
         .await?;
     row.map(|r| r.try_get("state")).transpose()
 }
