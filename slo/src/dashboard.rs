@@ -219,8 +219,8 @@ async fn journey_page(
             Ok(rows) => chart::thin(&rows, MAX_CHART_POINTS),
             Err(e) => {
                 tracing::error!(error = %e, service = %spec.service, slo = %slo.id, "cannot read the history");
-                let body = html::history_unavailable();
-                return page(StatusCode::INTERNAL_SERVER_ERROR, "Kura SLOs: history unavailable", body, now);
+                let body = html::unavailable("history");
+                return page(StatusCode::INTERNAL_SERVER_ERROR, "Kura SLOs: history unavailable", &body, now);
             }
         };
         let mut windows: Vec<crate::maintenance::Window> = c.service_windows().iter().cloned().collect();
@@ -255,11 +255,11 @@ async fn deploys_page(State(c): State<AppState>, Path(service): Path<String>) ->
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, %service, "cannot read the gate's decisions");
-            let body = html::history_unavailable();
-            return page(StatusCode::INTERNAL_SERVER_ERROR, "Kura SLOs: decisions unavailable", body, now);
+            let body = html::unavailable("gate's decisions");
+            return page(StatusCode::INTERNAL_SERVER_ERROR, "Kura SLOs: decisions unavailable", &body, now);
         }
     };
-    let since = now.checked_sub(jiff::SignedDuration::from_hours(24 * 30)).unwrap_or(now);
+    let since = now.checked_sub(deploys::WATCHED_SHOWN).unwrap_or(now);
     let watched = crate::github::worker::verifications(&c, Some(&service), since).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "cannot read the watched deploys");
         Vec::new()

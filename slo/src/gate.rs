@@ -50,8 +50,20 @@ pub async fn judge(
     now: Timestamp,
 ) -> Result<StoredDecision, GateError> {
     let decision = evaluate(c, deploy, now).await?;
+    Ok(record(c, deploy, &decision, origin, delivery, now).await?)
+}
+
+/// Stores `decision` on `deploy` (a hold has nothing to deliver yet).
+pub async fn record(
+    c: &Controller,
+    deploy: &Deploy,
+    decision: &Decision,
+    origin: Origin,
+    delivery: Delivery,
+    now: Timestamp,
+) -> Result<StoredDecision, sqlx::Error> {
     let delivery = if decision.verdict == Verdict::Hold { Delivery::None } else { delivery };
-    Ok(store::insert(c.db(), deploy, &decision, origin, delivery, now).await?)
+    store::insert(c.db(), deploy, decision, origin, delivery, now).await
 }
 
 /// The decision for `deploy` at `now`, not stored.
@@ -80,9 +92,5 @@ pub async fn evaluate(c: &Controller, deploy: &Deploy, now: Timestamp) -> Result
 
 /// The dashboard link of a service's decisions, from the controller's external URL.
 pub fn dashboard_link(c: &Controller, service: &str) -> String {
-    format!(
-        "{}/deploys/{}",
-        c.config().external_url.trim_end_matches('/'),
-        crate::dashboard::html::path_segment(service)
-    )
+    format!("{}{}", c.config().external_url.trim_end_matches('/'), crate::dashboard::html::deploys_href(service))
 }

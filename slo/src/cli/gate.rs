@@ -134,9 +134,9 @@ pub fn run(args: &GateArgs) -> ExitCode {
             continue;
         }
         let link = format!(
-            "{}/deploys/{}",
+            "{}{}",
             args.controller.trim_end_matches('/'),
-            crate::dashboard::html::path_segment(&deploy.service)
+            crate::dashboard::html::deploys_href(&deploy.service)
         );
         let text = comment(&decision, &deploy, Some(&link));
         println!("{text}");

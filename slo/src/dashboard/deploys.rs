@@ -14,6 +14,8 @@ use crate::github::worker::Verification;
 
 /// At most this many decisions on the page (the API lists them all).
 pub(super) const DECISIONS_SHOWN: i64 = 100;
+/// Watched deploys started this long ago or less.
+pub(super) const WATCHED_SHOWN: jiff::SignedDuration = jiff::SignedDuration::from_hours(24 * 30);
 
 /// The page's body for `service`.
 pub(super) fn render(service: &str, decisions: &[StoredDecision], watched: &[Verification], now: Timestamp) -> String {

@@ -52,6 +52,11 @@ pub fn journey_href(service: &str, journey: &str) -> String {
     format!("/journeys/{}/{}", path_segment(service), path_segment(journey))
 }
 
+/// The deploys page's address (the gate's decisions for `service`).
+pub fn deploys_href(service: &str) -> String {
+    format!("/deploys/{}", path_segment(service))
+}
+
 /// An element id for an SLO section (ids are spec names: lowercase words, digits, `-`).
 pub fn slo_anchor(slo: &str) -> String {
     format!("slo-{}", path_segment(slo))
@@ -207,10 +212,13 @@ pub fn which_service(slo: &str, candidates: &[(&crate::spec::Spec, &crate::spec:
     body
 }
 
-/// The body of the page shown when the history cannot be read.
-pub fn history_unavailable() -> &'static str {
-    "<h2>The history cannot be read right now</h2><p>The controller's database did not answer; \
-     the error is in the controller's log. This page reloads itself.</p>"
+/// The body of the page shown when `what` (the history, the decisions) cannot be read.
+pub fn unavailable(what: &str) -> String {
+    format!(
+        "<h2>The {} cannot be read right now</h2><p>The controller's database did not answer; \
+         the error is in the controller's log. This page reloads itself.</p>",
+        Esc(what)
+    )
 }
 
 #[cfg(test)]

@@ -61,8 +61,8 @@ pub(super) fn render(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<p><a href=\"/\">← all SLOs</a> · <a href=\"/deploys/{}\">deploys of {}</a></p><h2 class=\"journey-title\">{} / {} ",
-        Esc(&super::html::path_segment(&spec.service)),
+        "<p><a href=\"/\">← all SLOs</a> · <a href=\"{}\">deploys of {}</a></p><h2 class=\"journey-title\">{} / {} ",
+        Esc(&super::html::deploys_href(&spec.service)),
         Esc(&spec.service),
         Esc(&spec.service),
         Esc(&j.name)

@@ -235,9 +235,9 @@ fn services_summary(out: &mut String, rows: &[Row<'_>]) {
             .collect();
         let _ = write!(
             out,
-            "{}</td><td><a href=\"/deploys/{}\">gate decisions</a></td></tr>",
+            "{}</td><td><a href=\"{}\">gate decisions</a></td></tr>",
             counts.join(", "),
-            Esc(&super::html::path_segment(service))
+            Esc(&super::html::deploys_href(service))
         );
     }
     out.push_str("</tbody></table>");

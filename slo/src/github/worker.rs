@@ -207,22 +207,31 @@ async fn protection_rule(
     if review_state(c, &key).await?.as_deref() == Some("sent") {
         return Ok(Outcome::Ignored(format!("run {key} is already reviewed")));
     }
-    let trailers = match &config.client {
-        Some(client) if has_exceptions(c, &service) => {
-            commit_trailers(client, p.installation.id, &p.repository.full_name, &sha).await
-        }
-        _ => Vec::new(),
-    };
-    let deploy = Deploy {
+    let mut deploy = Deploy {
         service,
         environment: p.environment.clone(),
         sha,
         git_ref: p.git_ref().map(str::to_owned),
         labels: p.labels(),
-        trailers,
+        trailers: Vec::new(),
     };
-    let d = match crate::gate::judge(c, &deploy, Origin::ProtectionRule, Delivery::Pending, now).await {
-        Ok(d) => d,
+    let mut decision = crate::gate::evaluate(c, &deploy, now).await;
+    // The payload has no commit message: the commit is read only when its `Kura-Exception:`
+    // trailer could lift a rejection, so an approval costs no extra call to GitHub.
+    if let (Some(client), Ok(d)) = (&config.client, &decision)
+        && d.would_have == Verdict::Reject
+        && d.exception.is_none()
+        && has_exceptions(c, &deploy.service)
+    {
+        deploy.trailers = commit_trailers(client, p.installation.id, &p.repository.full_name, &deploy.sha).await;
+        if !deploy.trailers.is_empty() {
+            decision = crate::gate::evaluate(c, &deploy, now).await;
+        }
+    }
+    let d = match decision {
+        Ok(decision) => {
+            crate::gate::record(c, &deploy, &decision, Origin::ProtectionRule, Delivery::Pending, now).await?
+        }
         Err(crate::gate::GateError::Database(e)) => return Err(e),
         Err(e) => return Ok(Outcome::Failed(e.to_string())),
     };

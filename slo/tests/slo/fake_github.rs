@@ -175,10 +175,28 @@ async fn handle(
         return response;
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    if method == Method::GET {
-        if !inner.lock().expect("fake").tokens.contains(&token) {
+    if let (&Method::POST, ["app", "installations", id, "access_tokens"]) = (&method, segments.as_slice()) {
+        if !is_app_jwt(&token) {
             return message(StatusCode::UNAUTHORIZED, "Bad credentials");
         }
+        let issued = format!("ghs_fake{id}{}", inner.lock().expect("fake").tokens.len());
+        inner.lock().expect("fake").tokens.push(issued.clone());
+        let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        return (
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "token": issued,
+                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "permissions": {"deployments": "write", "statuses": "write", "checks": "write", "actions": "write", "contents": "read"},
+                "repository_selection": "all",
+            })),
+        )
+            .into_response();
+    }
+    if !inner.lock().expect("fake").tokens.contains(&token) {
+        return message(StatusCode::UNAUTHORIZED, "Bad credentials");
+    }
+    if method == Method::GET {
         return match segments.as_slice() {
             ["repos", _, _, "commits", sha] if sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()) => {
                 let text = inner.lock().expect("fake").commits.get(*sha).cloned();
@@ -198,27 +216,6 @@ async fn handle(
     }
     if method != Method::POST {
         return message(StatusCode::NOT_FOUND, "Not Found");
-    }
-    if let ["app", "installations", id, "access_tokens"] = segments.as_slice() {
-        if !is_app_jwt(&token) {
-            return message(StatusCode::UNAUTHORIZED, "Bad credentials");
-        }
-        let issued = format!("ghs_fake{id}{}", inner.lock().expect("fake").tokens.len());
-        inner.lock().expect("fake").tokens.push(issued.clone());
-        let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
-        return (
-            StatusCode::CREATED,
-            axum::Json(json!({
-                "token": issued,
-                "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                "permissions": {"deployments": "write", "statuses": "write", "checks": "write", "actions": "write"},
-                "repository_selection": "all",
-            })),
-        )
-            .into_response();
-    }
-    if !inner.lock().expect("fake").tokens.contains(&token) {
-        return message(StatusCode::UNAUTHORIZED, "Bad credentials");
     }
     match segments.as_slice() {
         ["repos", _, _, "actions", "runs", _, "deployment_protection_rule"] => {

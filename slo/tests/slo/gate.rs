@@ -258,6 +258,7 @@ async fn a_healthy_budget_approves_the_protection_rule_with_an_explanatory_comme
     assert!(review.authorization.as_deref().is_some_and(|a| a.contains("ghs_fake77")), "an installation token");
     assert_eq!(gate.fake.calls("/app/installations/77/access_tokens").len(), 0, "token exchanges are not API calls");
     assert!(gate.fake.received().iter().any(|r| r.path == "/app/installations/77/access_tokens"));
+    assert!(gate.fake.calls("/commits/").is_empty(), "an approval reads no commit from GitHub");
     let stored = gate.newest_once_delivery_is("delivered").await;
     assert_eq!(stored["verdict"], "approve");
 }
@@ -330,7 +331,7 @@ async fn a_kura_exception_trailer_on_the_deployed_commit_lifts_a_protection_rule
     assert_eq!(second.body["state"], "approved");
     assert!(second.body["comment"].as_str().expect("comment").contains("exception `hotfix`"));
     let commit_reads = gate.fake.calls(&format!("/repos/kura-dev/shop/commits/{SHA}"));
-    assert_eq!(commit_reads.len(), 2, "the commit is read once per protection rule");
+    assert_eq!(commit_reads.len(), 2, "the commit is read once per rejected protection rule");
     assert!(
         commit_reads
             .iter()
@@ -437,33 +438,50 @@ async fn a_redelivery_never_causes_a_second_review_call_on_postgres() {
     a_redelivery_never_causes_a_second_review_call(Backend::Postgres).await;
 }
 
-async fn a_webhook_accepted_before_a_crash_is_decided_after_the_restart_once(backend: Backend) {
-    let db = TestDb::new(backend).await;
-    let dir = SpecDir::new(SPEC);
-    let fake = FakeGithub::start().await;
-    // The controller that accepts the webhook dies before its worker runs: only its public
-    // router is served, and then dropped.
+/// Serves only the public router of a controller over `db` (no worker), has it accept a
+/// protection rule for `run` as delivery `delivery`, and stops serving: a crash between
+/// accepting a webhook and deciding it. Returns that controller, for a look at its database.
+async fn accepted_by_a_controller_that_dies(
+    db: &TestDb,
+    dir: &SpecDir,
+    fake: &FakeGithub,
+    delivery: &str,
+    run: u64,
+) -> Arc<Controller> {
     let first = Setup::new(vec![dir.file()]).build(db.open().await);
     record(&first, Budget::Healthy).await;
-    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
+    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(fake).await)) };
     let router = slo::server::public_router(Arc::clone(&first), &config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
     let (status, _) =
-        send(&base, "deployment_protection_rule", "d-12", &protection_rule(1012, "production", &[])).await;
+        send(&base, "deployment_protection_rule", delivery, &protection_rule(run, "production", &[])).await;
     server.abort();
     assert_eq!(status, 202);
+    first
+}
+
+/// A controller over `db` with its worker running and a healthy budget recorded.
+async fn replica(db: &TestDb, dir: &SpecDir, fake: &FakeGithub) -> Running {
+    let c = Setup::new(vec![dir.file()]).build(db.open().await);
+    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(fake).await)) };
+    let running = start(c, config).await;
+    record(&running.controller, Budget::Healthy).await;
+    running
+}
+
+async fn a_webhook_accepted_before_a_crash_is_decided_after_the_restart_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let dir = SpecDir::new(SPEC);
+    let fake = FakeGithub::start().await;
+    accepted_by_a_controller_that_dies(&db, &dir, &fake, "d-12", 1012).await;
     assert!(fake.reviews().is_empty(), "nothing decided before the crash");
 
     // Two replicas come back (a restart and a second one): the delivery is decided once.
     let mut replicas = Vec::new();
     for _ in 0..2 {
-        let c = Setup::new(vec![dir.file()]).build(db.open().await);
-        let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
-        let running = start(c, config).await;
-        record(&running.controller, Budget::Healthy).await;
-        replicas.push(running);
+        replicas.push(replica(&db, &dir, &fake).await);
     }
     wait_for_reviews(&fake, 1).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -487,16 +505,7 @@ async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_leas
     let dir = SpecDir::new(SPEC);
     let fake = FakeGithub::start().await;
     // The webhook is accepted by a controller whose worker never runs...
-    let first = Setup::new(vec![dir.file()]).build(db.open().await);
-    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
-    let router = slo::server::public_router(Arc::clone(&first), &config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let (status, _) =
-        send(&base, "deployment_protection_rule", "d-13", &protection_rule(1013, "production", &[])).await;
-    server.abort();
-    assert_eq!(status, 202);
+    let first = accepted_by_a_controller_that_dies(&db, &dir, &fake, "d-13", 1013).await;
     // ...and another worker took it, claimed the run's review and died before GitHub answered:
     // the review is left `sending`, the delivery's lease has run out.
     let now = Timestamp::now().as_millisecond();
@@ -514,10 +523,7 @@ async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_leas
         .await
         .expect("the dead worker's lease");
 
-    let c = Setup::new(vec![dir.file()]).build(db.open().await);
-    let config = ApiConfig { api_token: None, github: Some(Arc::new(github_config(&fake).await)) };
-    let running = start(c, config).await;
-    record(&running.controller, Budget::Healthy).await;
+    let running = replica(&db, &dir, &fake).await;
     wait_for_reviews(&fake, 1).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
 
