@@ -22,9 +22,14 @@ pub mod store;
 pub use decide::{Decision, Deploy, Finding, Inputs, Reason, ReasonCode, Sha, Verdict, decide};
 pub use overrides::Override;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use jiff::Timestamp;
 
-use crate::controller::Controller;
+use crate::controller::{Controller, Current};
+use crate::maintenance::Window;
+use crate::spec::Specs;
 use store::{Delivery, Origin, StoredDecision};
 
 /// Why the gate could not decide.
@@ -63,31 +68,71 @@ pub async fn record(
     now: Timestamp,
 ) -> Result<StoredDecision, sqlx::Error> {
     let delivery = if decision.verdict == Verdict::Hold { Delivery::None } else { delivery };
-    store::insert(c.db(), deploy, decision, origin, delivery, now).await
+    let mut conn = c.db().writer().acquire().await?;
+    store::insert(&mut conn, deploy, decision, origin, delivery, now).await
 }
 
 /// The decision for `deploy` at `now`, not stored.
 pub async fn evaluate(c: &Controller, deploy: &Deploy, now: Timestamp) -> Result<Decision, GateError> {
-    let specs = c.specs();
-    let spec = specs
-        .iter()
-        .find(|s| s.service == deploy.service)
-        .ok_or_else(|| GateError::UnknownService(deploy.service.clone()))?;
-    let mut windows: Vec<crate::maintenance::Window> = crate::maintenance::spec_windows(spec, now);
-    windows.extend(c.service_windows().iter().cloned());
-    windows.extend(crate::maintenance::list(c.db(), now).await?);
-    let overrides = overrides::active(c.db(), &deploy.service, now).await?;
-    let first_seen = store::first_seen(c.db(), deploy).await?.unwrap_or(now);
-    let current = c.current();
-    Ok(decide(&Inputs {
-        spec,
-        evaluations: &current,
-        maintenance: &windows,
-        overrides: &overrides,
-        deploy,
-        now,
-        first_seen,
-    }))
+    Context::load(c, &[deploy], now).await?.decide(deploy, now)
+}
+
+/// What decisions read besides the deploy itself -- specs, current evaluations, maintenance
+/// windows, overrides, when each deploy was first asked about -- read once, so that every
+/// decision of a worker pass shares one set of reads instead of repeating them per deploy.
+#[derive(Debug)]
+pub struct Context {
+    specs: Arc<Specs>,
+    current: Arc<Current>,
+    /// Windows stored and given with `--maintenance` (each spec's own are added per decision).
+    windows: Vec<Window>,
+    overrides: HashMap<String, Vec<Override>>,
+    first_seen: HashMap<(String, String, Sha), Option<Timestamp>>,
+}
+
+impl Context {
+    /// Reads what deciding `deploys` at `now` needs: overrides once per service, first-seen
+    /// once per (service, environment, sha).
+    pub async fn load(c: &Controller, deploys: &[&Deploy], now: Timestamp) -> Result<Context, sqlx::Error> {
+        let mut windows: Vec<Window> = c.service_windows().iter().cloned().collect();
+        windows.extend(crate::maintenance::list(c.db(), now).await?);
+        let mut overrides = HashMap::new();
+        let mut first_seen = HashMap::new();
+        for deploy in deploys {
+            if !overrides.contains_key(&deploy.service) {
+                overrides.insert(deploy.service.clone(), overrides::active(c.db(), &deploy.service, now).await?);
+            }
+            let key = (deploy.service.clone(), deploy.environment.clone(), deploy.sha.clone());
+            if let std::collections::hash_map::Entry::Vacant(entry) = first_seen.entry(key) {
+                entry.insert(store::first_seen(c.db(), deploy).await?);
+            }
+        }
+        Ok(Context { specs: c.specs(), current: c.current(), windows, overrides, first_seen })
+    }
+
+    /// The decision for `deploy` at `now`: the same as [`evaluate`] gives, for a deploy this
+    /// context was loaded for.
+    pub fn decide(&self, deploy: &Deploy, now: Timestamp) -> Result<Decision, GateError> {
+        let spec = self
+            .specs
+            .iter()
+            .find(|s| s.service == deploy.service)
+            .ok_or_else(|| GateError::UnknownService(deploy.service.clone()))?;
+        let mut windows = crate::maintenance::spec_windows(spec, now);
+        windows.extend(self.windows.iter().cloned());
+        let key = (deploy.service.clone(), deploy.environment.clone(), deploy.sha.clone());
+        let first_seen = self.first_seen.get(&key).copied().flatten().unwrap_or(now);
+        let no_overrides = Vec::new();
+        Ok(decide(&Inputs {
+            spec,
+            evaluations: &self.current,
+            maintenance: &windows,
+            overrides: self.overrides.get(&deploy.service).unwrap_or(&no_overrides),
+            deploy,
+            now,
+            first_seen,
+        }))
+    }
 }
 
 /// The dashboard link of a service's decisions, from the controller's external URL.

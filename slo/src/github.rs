@@ -4,11 +4,13 @@
 //!   (`X-Hub-Signature-256`, HMAC-SHA256 of the raw body, constant-time), the delivery stored
 //!   under its `X-GitHub-Delivery` id (a redelivery is a no-op) before the 202.
 //! * [`worker`] -- works off stored deliveries, durably: a delivery accepted before a crash is
-//!   decided after the restart, once. `deployment_protection_rule` (`requested`): decide
-//!   ([`crate::gate::judge`]) and review through the payload's `deployment_callback_url`, or,
-//!   while held, post status reports and decide again until the hold deadline. `push`: a
-//!   commit status and a check run `slo-gate` on the head commit, for repositories without
-//!   environments. `deployment_status` (`success`): post-deploy verification.
+//!   decided after the restart, once. `push`: a commit status and a check run `slo-gate` on
+//!   the head commit, for repositories without environments. `deployment_status`
+//!   (`success`): post-deploy verification.
+//! * [`protection`] -- `deployment_protection_rule` (`requested`), a pass at a time: decide
+//!   (the same [`crate::gate::decide`] every path uses) and review through the payload's
+//!   `deployment_callback_url`, or, while held, post status reports and decide again until the
+//!   hold deadline.
 //! * [`client`] -- the REST calls, through octocrab (App JWT → installation tokens, cached and
 //!   refreshed by octocrab), with the controller's own retry policy: 5xx, rate limits
 //!   (`Retry-After`, `x-ratelimit-remaining: 0`) and timeouts are retried with backoff; a
@@ -19,6 +21,7 @@
 
 pub mod client;
 pub mod payload;
+pub mod protection;
 pub mod verify;
 pub mod webhook;
 pub mod worker;

@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use platform::Db;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -112,15 +113,21 @@ impl StoredDecision {
     }
 }
 
-/// What `inputs` keeps: the deploy and the findings.
+/// What `inputs` keeps: the deploy, and for a decision stored before `slo_gate_findings`
+/// existed, the findings.
 #[derive(Debug, Serialize, Deserialize)]
 struct Stored {
     deploy: Deploy,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     slos: Vec<Finding>,
 }
 
-const COLUMNS: &str = "slo_gate_decision_id, service, environment, sha, git_ref, origin, verdict, would_have, shadow, \
-                       exception, slo_gate_override_id, reasons, inputs, delivery, delivery_error, created_at";
+/// A decision's columns, with its shared findings (`findings`) when it has them.
+const COLUMNS: &str = "d.slo_gate_decision_id, d.service, d.environment, d.sha, d.git_ref, d.origin, d.verdict, \
+                       d.would_have, d.shadow, d.exception, d.slo_gate_override_id, d.reasons, d.inputs, d.delivery, \
+                       d.delivery_error, d.created_at, f.slos as findings";
+
+const FROM: &str = "slo_gate_decision d left join slo_gate_findings f on f.digest = d.findings_digest";
 
 fn decode<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, sqlx::Error> {
     serde_json::from_str(text).map_err(|e| sqlx::Error::Decode(e.into()))
@@ -132,6 +139,10 @@ fn from_row(row: &AnyRow) -> Result<StoredDecision, sqlx::Error> {
         Verdict::parse(&s).ok_or_else(|| sqlx::Error::Decode(format!("verdict `{s}`").into()))
     };
     let inputs: Stored = decode(&row.try_get::<String, _>("inputs")?)?;
+    let slos = match row.try_get::<Option<String>, _>("findings")? {
+        Some(findings) => decode(&findings)?,
+        None => inputs.slos,
+    };
     Ok(StoredDecision {
         id: row.try_get("slo_gate_decision_id")?,
         service: row.try_get("service")?,
@@ -145,7 +156,7 @@ fn from_row(row: &AnyRow) -> Result<StoredDecision, sqlx::Error> {
         exception: row.try_get("exception")?,
         override_id: row.try_get("slo_gate_override_id")?,
         reasons: decode(&row.try_get::<String, _>("reasons")?)?,
-        slos: inputs.slos,
+        slos,
         labels: inputs.deploy.labels,
         delivery: Delivery::parse(&row.try_get::<String, _>("delivery")?),
         delivery_error: row.try_get("delivery_error")?,
@@ -154,10 +165,12 @@ fn from_row(row: &AnyRow) -> Result<StoredDecision, sqlx::Error> {
     })
 }
 
-/// Stores a decision.
+/// Stores a decision (on `conn`: the writer, or a transaction that stores several). Its
+/// findings are stored once per distinct content (`slo_gate_findings`), so the decisions of
+/// one evaluation share one copy.
 #[tracing::instrument(skip_all, fields(service = %deploy.service, environment = %deploy.environment, verdict = %d.verdict))]
 pub async fn insert(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     deploy: &Deploy,
     d: &Decision,
     origin: Origin,
@@ -166,12 +179,19 @@ pub async fn insert(
 ) -> Result<StoredDecision, sqlx::Error> {
     let encode = |e: serde_json::Error| sqlx::Error::Encode(e.into());
     let reasons = serde_json::to_string(&d.reasons).map_err(encode)?;
-    let inputs = serde_json::to_string(&Stored { deploy: deploy.clone(), slos: d.slos.clone() }).map_err(encode)?;
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+    let inputs = serde_json::to_string(&Stored { deploy: deploy.clone(), slos: Vec::new() }).map_err(encode)?;
+    let findings = serde_json::to_string(&d.slos).map_err(encode)?;
+    let digest = platform::signature::hex(&Sha256::digest(findings.as_bytes()));
+    sqlx::query("insert into slo_gate_findings (digest, slos) values ($1, $2) on conflict (digest) do nothing")
+        .bind(digest.as_str())
+        .bind(findings)
+        .execute(&mut *conn)
+        .await?;
+    let row = sqlx::query(
         "insert into slo_gate_decision (service, environment, sha, git_ref, origin, verdict, would_have, shadow, exception, \
-         slo_gate_override_id, reasons, inputs, delivery, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) returning {COLUMNS}"
-    )))
+         slo_gate_override_id, reasons, inputs, findings_digest, delivery, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) returning slo_gate_decision_id",
+    )
     .bind(&deploy.service)
     .bind(&deploy.environment)
     .bind(deploy.sha.as_str())
@@ -184,16 +204,35 @@ pub async fn insert(
     .bind(d.override_id)
     .bind(reasons)
     .bind(inputs)
+    .bind(digest)
     .bind(delivery.as_str())
     .bind(now.as_millisecond())
-    .fetch_one(db.writer())
+    .fetch_one(conn)
     .await?;
-    from_row(&row)
+    Ok(StoredDecision {
+        id: row.try_get("slo_gate_decision_id")?,
+        service: deploy.service.clone(),
+        environment: deploy.environment.clone(),
+        sha: deploy.sha.as_str().to_owned(),
+        git_ref: deploy.git_ref.clone(),
+        origin,
+        verdict: d.verdict,
+        would_have: d.would_have,
+        shadow: d.shadow,
+        exception: d.exception.clone(),
+        override_id: d.override_id,
+        reasons: d.reasons.clone(),
+        slos: d.slos.clone(),
+        labels: deploy.labels.clone(),
+        delivery,
+        delivery_error: None,
+        created_at: Timestamp::from_millisecond(now.as_millisecond()).map_err(|e| sqlx::Error::Decode(e.into()))?,
+    })
 }
 
 /// Records how a decision's delivery to GitHub went.
 pub async fn set_delivery(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     id: i64,
     delivery: Delivery,
     error: Option<&str>,
@@ -204,7 +243,7 @@ pub async fn set_delivery(
         .bind(error)
         .bind(now.as_millisecond())
         .bind(id)
-        .execute(db.writer())
+        .execute(conn)
         .await?;
     Ok(())
 }
@@ -239,9 +278,9 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<StoredDeci
     // A sha given abbreviated matches the full one stored.
     let sha = filter.sha.as_ref().map(|s| format!("{}%", s.as_str()));
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from slo_gate_decision \
-         where ($1 is null or service = $1) and ($2 is null or environment = $2) and ($3 is null or sha like $3) \
-         and created_at >= $4 order by slo_gate_decision_id desc limit $5"
+        "select {COLUMNS} from {FROM} \
+         where ($1 is null or d.service = $1) and ($2 is null or d.environment = $2) and ($3 is null or d.sha like $3) \
+         and d.created_at >= $4 order by d.slo_gate_decision_id desc limit $5"
     )))
     .bind(filter.service.as_deref())
     .bind(filter.environment.as_deref())
@@ -254,11 +293,10 @@ pub async fn list(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<StoredDeci
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<StoredDecision>, sqlx::Error> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from slo_gate_decision where slo_gate_decision_id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(db.writer())
-    .await?;
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(format!("select {COLUMNS} from {FROM} where d.slo_gate_decision_id = $1")))
+            .bind(id)
+            .fetch_optional(db.writer())
+            .await?;
     row.as_ref().map(from_row).transpose()
 }

@@ -83,7 +83,7 @@ pub struct Answer {
 pub struct GithubClient {
     app: Octocrab,
     api_url: String,
-    installations: Arc<Mutex<HashMap<u64, Octocrab>>>,
+    installations: Arc<Mutex<HashMap<u64, Installation>>>,
     retry: RetryPolicy,
 }
 
@@ -94,6 +94,15 @@ impl std::fmt::Debug for GithubClient {
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
+}
+
+/// One installation's octocrab and the lock that lets one call at a time fetch its token.
+/// Shared, not cloned: a cloned octocrab takes a copy of the token cache, so a token fetched
+/// through a clone would never be seen by the next call.
+#[derive(Clone)]
+struct Installation {
+    crab: Arc<Octocrab>,
+    token: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -137,15 +146,30 @@ impl GithubClient {
         &self.api_url
     }
 
-    fn installation(&self, id: u64) -> Result<Octocrab, GithubError> {
+    fn installation(&self, id: u64) -> Result<Installation, GithubError> {
         // Nothing that can panic runs under this lock: a poisoned map is still a good map.
         let mut map = self.installations.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(c) = map.get(&id) {
-            return Ok(c.clone());
+        if let Some(i) = map.get(&id) {
+            return Ok(i.clone());
         }
-        let c = self.app.installation(InstallationId(id)).map_err(|e| GithubError::Config(e.to_string()))?;
-        map.insert(id, c.clone());
-        Ok(c)
+        let crab = self.app.installation(InstallationId(id)).map_err(|e| GithubError::Config(e.to_string()))?;
+        let i = Installation { crab: Arc::new(crab), token: Arc::new(tokio::sync::Mutex::new(())) };
+        map.insert(id, i.clone());
+        Ok(i)
+    }
+
+    /// The installation's octocrab, its token fetched first when none is cached. octocrab asks
+    /// for a token in every call that finds none, so a burst of calls on a cold or expiring
+    /// token would each sign an App JWT (RS256, milliseconds of CPU) and each ask GitHub: one
+    /// call at a time fetches it here, and the others find it cached. A failed fetch is left
+    /// to the call, which asks again and reports the error under the retry policy.
+    async fn ready(&self, id: u64) -> Result<Arc<Octocrab>, GithubError> {
+        let installation = self.installation(id)?;
+        let _one = installation.token.lock().await;
+        if let Err(e) = installation.crab.installation_token().await {
+            tracing::debug!(error = %e, installation = id, "installation token not fetched ahead of the call");
+        }
+        Ok(installation.crab)
     }
 
     /// `GET path` as installation `installation`, retried per the policy.
@@ -165,7 +189,7 @@ impl GithubClient {
 
     #[tracing::instrument(skip_all, fields(path, installation))]
     async fn call(&self, method: Method, installation: u64, path: &str, body: &Value) -> Result<Answer, GithubError> {
-        let crab = self.installation(installation)?;
+        let crab = self.ready(installation).await?;
         // octocrab joins the base URL's path (`/api/v3`) and this one.
         let uri = path;
         let mut last = String::new();

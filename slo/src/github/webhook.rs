@@ -10,6 +10,10 @@
 //!   202 `{"status": "accepted"}`, or `{"status": "duplicate"}` for a redelivery, which
 //!   changes nothing. The work happens after the answer ([`super::worker`]), so GitHub's
 //!   10-second acknowledgement limit is never at risk.
+//!
+//! Deliveries are stored by one task, in **group commits**: whatever arrived while the last
+//! commit was running is stored by the next one, in one transaction. A burst of deploys costs a
+//! handful of fsyncs instead of one per delivery, and no delivery is answered before its commit.
 
 use std::sync::Arc;
 
@@ -22,6 +26,7 @@ use axum::routing::post;
 use jiff::Timestamp;
 use platform::{Problem, ProblemType};
 use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
 
 use super::GithubConfig;
 use super::verify::signature_matches;
@@ -30,15 +35,58 @@ use crate::controller::Controller;
 /// The events the worker acts on.
 pub const EVENTS: [&str; 3] = ["deployment_protection_rule", "deployment_status", "push"];
 
+/// At most this many deliveries share a commit.
+const MAX_BATCH: usize = 256;
+
 #[derive(Debug, Clone)]
 struct Hook {
-    controller: Arc<Controller>,
     config: Arc<GithubConfig>,
+    inbox: mpsc::Sender<Arrival>,
 }
 
-/// The webhook route, to be merged into the public router.
+/// A delivery waiting for its commit, and where to say whether it was new.
+#[derive(Debug)]
+struct Arrival {
+    delivery: Delivery,
+    stored: oneshot::Sender<Result<bool, String>>,
+}
+
+/// A delivery as stored in `slo_github_delivery`.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: String,
+    pub event: String,
+    pub payload: String,
+    pub received_at: Timestamp,
+}
+
+/// The webhook route, to be merged into the public router. Its storing task runs until the
+/// router is dropped.
 pub fn router(controller: Arc<Controller>, config: Arc<GithubConfig>) -> Router {
-    Router::new().route("/webhooks/github", post(receive)).with_state(Hook { controller, config })
+    let (inbox, arrivals) = mpsc::channel(4 * MAX_BATCH);
+    tokio::spawn(keep(controller, arrivals));
+    Router::new().route("/webhooks/github", post(receive)).with_state(Hook { config, inbox })
+}
+
+/// Stores arrivals in group commits until every sender is gone.
+async fn keep(c: Arc<Controller>, mut arrivals: mpsc::Receiver<Arrival>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while arrivals.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let deliveries: Vec<Delivery> = batch.iter().map(|a| a.delivery.clone()).collect();
+        match store(&c, &deliveries).await {
+            Ok(fresh) => {
+                for (arrival, fresh) in batch.drain(..).zip(fresh) {
+                    let _ = arrival.stored.send(Ok(fresh));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for arrival in batch.drain(..) {
+                    let _ = arrival.stored.send(Err(message.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// Whether a delivery of `event` with this body is one the worker acts on.
@@ -78,8 +126,18 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> R
         tracing::debug!("webhook ignored");
         return (StatusCode::ACCEPTED, axum::Json(json!({"status": "ignored"}))).into_response();
     }
-    let text = String::from_utf8_lossy(&body);
-    match store(&hook.controller, delivery, event, &text, Timestamp::now()).await {
+    let (stored, answer) = oneshot::channel();
+    let delivery = Delivery {
+        id: delivery.to_owned(),
+        event: event.to_owned(),
+        payload: String::from_utf8_lossy(&body).into_owned(),
+        received_at: Timestamp::now(),
+    };
+    let outcome = match hook.inbox.send(Arrival { delivery, stored }).await {
+        Ok(()) => answer.await.unwrap_or_else(|_| Err("the delivery store stopped".into())),
+        Err(_) => Err("the delivery store stopped".into()),
+    };
+    match outcome {
         Ok(true) => {
             hook.config.wake.notify_one();
             tracing::info!("webhook accepted");
@@ -92,28 +150,30 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> R
         Err(e) => {
             tracing::error!(error = %e, "cannot store a webhook delivery");
             // GitHub redelivers on request; a 5xx tells whoever looks that it was not kept.
-            Problem::internal(e.to_string()).into_response()
+            Problem::internal(e).into_response()
         }
     }
 }
 
-/// Stores a delivery once; `false` when its id is already there.
-pub async fn store(
-    c: &Controller,
-    delivery: &str,
-    event: &str,
-    payload: &str,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "insert into slo_github_delivery (delivery_id, event, payload, state, attempts, next_attempt_at, status_reports, \
-         received_at, updated_at) values ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) on conflict (delivery_id) do nothing",
-    )
-    .bind(delivery)
-    .bind(event)
-    .bind(payload)
-    .bind(now.as_millisecond())
-    .execute(c.db().writer())
-    .await?;
-    Ok(done.rows_affected() == 1)
+/// Stores `deliveries` in one transaction, each once; for each, `false` when its id was
+/// already there (a redelivery, or the same id twice in the batch).
+pub async fn store(c: &Controller, deliveries: &[Delivery]) -> Result<Vec<bool>, sqlx::Error> {
+    let mut tx = c.db().writer().begin().await?;
+    let mut fresh = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        let done = sqlx::query(
+            "insert into slo_github_delivery (delivery_id, event, payload, state, attempts, next_attempt_at, \
+             status_reports, received_at, updated_at) values ($1, $2, $3, 'pending', 0, $4, 0, $4, $4) \
+             on conflict (delivery_id) do nothing",
+        )
+        .bind(d.id.as_str())
+        .bind(d.event.as_str())
+        .bind(d.payload.as_str())
+        .bind(d.received_at.as_millisecond())
+        .execute(&mut *tx)
+        .await?;
+        fresh.push(done.rows_affected() == 1);
+    }
+    tx.commit().await?;
+    Ok(fresh)
 }

@@ -7,15 +7,8 @@
 //! `ignored`, `failed` (the error kept), or `pending` again at a later time (a hold, or GitHub
 //! unavailable).
 //!
-//! **Exactly one review.** A protection rule's review is keyed by its run and environment
-//! (`slo_github_review`); the key is claimed before the call and marked `sent` after GitHub's
-//! 204. A redelivery (same delivery id) is never stored twice; a re-run or another delivery for
-//! the same run finds the key `sent` and stops. Only a call whose outcome was a 5xx, a rate
-//! limit or a transport error is ever repeated.
-//!
-//! **Holds.** While the gate holds, the worker posts a status report (GitHub keeps at most 10
-//! per deployment, so at most 10 are sent) and decides again every `hold_recheck`, until the
-//! data comes back or the policy's hold deadline turns the hold into a rejection.
+//! **Protection rules** are worked a pass at a time, in two commits however many there are
+//! ([`super::protection`]): exactly one review per run, holds re-decided until their deadline.
 //!
 //! **Post-deploy verification** (`slo_gate_verification`). A `deployment_status` `success` for
 //! a service whose policy has `verification:` starts a watch. If, before `watch_until`, any of
@@ -32,7 +25,7 @@ use serde_json::json;
 use sqlx::Row;
 use tokio::sync::watch;
 
-use super::payload::{DeploymentStatus, ProtectionRule, Push, trailers};
+use super::payload::{DeploymentStatus, Push, trailers};
 use super::{GithubConfig, GithubError};
 use crate::alert::{Event, Notification, outbox};
 use crate::controller::Controller;
@@ -45,8 +38,6 @@ use crate::math::Severity;
 pub const LEASE: SignedDuration = SignedDuration::from_mins(2);
 /// Deliveries claimed per pass, worked concurrently.
 const BATCH: i64 = 128;
-/// GitHub keeps at most this many status reports per deployment.
-pub const MAX_STATUS_REPORTS: i64 = 10;
 /// The commit status context and check run name.
 pub const CHECK_NAME: &str = "slo-gate";
 
@@ -87,54 +78,76 @@ pub async fn run(c: Arc<Controller>, config: Arc<GithubConfig>, mut stop: watch:
     }
 }
 
-/// Claims and works every due delivery (concurrently); returns how many were worked.
-pub async fn work_due(c: &Controller, config: &GithubConfig, now: Timestamp) -> Result<usize, sqlx::Error> {
-    let rows = sqlx::query(
-        "select delivery_id from slo_github_delivery where state = 'pending' and next_attempt_at <= $1 \
-         order by received_at limit $2",
-    )
-    .bind(now.as_millisecond())
-    .bind(BATCH)
-    .fetch_all(c.db().reader())
-    .await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.try_get("delivery_id")).collect::<Result<_, _>>()?;
-    let work = ids.iter().map(|id| work_one(c, config, id, now));
-    let results = futures::future::join_all(work).await;
-    let mut worked = 0;
-    for r in results {
-        worked += usize::from(r?);
-    }
-    Ok(worked)
+/// A delivery claimed for one pass.
+#[derive(Debug)]
+pub(super) struct Claimed {
+    pub id: String,
+    pub event: String,
+    pub payload: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub status_reports: i64,
 }
 
-/// Claims one delivery and works it; `false` when another worker has it.
-async fn work_one(c: &Controller, config: &GithubConfig, id: &str, now: Timestamp) -> Result<bool, sqlx::Error> {
+/// Claims and works every due delivery (concurrently); returns how many were worked.
+pub async fn work_due(c: &Controller, config: &GithubConfig, now: Timestamp) -> Result<usize, sqlx::Error> {
+    let claimed = claim_due(c, now).await?;
+    let (rules, others): (Vec<&Claimed>, Vec<&Claimed>) =
+        claimed.iter().partition(|d| d.event == "deployment_protection_rule");
+    let others = futures::future::join_all(others.into_iter().map(|d| work_one(c, config, d, now)));
+    let (rules, others) = tokio::join!(super::protection::work(c, config, &rules, now), others);
+    rules?;
+    others.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(claimed.len())
+}
+
+/// Claims the due deliveries, oldest first, in one statement: each one's `next_attempt_at`
+/// moves forward by [`LEASE`], so no other worker takes it while this one works it.
+async fn claim_due(c: &Controller, now: Timestamp) -> Result<Vec<Claimed>, sqlx::Error> {
     let lease = now.checked_add(LEASE).unwrap_or(now);
-    // Claimed and read in one statement: the writer is the one connection every delivery waits
-    // for on SQLite.
-    let claimed = sqlx::query(
+    let rows = sqlx::query(
         "update slo_github_delivery set next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
-         where delivery_id = $3 and state = 'pending' and next_attempt_at <= $2 \
-         returning event, payload, attempts, status_reports",
+         where delivery_id in (select delivery_id from slo_github_delivery \
+           where state = 'pending' and next_attempt_at <= $2 order by received_at limit $3) \
+         and state = 'pending' and next_attempt_at <= $2 \
+         returning delivery_id, event, payload, attempts, status_reports",
     )
     .bind(lease.as_millisecond())
     .bind(now.as_millisecond())
-    .bind(id)
-    .fetch_optional(c.db().writer())
+    .bind(BATCH)
+    .fetch_all(c.db().writer())
     .await?;
-    let Some(row) = claimed else {
-        return Ok(false);
-    };
-    let (event, payload): (String, String) = (row.try_get("event")?, row.try_get("payload")?);
-    let attempts: i64 = row.try_get("attempts")?;
-    let reports: i64 = row.try_get("status_reports")?;
-    let outcome = match event.as_str() {
-        "deployment_protection_rule" => protection_rule(c, config, &payload, attempts, reports, now).await?,
-        "push" => push(c, config, &payload, attempts, now).await?,
-        "deployment_status" => deployment_status(c, config, &payload, now).await?,
+    rows.iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("delivery_id")?,
+                event: r.try_get("event")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+                status_reports: r.try_get("status_reports")?,
+            })
+        })
+        .collect()
+}
+
+/// Works one claimed delivery that is not a protection rule, and stores its outcome.
+async fn work_one(c: &Controller, config: &GithubConfig, d: &Claimed, now: Timestamp) -> Result<(), sqlx::Error> {
+    let outcome = match d.event.as_str() {
+        "push" => push(c, config, &d.payload, d.attempts, now).await?,
+        "deployment_status" => deployment_status(c, config, &d.payload, now).await?,
         other => Outcome::Ignored(format!("event `{other}` is not acted on")),
     };
-    tracing::info!(delivery = id, event, outcome = ?outcome, "GitHub delivery worked");
+    finish(&mut *c.db().writer().acquire().await?, d, outcome, now).await
+}
+
+/// Stores what became of a claimed delivery.
+pub(super) async fn finish(
+    conn: &mut sqlx::AnyConnection,
+    d: &Claimed,
+    outcome: Outcome,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    tracing::info!(delivery = d.id, event = d.event, outcome = ?outcome, "GitHub delivery worked");
     let ms = now.as_millisecond();
     let (state, at, decision, reported, error) = match outcome {
         Outcome::Done(d) => ("done", ms, d, false, None),
@@ -155,15 +168,15 @@ async fn work_one(c: &Controller, config: &GithubConfig, id: &str, now: Timestam
     .bind(i64::from(reported))
     .bind(error)
     .bind(ms)
-    .bind(id)
-    .execute(c.db().writer())
+    .bind(&d.id)
+    .execute(conn)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// The wait before retrying a delivery after `attempts` transient failures: 2 s doubling to
 /// 5 minutes, as the alert outbox backs off.
-fn retry_at(now: Timestamp, attempts: i64) -> Timestamp {
+pub(super) fn retry_at(now: Timestamp, attempts: i64) -> Timestamp {
     let secs = 2i64.saturating_pow(u32::try_from(attempts.clamp(1, 9)).unwrap_or(9)).min(300);
     now.checked_add(SignedDuration::from_secs(secs)).unwrap_or(now)
 }
@@ -172,196 +185,10 @@ fn services(c: &Controller) -> Vec<String> {
     c.specs().iter().map(|s| s.service.clone()).collect()
 }
 
-fn service_for(c: &Controller, config: &GithubConfig, repository: &str) -> Option<String> {
+pub(super) fn service_for(c: &Controller, config: &GithubConfig, repository: &str) -> Option<String> {
     let all = services(c);
     let names: Vec<&str> = all.iter().map(String::as_str).collect();
     config.service_for(repository, &names)
-}
-
-async fn protection_rule(
-    c: &Controller,
-    config: &GithubConfig,
-    payload: &str,
-    attempts: i64,
-    reports: i64,
-    now: Timestamp,
-) -> Result<Outcome, sqlx::Error> {
-    let p: ProtectionRule = match serde_json::from_str(payload) {
-        Ok(p) => p,
-        Err(e) => return Ok(Outcome::Failed(format!("not a deployment_protection_rule payload: {e}"))),
-    };
-    let Some(path) = p.callback_path().map(str::to_owned) else {
-        return Ok(Outcome::Failed(format!("callback URL without /repos/: {}", p.deployment_callback_url)));
-    };
-    let Some(service) = service_for(c, config, &p.repository.full_name) else {
-        return Ok(Outcome::Failed(format!(
-            "no service for repository {} (--github-service REPO=SERVICE)",
-            p.repository.full_name
-        )));
-    };
-    let sha = match p.sha().map(Sha::parse) {
-        Some(Ok(sha)) => sha,
-        _ => return Ok(Outcome::Failed("the payload names no commit sha".into())),
-    };
-    let key = format!("{}:{}", p.run_id().unwrap_or(&path), p.environment);
-    if review_state(c, &key).await?.as_deref() == Some("sent") {
-        return Ok(Outcome::Ignored(format!("run {key} is already reviewed")));
-    }
-    let mut deploy = Deploy {
-        service,
-        environment: p.environment.clone(),
-        sha,
-        git_ref: p.git_ref().map(str::to_owned),
-        labels: p.labels(),
-        trailers: Vec::new(),
-    };
-    let mut decision = crate::gate::evaluate(c, &deploy, now).await;
-    // The payload has no commit message: the commit is read only when its `Kura-Exception:`
-    // trailer could lift a rejection, so an approval costs no extra call to GitHub.
-    if let (Some(client), Ok(d)) = (&config.client, &decision)
-        && d.would_have == Verdict::Reject
-        && d.exception.is_none()
-        && has_exceptions(c, &deploy.service)
-    {
-        deploy.trailers = commit_trailers(client, p.installation.id, &p.repository.full_name, &deploy.sha).await;
-        if !deploy.trailers.is_empty() {
-            decision = crate::gate::evaluate(c, &deploy, now).await;
-        }
-    }
-    let d = match decision {
-        Ok(decision) => {
-            crate::gate::record(c, &deploy, &decision, Origin::ProtectionRule, Delivery::Pending, now).await?
-        }
-        Err(crate::gate::GateError::Database(e)) => return Err(e),
-        Err(e) => return Ok(Outcome::Failed(e.to_string())),
-    };
-    let text = comment(&d.decision(), &deploy, Some(&crate::gate::dashboard_link(c, &deploy.service)));
-    let Some(client) = &config.client else {
-        return Ok(Outcome::Done(Some(d.id)));
-    };
-    let installation = p.installation.id;
-    if d.verdict == Verdict::Hold {
-        let report = reports < MAX_STATUS_REPORTS;
-        if report {
-            let body = json!({"environment_name": p.environment, "comment": text});
-            if let Err(e) = client.post(installation, &path, &body).await {
-                tracing::warn!(error = %e, "status report not delivered");
-            }
-        }
-        let at = now.checked_add(SignedDuration::try_from(config.hold_recheck).unwrap_or(SignedDuration::from_mins(1)));
-        return Ok(Outcome::Retry { at: at.unwrap_or(now), decision: Some(d.id), status_report: report, error: None });
-    }
-    if !claim_review(c, &key, d.id, now).await? {
-        set_delivery(c.db(), d.id, Delivery::None, Some("the run was already reviewed"), now).await?;
-        return Ok(Outcome::Ignored(format!("run {key} is already reviewed")));
-    }
-    let state = if d.verdict == Verdict::Approve { "approved" } else { "rejected" };
-    let body = json!({"environment_name": p.environment, "state": state, "comment": text});
-    Ok(match client.post(installation, &path, &body).await {
-        Ok(_) => {
-            set_review(c, &key, "sent", now).await?;
-            set_delivery(c.db(), d.id, Delivery::Delivered, None, now).await?;
-            Outcome::Done(Some(d.id))
-        }
-        Err(e) if e.is_transient() => {
-            set_review(c, &key, "retry", now).await?;
-            set_delivery(c.db(), d.id, Delivery::Pending, Some(&e.to_string()), now).await?;
-            Outcome::Retry {
-                at: retry_at(now, attempts),
-                decision: Some(d.id),
-                status_report: false,
-                error: Some(e.to_string()),
-            }
-        }
-        Err(e) => {
-            set_review(c, &key, "refused", now).await?;
-            let message = refusal(&e);
-            tracing::error!(error = %message, run = %key, "GitHub refused the review");
-            set_delivery(c.db(), d.id, Delivery::Failed, Some(&message), now).await?;
-            Outcome::Failed(message)
-        }
-    })
-}
-
-/// A refusal in words, with the usual cause of a protection-rule refusal spelled out.
-fn refusal(e: &GithubError) -> String {
-    match e {
-        GithubError::Refused { status: 404 | 422, .. } => format!(
-            "{e} (custom deployment protection rules need a public repository or GitHub Enterprise; \
-             the commit status, check run and `slo gate` work on every plan)"
-        ),
-        e => e.to_string(),
-    }
-}
-
-/// The review's state as last committed: a reader's answer may be a moment old, which only
-/// costs a decision that [`claim_review`] then declines to send.
-async fn review_state(c: &Controller, key: &str) -> Result<Option<String>, sqlx::Error> {
-    let row = sqlx::query("select state from slo_github_review where review_key = $1")
-        .bind(key)
-        .fetch_optional(c.db().reader())
-        .await?;
-    row.map(|r| r.try_get("state")).transpose()
-}
-
-/// Claims the review of `key`; `false` when it was sent or refused already. A key left
-/// `sending` or `retry` by a failed or interrupted attempt is taken over.
-async fn claim_review(c: &Controller, key: &str, decision: i64, now: Timestamp) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "insert into slo_github_review (review_key, slo_gate_decision_id, state, created_at, updated_at) \
-         values ($1, $2, 'sending', $3, $3) on conflict (review_key) do nothing",
-    )
-    .bind(key)
-    .bind(decision)
-    .bind(now.as_millisecond())
-    .execute(c.db().writer())
-    .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let taken = sqlx::query(
-        "update slo_github_review set slo_gate_decision_id = $1, state = 'sending', updated_at = $2 \
-         where review_key = $3 and state in ('sending', 'retry')",
-    )
-    .bind(decision)
-    .bind(now.as_millisecond())
-    .bind(key)
-    .execute(c.db().writer())
-    .await?;
-    Ok(taken.rows_affected() == 1)
-}
-
-async fn set_review(c: &Controller, key: &str, state: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-    sqlx::query("update slo_github_review set state = $1, updated_at = $2 where review_key = $3")
-        .bind(state)
-        .bind(now.as_millisecond())
-        .bind(key)
-        .execute(c.db().writer())
-        .await?;
-    Ok(())
-}
-
-/// Whether `service`'s policy lifts rejections for any exception (labels or trailers).
-fn has_exceptions(c: &Controller, service: &str) -> bool {
-    c.specs().iter().any(|s| s.service == service && !s.policy.exceptions.is_empty())
-}
-
-/// The trailers of commit `sha` (`GET /repos/{repo}/commits/{sha}`: a protection rule's payload
-/// names the commit but does not carry its message). A commit GitHub cannot show gives none:
-/// a missing trailer can only keep a rejection, never approve.
-async fn commit_trailers(
-    client: &super::client::GithubClient,
-    installation: u64,
-    repo: &str,
-    sha: &Sha,
-) -> Vec<String> {
-    match client.get(installation, &format!("/repos/{repo}/commits/{}", sha.as_str())).await {
-        Ok(answer) => answer.body["commit"]["message"].as_str().map(trailers).unwrap_or_default(),
-        Err(e) => {
-            tracing::warn!(error = %e, sha = sha.as_str(), "cannot read the commit's message; judged without its trailers");
-            Vec::new()
-        }
-    }
 }
 
 /// A push: a commit status and a check run `slo-gate` on its head commit.
@@ -405,11 +232,12 @@ async fn push(
             Ok(Outcome::Retry { at: at.unwrap_or(now), decision: Some(d.id), status_report: false, error: None })
         }
         Ok(()) => {
-            set_delivery(c.db(), d.id, Delivery::Delivered, None, now).await?;
+            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Delivered, None, now).await?;
             Ok(Outcome::Done(Some(d.id)))
         }
         Err(e) if e.is_transient() => {
-            set_delivery(c.db(), d.id, Delivery::Pending, Some(&e.to_string()), now).await?;
+            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Pending, Some(&e.to_string()), now)
+                .await?;
             Ok(Outcome::Retry {
                 at: retry_at(now, attempts),
                 decision: Some(d.id),
@@ -419,7 +247,8 @@ async fn push(
         }
         Err(e) => {
             tracing::error!(error = %e, "GitHub refused the commit status or check run");
-            set_delivery(c.db(), d.id, Delivery::Failed, Some(&e.to_string()), now).await?;
+            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Failed, Some(&e.to_string()), now)
+                .await?;
             Ok(Outcome::Failed(e.to_string()))
         }
     }

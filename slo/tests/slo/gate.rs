@@ -438,6 +438,51 @@ async fn a_redelivery_never_causes_a_second_review_call_on_postgres() {
     a_redelivery_never_causes_a_second_review_call(Backend::Postgres).await;
 }
 
+/// A burst of deploys: 40 runs at once, each delivered twice under one id and once more under
+/// a re-run's id, all concurrently. The deliveries share commits and worker passes; each run
+/// still gets exactly one review, and the installation token is fetched once, not per call.
+async fn a_burst_of_concurrent_protection_rules_gets_exactly_one_review_per_run(backend: Backend) {
+    let gate = Gate::start(backend, Some(Budget::Healthy)).await;
+    let runs: Vec<u64> = (2000..2040).collect();
+
+    let sends = runs.iter().flat_map(|run| {
+        let payload = protection_rule(*run, "production", &[]);
+        let base = gate.running.base.clone();
+        [format!("b-{run}"), format!("b-{run}"), format!("b-{run}-rerun")].into_iter().map(move |delivery| {
+            let (base, payload) = (base.clone(), payload.clone());
+            async move { send(&base, "deployment_protection_rule", &delivery, &payload).await }
+        })
+    });
+    let answers = futures::future::join_all(sends).await;
+    wait_for_reviews(&gate.fake, runs.len()).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+
+    assert!(answers.iter().all(|(status, _)| *status == 202), "{answers:?}");
+    let duplicates = answers.iter().filter(|(_, body)| body["status"] == "duplicate").count();
+    assert_eq!(duplicates, runs.len(), "each run's repeated delivery id is a duplicate");
+    let reviews = gate.fake.reviews();
+    let mut reviewed: Vec<&str> = reviews.iter().map(|r| r.path.as_str()).collect();
+    reviewed.sort_unstable();
+    let mut expected: Vec<String> =
+        runs.iter().map(|run| format!("/repos/kura-dev/shop/actions/runs/{run}/deployment_protection_rule")).collect();
+    expected.sort_unstable();
+    assert_eq!(reviewed, expected, "one review per run, none twice");
+    assert!(reviews.iter().all(|r| r.body["state"] == "approved"));
+    let exchanges = gate.fake.received().iter().filter(|r| r.path == "/app/installations/77/access_tokens").count();
+    assert_eq!(exchanges, 1, "the installation token is fetched once and shared");
+    assert_eq!(deliveries(gate.controller()).await, 2 * runs.len() as i64);
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_protection_rules_gets_exactly_one_review_per_run_on_sqlite() {
+    a_burst_of_concurrent_protection_rules_gets_exactly_one_review_per_run(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_burst_of_concurrent_protection_rules_gets_exactly_one_review_per_run_on_postgres() {
+    a_burst_of_concurrent_protection_rules_gets_exactly_one_review_per_run(Backend::Postgres).await;
+}
+
 /// Serves only the public router of a controller over `db` (no worker), has it accept a
 /// protection rule for `run` as delivery `delivery`, and stops serving: a crash between
 /// accepting a webhook and deciding it. Returns that controller, for a look at its database.
@@ -506,14 +551,15 @@ async fn a_review_left_sending_by_a_worker_that_died_is_sent_once_after_its_leas
     let fake = FakeGithub::start().await;
     // The webhook is accepted by a controller whose worker never runs...
     let first = accepted_by_a_controller_that_dies(&db, &dir, &fake, "d-13", 1013).await;
-    // ...and another worker took it, claimed the run's review and died before GitHub answered:
-    // the review is left `sending`, the delivery's lease has run out.
+    // ...and another worker took it one lease ago, claimed the run's review and died before
+    // GitHub answered: the review is left `sending`, the delivery's lease has just run out.
     let now = Timestamp::now().as_millisecond();
+    let claimed = now - slo::github::worker::LEASE.as_millis() as i64;
     sqlx::query(
         "insert into slo_github_review (review_key, slo_gate_decision_id, state, created_at, updated_at) \
          values ('1013:production', 0, 'sending', $1, $1)",
     )
-    .bind(now)
+    .bind(claimed)
     .execute(first.db().writer())
     .await
     .expect("the dead worker's claim");
