@@ -22,7 +22,7 @@ pub mod store;
 pub use decide::{Decision, Deploy, Finding, Inputs, Reason, ReasonCode, Sha, Verdict, decide};
 pub use overrides::Override;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -55,21 +55,9 @@ pub async fn judge(
     now: Timestamp,
 ) -> Result<StoredDecision, GateError> {
     let decision = evaluate(c, deploy, now).await?;
-    Ok(record(c, deploy, &decision, origin, delivery, now).await?)
-}
-
-/// Stores `decision` on `deploy` (a hold has nothing to deliver yet).
-pub async fn record(
-    c: &Controller,
-    deploy: &Deploy,
-    decision: &Decision,
-    origin: Origin,
-    delivery: Delivery,
-    now: Timestamp,
-) -> Result<StoredDecision, sqlx::Error> {
-    let delivery = if decision.verdict == Verdict::Hold { Delivery::None } else { delivery };
     let mut conn = c.db().writer().acquire().await?;
-    store::insert(&mut conn, deploy, decision, origin, delivery, now).await
+    let mut findings = store::StoredFindings::default();
+    Ok(store::insert(&mut conn, &mut findings, deploy, &decision, origin, delivery, now).await?)
 }
 
 /// The decision for `deploy` at `now`, not stored.
@@ -87,25 +75,25 @@ pub struct Context {
     /// Windows stored and given with `--maintenance` (each spec's own are added per decision).
     windows: Vec<Window>,
     overrides: HashMap<String, Vec<Override>>,
-    first_seen: HashMap<(String, String, Sha), Option<Timestamp>>,
+    /// Per service, when each (environment, sha) was first decided.
+    first_seen: HashMap<String, HashMap<(String, String), Timestamp>>,
 }
 
 impl Context {
-    /// Reads what deciding `deploys` at `now` needs: overrides once per service, first-seen
-    /// once per (service, environment, sha).
+    /// Reads what deciding `deploys` at `now` needs: the maintenance windows once, then the
+    /// overrides and the first-seen times once per service.
     pub async fn load(c: &Controller, deploys: &[&Deploy], now: Timestamp) -> Result<Context, sqlx::Error> {
         let mut windows: Vec<Window> = c.service_windows().iter().cloned().collect();
         windows.extend(crate::maintenance::list(c.db(), now).await?);
+        let mut shas: BTreeMap<&str, Vec<&Sha>> = BTreeMap::new();
+        for deploy in deploys {
+            shas.entry(deploy.service.as_str()).or_default().push(&deploy.sha);
+        }
         let mut overrides = HashMap::new();
         let mut first_seen = HashMap::new();
-        for deploy in deploys {
-            if !overrides.contains_key(&deploy.service) {
-                overrides.insert(deploy.service.clone(), overrides::active(c.db(), &deploy.service, now).await?);
-            }
-            let key = (deploy.service.clone(), deploy.environment.clone(), deploy.sha.clone());
-            if let std::collections::hash_map::Entry::Vacant(entry) = first_seen.entry(key) {
-                entry.insert(store::first_seen(c.db(), deploy).await?);
-            }
+        for (service, shas) in shas {
+            overrides.insert(service.to_owned(), overrides::active(c.db(), service, now).await?);
+            first_seen.insert(service.to_owned(), store::first_seen(c.db(), service, &shas).await?);
         }
         Ok(Context { specs: c.specs(), current: c.current(), windows, overrides, first_seen })
     }
@@ -120,8 +108,8 @@ impl Context {
             .ok_or_else(|| GateError::UnknownService(deploy.service.clone()))?;
         let mut windows = crate::maintenance::spec_windows(spec, now);
         windows.extend(self.windows.iter().cloned());
-        let key = (deploy.service.clone(), deploy.environment.clone(), deploy.sha.clone());
-        let first_seen = self.first_seen.get(&key).copied().flatten().unwrap_or(now);
+        let key = (deploy.environment.clone(), deploy.sha.as_str().to_owned());
+        let first_seen = self.first_seen.get(&deploy.service).and_then(|m| m.get(&key)).copied().unwrap_or(now);
         let no_overrides = Vec::new();
         Ok(decide(&Inputs {
             spec,

@@ -3,6 +3,8 @@
 //! are only added and their delivery updated; nothing is deleted, so the table is the audit
 //! trail `GET /api/v1/decisions` and the dashboard read.
 
+use std::collections::{BTreeSet, HashMap};
+
 use jiff::Timestamp;
 use platform::Db;
 use serde::{Deserialize, Serialize};
@@ -165,28 +167,48 @@ fn from_row(row: &AnyRow) -> Result<StoredDecision, sqlx::Error> {
     })
 }
 
-/// Stores a decision (on `conn`: the writer, or a transaction that stores several). Its
-/// findings are stored once per distinct content (`slo_gate_findings`), so the decisions of
-/// one evaluation share one copy.
+/// The findings a transaction has stored so far, with their digests: the decisions of one
+/// worker pass share their findings (one evaluation, one environment), which are then
+/// serialized, hashed and sent to the database once, not once per decision.
+#[derive(Debug, Default)]
+pub struct StoredFindings(Vec<(Vec<Finding>, String)>);
+
+impl StoredFindings {
+    /// The digest of `slos`, storing them first (on `conn`) when this transaction has not.
+    async fn digest(&mut self, conn: &mut sqlx::AnyConnection, slos: &[Finding]) -> Result<String, sqlx::Error> {
+        if let Some((_, digest)) = self.0.iter().find(|(stored, _)| stored.as_slice() == slos) {
+            return Ok(digest.clone());
+        }
+        let json = serde_json::to_string(slos).map_err(|e| sqlx::Error::Encode(e.into()))?;
+        let digest = platform::signature::hex(&Sha256::digest(json.as_bytes()));
+        sqlx::query("insert into slo_gate_findings (digest, slos) values ($1, $2) on conflict (digest) do nothing")
+            .bind(digest.as_str())
+            .bind(json)
+            .execute(conn)
+            .await?;
+        self.0.push((slos.to_vec(), digest.clone()));
+        Ok(digest)
+    }
+}
+
+/// Stores a decision (on `conn`: the writer, or a transaction that stores several, sharing
+/// `findings`). Its findings are stored once per distinct content (`slo_gate_findings`). A
+/// hold has nothing to deliver yet: its delivery is stored as [`Delivery::None`].
 #[tracing::instrument(skip_all, fields(service = %deploy.service, environment = %deploy.environment, verdict = %d.verdict))]
 pub async fn insert(
     conn: &mut sqlx::AnyConnection,
+    findings: &mut StoredFindings,
     deploy: &Deploy,
     d: &Decision,
     origin: Origin,
     delivery: Delivery,
     now: Timestamp,
 ) -> Result<StoredDecision, sqlx::Error> {
+    let delivery = if d.verdict == Verdict::Hold { Delivery::None } else { delivery };
     let encode = |e: serde_json::Error| sqlx::Error::Encode(e.into());
     let reasons = serde_json::to_string(&d.reasons).map_err(encode)?;
     let inputs = serde_json::to_string(&Stored { deploy: deploy.clone(), slos: Vec::new() }).map_err(encode)?;
-    let findings = serde_json::to_string(&d.slos).map_err(encode)?;
-    let digest = platform::signature::hex(&Sha256::digest(findings.as_bytes()));
-    sqlx::query("insert into slo_gate_findings (digest, slos) values ($1, $2) on conflict (digest) do nothing")
-        .bind(digest.as_str())
-        .bind(findings)
-        .execute(&mut *conn)
-        .await?;
+    let digest = findings.digest(conn, &d.slos).await?;
     let row = sqlx::query(
         "insert into slo_gate_decision (service, environment, sha, git_ref, origin, verdict, would_have, shadow, exception, \
          slo_gate_override_id, reasons, inputs, findings_digest, delivery, created_at, updated_at) \
@@ -226,6 +248,7 @@ pub async fn insert(
         labels: deploy.labels.clone(),
         delivery,
         delivery_error: None,
+        // As stored: to the millisecond.
         created_at: Timestamp::from_millisecond(now.as_millisecond()).map_err(|e| sqlx::Error::Decode(e.into()))?,
     })
 }
@@ -248,19 +271,35 @@ pub async fn set_delivery(
     Ok(())
 }
 
-/// When (service, environment, sha) was first decided, if ever: the hold deadline counts from
-/// there.
-pub async fn first_seen(db: &Db, deploy: &Deploy) -> Result<Option<Timestamp>, sqlx::Error> {
-    let row = sqlx::query(
-        "select min(created_at) as first from slo_gate_decision where service = $1 and environment = $2 and sha = $3",
-    )
-    .bind(&deploy.service)
-    .bind(&deploy.environment)
-    .bind(deploy.sha.as_str())
-    .fetch_one(db.reader())
-    .await?;
-    let first: Option<i64> = row.try_get("first")?;
-    first.map(|ms| Timestamp::from_millisecond(ms).map_err(|e| sqlx::Error::Decode(e.into()))).transpose()
+/// When each of `service`'s deploys of `shas` was first decided, per (environment, sha), for
+/// those decided before: the hold deadline counts from there. One query, answered from the
+/// index on (service, environment, sha, created_at).
+pub async fn first_seen(
+    db: &Db,
+    service: &str,
+    shas: &[&Sha],
+) -> Result<HashMap<(String, String), Timestamp>, sqlx::Error> {
+    let shas: BTreeSet<&str> = shas.iter().map(|s| s.as_str()).collect();
+    if shas.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let placeholders: Vec<String> = (2..shas.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "select environment, sha, min(created_at) as first from slo_gate_decision \
+         where service = $1 and sha in ({}) group by environment, sha",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(service);
+    for sha in shas {
+        query = query.bind(sha);
+    }
+    let rows = query.fetch_all(db.reader()).await?;
+    rows.iter()
+        .map(|r| {
+            let first = Timestamp::from_millisecond(r.try_get("first")?).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            Ok(((r.try_get("environment")?, r.try_get("sha")?), first))
+        })
+        .collect()
 }
 
 /// Which decisions to list.

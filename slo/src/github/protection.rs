@@ -23,17 +23,17 @@
 
 use std::collections::HashSet;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::json;
 use sqlx::Row;
 
 use super::client::GithubClient;
 use super::payload::{ProtectionRule, trailers};
-use super::worker::{Claimed, LEASE, Outcome, finish, retry_at, service_for};
+use super::worker::{Claimed, LEASE, Outcome, finish, recheck_at, retry_at, service_for};
 use super::{GithubConfig, GithubError};
 use crate::controller::Controller;
 use crate::gate::report::comment;
-use crate::gate::store::{Delivery, Origin, StoredDecision, insert, set_delivery};
+use crate::gate::store::{Delivery, Origin, StoredDecision, StoredFindings, insert, set_delivery};
 use crate::gate::{Context, Decision, Deploy, GateError, Sha, Verdict};
 
 /// GitHub keeps at most this many status reports per deployment.
@@ -106,6 +106,7 @@ pub(super) async fn work(
     // First commit: every decision, and the review key of every one that is to be sent.
     let mut steps = Vec::new();
     let mut tx = c.db().writer().begin().await?;
+    let mut findings = StoredFindings::default();
     for (rule, decision) in decided {
         let decision = match decision {
             Ok(d) => d,
@@ -115,8 +116,9 @@ pub(super) async fn work(
                 continue;
             }
         };
-        let delivery = if decision.verdict == Verdict::Hold { Delivery::None } else { Delivery::Pending };
-        let stored = insert(&mut tx, &rule.deploy, &decision, Origin::ProtectionRule, delivery, now).await?;
+        let stored =
+            insert(&mut tx, &mut findings, &rule.deploy, &decision, Origin::ProtectionRule, Delivery::Pending, now)
+                .await?;
         if config.client.is_none() {
             done.push((rule.delivery, Outcome::Done(Some(stored.id))));
         } else if stored.verdict == Verdict::Hold {
@@ -252,8 +254,7 @@ async fn send<'a>(
                     tracing::warn!(error = %e, "status report not delivered");
                 }
             }
-            let recheck = SignedDuration::try_from(config.hold_recheck).unwrap_or(SignedDuration::from_mins(1));
-            let at = now.checked_add(recheck).unwrap_or(now);
+            let at = recheck_at(config, now);
             let outcome = Outcome::Retry { at, decision: Some(decision.id), status_report: report, error: None };
             Sent { rule, decision, review: None, delivery: None, outcome }
         }

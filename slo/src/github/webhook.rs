@@ -52,7 +52,7 @@ struct Arrival {
 }
 
 /// A delivery as stored in `slo_github_delivery`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Delivery {
     pub id: String,
     pub event: String,
@@ -72,7 +72,7 @@ pub fn router(controller: Arc<Controller>, config: Arc<GithubConfig>) -> Router 
 async fn keep(c: Arc<Controller>, mut arrivals: mpsc::Receiver<Arrival>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while arrivals.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let deliveries: Vec<Delivery> = batch.iter().map(|a| a.delivery.clone()).collect();
+        let deliveries: Vec<&Delivery> = batch.iter().map(|a| &a.delivery).collect();
         match store(&c, &deliveries).await {
             Ok(fresh) => {
                 for (arrival, fresh) in batch.drain(..).zip(fresh) {
@@ -157,7 +157,7 @@ async fn receive(State(hook): State<Hook>, headers: HeaderMap, body: Bytes) -> R
 
 /// Stores `deliveries` in one transaction, each once; for each, `false` when its id was
 /// already there (a redelivery, or the same id twice in the batch).
-pub async fn store(c: &Controller, deliveries: &[Delivery]) -> Result<Vec<bool>, sqlx::Error> {
+pub async fn store(c: &Controller, deliveries: &[&Delivery]) -> Result<Vec<bool>, sqlx::Error> {
     let mut tx = c.db().writer().begin().await?;
     let mut fresh = Vec::with_capacity(deliveries.len());
     for d in deliveries {

@@ -174,6 +174,12 @@ pub(super) async fn finish(
     Ok(())
 }
 
+/// When a held decision is decided again: `hold_recheck` from `now`.
+pub(super) fn recheck_at(config: &GithubConfig, now: Timestamp) -> Timestamp {
+    let recheck = SignedDuration::try_from(config.hold_recheck).unwrap_or(SignedDuration::from_mins(1));
+    now.checked_add(recheck).unwrap_or(now)
+}
+
 /// The wait before retrying a delivery after `attempts` transient failures: 2 s doubling to
 /// 5 minutes, as the alert outbox backs off.
 pub(super) fn retry_at(now: Timestamp, attempts: i64) -> Timestamp {
@@ -224,34 +230,27 @@ async fn push(
     let repo = &p.repository.full_name;
     let installation = p.installation.id;
     let link = crate::gate::dashboard_link(c, &deploy.service);
-    let result = post_checks(client, installation, repo, &deploy, &d, &link).await;
-    match result {
+    let (delivery, outcome) = match post_checks(client, installation, repo, &deploy, &d, &link).await {
         Ok(()) if d.verdict == Verdict::Hold => {
-            let at =
-                now.checked_add(SignedDuration::try_from(config.hold_recheck).unwrap_or(SignedDuration::from_mins(1)));
-            Ok(Outcome::Retry { at: at.unwrap_or(now), decision: Some(d.id), status_report: false, error: None })
+            let at = recheck_at(config, now);
+            return Ok(Outcome::Retry { at, decision: Some(d.id), status_report: false, error: None });
         }
-        Ok(()) => {
-            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Delivered, None, now).await?;
-            Ok(Outcome::Done(Some(d.id)))
-        }
+        Ok(()) => ((Delivery::Delivered, None), Outcome::Done(Some(d.id))),
         Err(e) if e.is_transient() => {
-            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Pending, Some(&e.to_string()), now)
-                .await?;
-            Ok(Outcome::Retry {
-                at: retry_at(now, attempts),
-                decision: Some(d.id),
-                status_report: false,
-                error: Some(e.to_string()),
-            })
+            let at = retry_at(now, attempts);
+            let error = Some(e.to_string());
+            (
+                (Delivery::Pending, error.clone()),
+                Outcome::Retry { at, decision: Some(d.id), status_report: false, error },
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "GitHub refused the commit status or check run");
-            set_delivery(&mut *c.db().writer().acquire().await?, d.id, Delivery::Failed, Some(&e.to_string()), now)
-                .await?;
-            Ok(Outcome::Failed(e.to_string()))
+            ((Delivery::Failed, Some(e.to_string())), Outcome::Failed(e.to_string()))
         }
-    }
+    };
+    set_delivery(&mut *c.db().writer().acquire().await?, d.id, delivery.0, delivery.1.as_deref(), now).await?;
+    Ok(outcome)
 }
 
 async fn post_checks(

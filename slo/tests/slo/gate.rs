@@ -870,6 +870,49 @@ async fn decisions_are_listed_per_service_environment_and_sha() {
     assert_eq!(bad.status(), 422);
 }
 
+/// Decisions of one pass share one copy of their findings; a decision stored before the
+/// findings had their own table (migration 0007) still lists its own, from `inputs`.
+#[tokio::test]
+async fn decisions_share_stored_findings_and_older_decisions_keep_theirs() {
+    use sqlx::Row;
+    let gate = Gate::start(Backend::Sqlite, Some(Budget::Healthy)).await;
+    let base = gate.running.base.clone();
+    ask(&base, "production").await;
+    ask(&base, "production").await;
+    let db = gate.controller().db();
+    let older = json!({
+        "deploy": {"service": "shop", "environment": "production", "sha": PREVIOUS_SHA, "ref": null, "labels": [], "trailers": []},
+        "slos": [{"slo": "legacy-slo", "journey": "checkout", "budget_remaining_percent": 42.0, "budget_threshold": null,
+                  "burn_rate": null, "burn_window": "1h", "burn_threshold": null, "evaluated_at": null, "verdict": "approve"}],
+    });
+    sqlx::query(
+        "insert into slo_gate_decision (service, environment, sha, git_ref, origin, verdict, would_have, shadow, exception, \
+         slo_gate_override_id, reasons, inputs, delivery, created_at, updated_at) \
+         values ('shop', 'production', $1, null, 'api', 'approve', 'approve', 0, null, null, '[]', $2, 'none', 1, 1)",
+    )
+    .bind(PREVIOUS_SHA)
+    .bind(older.to_string())
+    .execute(db.writer())
+    .await
+    .expect("a decision stored the pre-0007 way");
+
+    let listed = gate.decisions("service=shop").await;
+    let copies: i64 = sqlx::query("select count(*) as n from slo_gate_findings")
+        .fetch_one(db.reader())
+        .await
+        .expect("count")
+        .get("n");
+
+    let asked: Vec<&Value> = listed.iter().filter(|d| d["sha"] == SHA).collect();
+    assert_eq!((listed.len(), asked.len()), (3, 2));
+    assert_eq!(asked[0]["slos"], asked[1]["slos"], "the two asks read the same evaluations");
+    assert!(asked[0]["slos"].as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(copies, 1, "one stored copy for two decisions with the same findings");
+    let old = listed.iter().find(|d| d["sha"] == PREVIOUS_SHA).expect("the older decision is listed");
+    assert_eq!(old["slos"][0]["slo"], "legacy-slo");
+    assert_eq!(old["slos"][0]["budget_remaining_percent"], 42.0);
+}
+
 #[tokio::test]
 async fn the_deploys_page_shows_every_decision_with_its_reasons_and_where_it_came_from() {
     let gate = Gate::start(Backend::Sqlite, Some(Budget::Exhausted)).await;
